@@ -1,0 +1,198 @@
+//! The one error enum. Codes are stable public API shared by both bindings (DESIGN.md §5).
+//! Messages never carry secrets, token bytes or hashes.
+
+use std::fmt;
+
+/// Every failure polyauth reports, with a stable string code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    InvalidToken(String),
+    InvalidSignature,
+    TokenExpired,
+    TokenNotYetValid,
+    InvalidAudience,
+    InvalidIssuer,
+    InvalidType(String),
+    MissingClaim(String),
+    UnknownKey,
+    UnsupportedAlgorithm(String),
+    InvalidKey(String),
+    InvalidHash(String),
+    PasswordPolicy(Vec<String>),
+    RefreshReused,
+    SessionRevoked,
+    SessionExpired,
+    TotpInvalid,
+    TotpReplayed,
+    /// Seconds the caller should wait before trying again.
+    RateLimited(u64),
+    StoreUnavailable(String),
+    InvalidConfig(String),
+    /// A malformed argument that is not one of the typed inputs above
+    /// (e.g. a password that is not valid Unicode, or longer than the hasher accepts).
+    InvalidInput(String),
+    /// A bug: a caught panic or a broken invariant. Never the caller's fault.
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code, identical in Python (`AuthError.code`) and Node (`PolyauthError.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidToken(_) => "invalid_token",
+            Error::InvalidSignature => "invalid_signature",
+            Error::TokenExpired => "token_expired",
+            Error::TokenNotYetValid => "token_not_yet_valid",
+            Error::InvalidAudience => "invalid_audience",
+            Error::InvalidIssuer => "invalid_issuer",
+            Error::InvalidType(_) => "invalid_type",
+            Error::MissingClaim(_) => "missing_claim",
+            Error::UnknownKey => "unknown_key",
+            Error::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::InvalidHash(_) => "invalid_hash",
+            Error::PasswordPolicy(_) => "password_policy",
+            Error::RefreshReused => "refresh_reused",
+            Error::SessionRevoked => "session_revoked",
+            Error::SessionExpired => "session_expired",
+            Error::TotpInvalid => "totp_invalid",
+            Error::TotpReplayed => "totp_replayed",
+            Error::RateLimited(_) => "rate_limited",
+            Error::StoreUnavailable(_) => "store_unavailable",
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Seconds to wait, for `rate_limited`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// Every code, for the bindings' exception tables and their tests.
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_token",
+        "invalid_signature",
+        "token_expired",
+        "token_not_yet_valid",
+        "invalid_audience",
+        "invalid_issuer",
+        "invalid_type",
+        "missing_claim",
+        "unknown_key",
+        "unsupported_algorithm",
+        "invalid_key",
+        "invalid_hash",
+        "password_policy",
+        "refresh_reused",
+        "session_revoked",
+        "session_expired",
+        "totp_invalid",
+        "totp_replayed",
+        "rate_limited",
+        "store_unavailable",
+        "invalid_config",
+        "invalid_input",
+        "internal_error",
+    ];
+
+    /// Turns a caught panic payload into `internal_error` without echoing arbitrary payload text
+    /// (a panic message could quote input).
+    pub fn from_panic(_payload: Box<dyn std::any::Any + Send>) -> Self {
+        Error::Internal("internal error (a bug in polyauth; please report it)".into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidToken(m) => write!(f, "invalid token: {m}"),
+            Error::InvalidSignature => f.write_str("token signature does not verify"),
+            Error::TokenExpired => f.write_str("token has expired"),
+            Error::TokenNotYetValid => f.write_str("token is not valid yet"),
+            Error::InvalidAudience => f.write_str("token audience is not accepted"),
+            Error::InvalidIssuer => f.write_str("token issuer is not accepted"),
+            Error::InvalidType(m) => write!(f, "wrong token type: {m}"),
+            Error::MissingClaim(c) => write!(f, "required claim missing: {c}"),
+            Error::UnknownKey => f.write_str("no configured key matches the token"),
+            Error::UnsupportedAlgorithm(a) => write!(f, "unsupported algorithm: {a}"),
+            Error::InvalidKey(m) => write!(f, "invalid key: {m}"),
+            Error::InvalidHash(m) => write!(f, "invalid password hash: {m}"),
+            Error::PasswordPolicy(r) => {
+                write!(f, "password does not meet policy: {}", r.join(", "))
+            }
+            Error::RefreshReused => {
+                f.write_str("refresh token was already used; the session has been revoked")
+            }
+            Error::SessionRevoked => f.write_str("session has been revoked"),
+            Error::SessionExpired => f.write_str("session has expired"),
+            Error::TotpInvalid => f.write_str("one-time code is not valid"),
+            Error::TotpReplayed => f.write_str("one-time code was already used"),
+            Error::RateLimited(s) => write!(f, "too many attempts; retry after {s} s"),
+            Error::StoreUnavailable(m) => write!(f, "store unavailable: {m}"),
+            Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
+            Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Error::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Runs `f`, turning a panic into `internal_error` so that no panic ever unwinds into a host runtime.
+pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(Error::from_panic(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_table_matches_variants() {
+        let all = [
+            Error::InvalidToken(String::new()),
+            Error::InvalidSignature,
+            Error::TokenExpired,
+            Error::TokenNotYetValid,
+            Error::InvalidAudience,
+            Error::InvalidIssuer,
+            Error::InvalidType(String::new()),
+            Error::MissingClaim(String::new()),
+            Error::UnknownKey,
+            Error::UnsupportedAlgorithm(String::new()),
+            Error::InvalidKey(String::new()),
+            Error::InvalidHash(String::new()),
+            Error::PasswordPolicy(vec![]),
+            Error::RefreshReused,
+            Error::SessionRevoked,
+            Error::SessionExpired,
+            Error::TotpInvalid,
+            Error::TotpReplayed,
+            Error::RateLimited(1),
+            Error::StoreUnavailable(String::new()),
+            Error::InvalidConfig(String::new()),
+            Error::InvalidInput(String::new()),
+            Error::Internal(String::new()),
+        ];
+        let codes: Vec<&str> = all.iter().map(Error::code).collect();
+        assert_eq!(codes, Error::CODES);
+    }
+
+    #[test]
+    fn panic_becomes_internal_error() {
+        let r: Result<()> = catch_panic(|| panic!("secret-ish text"));
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), "internal_error");
+        assert!(!e.to_string().contains("secret"));
+    }
+}
