@@ -1,1 +1,20 @@
+//! The napi-rs layer of the `polyauth` npm package. Converts arguments, runs argon2 as `AsyncTask`s
+//! on the libuv pool, and encodes core errors so the TypeScript layer can raise `PolyauthError`.
+//! No decisions are made here; they belong to polyauth-core.
 
+mod errors;
+mod password;
+
+use napi_derive::napi;
+
+/// Panics inside Rust; the caller receives an `internal_error` (used by tests).
+#[napi(js_name = "_debugPanic")]
+pub fn debug_panic() -> napi::Result<()> {
+    errors::run(|| -> polyauth_core::Result<()> { panic!("deliberate panic for tests") })
+}
+
+/// The stable error codes, in the order of the core enum.
+#[napi]
+pub fn error_codes() -> Vec<&'static str> {
+    polyauth_core::Error::CODES.to_vec()
+}

@@ -1,1 +1,30 @@
+//! `polyauth._native`: the PyO3 layer. Converts arguments, releases the GIL around CPU-heavy
+//! work, bridges async work to asyncio, and maps core errors to `polyauth.errors` classes.
+//! No decisions are made here; they belong to polyauth-core.
 
+mod errors;
+mod password;
+
+use pyo3::prelude::*;
+
+/// Raises `InternalError` from a deliberate panic, so tests can prove that a Rust panic never
+/// aborts the interpreter.
+#[pyfunction]
+fn _debug_panic() -> PyResult<()> {
+    errors::run(|| -> polyauth_core::Result<()> { panic!("deliberate panic for tests") })
+}
+
+/// The stable error codes, in the order of the core enum.
+#[pyfunction]
+fn error_codes() -> Vec<&'static str> {
+    polyauth_core::Error::CODES.to_vec()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    password::register(m)?;
+    Ok(())
+}

@@ -346,6 +346,12 @@ pub fn password_from_utf16(units: &[u16]) -> Result<Zeroizing<String>> {
     })
 }
 
+/// Copies a password argument into wiped-on-drop memory, refusing oversize input early.
+pub fn password_from_str(s: &str) -> Result<Zeroizing<String>> {
+    check_password_len(s)?;
+    Ok(Zeroizing::new(s.to_owned()))
+}
+
 /// Decodes a byte-string password, which must be UTF-8 so that it can be normalised.
 pub fn password_from_utf8(bytes: &[u8]) -> Result<Zeroizing<String>> {
     if bytes.len() > MAX_PASSWORD_BYTES {

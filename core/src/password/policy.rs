@@ -227,6 +227,18 @@ impl PasswordPolicy {
     }
 }
 
+impl PasswordPolicy {
+    /// [`check`](Self::check) as a `Result`: `password_policy` with the reason codes on failure.
+    pub fn validate(&self, password: &str, context: &[&str], mfa: bool) -> Result<()> {
+        let reasons = self.check(password, context, mfa);
+        if reasons.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::PasswordPolicy(reasons.iter().map(|v| v.code().to_owned()).collect()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,64 @@
+# polyauth: one cargo target dir for core, the Python wheel and the Node addon (release profile
+# everywhere, so `cargo test --release` reuses what the binding builds compiled).
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON ?= python3
+STAMP := $(VENV)/.deps-stamp
+
+.PHONY: all setup build build-python build-node test test-rust test-python test-node demo bench fmt lint services clean
+
+all: build
+
+$(STAMP): requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+build-python: $(STAMP)
+	$(VENV)/bin/maturin develop --release --quiet
+
+build-node: node_modules/.package-lock.json
+	npm run --silent build
+
+build: build-python build-node
+
+test-rust:
+	cargo test --release --workspace
+
+test-python: build-python
+	$(PY) -m pytest -q tests-python
+
+test-node: build-node
+	node --test tests-node/
+
+# The README's test command: everything, from a fresh clone.
+test: build test-rust test-python test-node
+
+demo: build
+	bash examples/cross-language/run.sh
+
+bench: build
+	bash bench/run.sh
+
+fmt:
+	cargo fmt --all
+	$(VENV)/bin/ruff format bindings-python tests-python bench examples
+
+lint: $(STAMP) build-node
+	cargo fmt --all -- --check
+	cargo clippy --release --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check bindings-python tests-python bench examples
+	$(VENV)/bin/ruff format --check bindings-python tests-python bench examples
+	$(VENV)/bin/mypy
+	npx tsc -p bindings-node/tsconfig.json --noEmit
+
+clean:
+	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) node_modules

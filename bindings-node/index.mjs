@@ -1,0 +1,12 @@
+// ESM entry point: re-exports the CommonJS build so both module systems share one native addon.
+import cjs from './dist/index.js'
+
+export const {
+  PolyauthError,
+  ERROR_CODES,
+  PasswordHasher,
+  PasswordPolicy,
+  BUILTIN_BLOCKLIST_SIZE,
+  _debugPanic,
+} = cjs
+export default cjs

@@ -1,0 +1,325 @@
+//! `PasswordHasher` and `PasswordPolicy` for Node.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::password::{
+    self, HasherConfig, PasswordHasher as CoreHasher, PasswordPolicy as CorePolicy, PolicyConfig,
+    Violation,
+};
+use zeroize::Zeroizing;
+
+use crate::errors::{run, to_napi};
+
+/// Reads a password given as a string or UTF-8 bytes. Strings are read as UTF-16 so that lone
+/// surrogates are refused (`invalid_input`) rather than replaced by U+FFFD.
+fn password_arg(password: Either<Utf16String, Uint8Array>) -> Result<Zeroizing<String>> {
+    match password {
+        Either::A(s) => {
+password::password_from_utf16(&s).map_err(to_napi)
+        }
+        Either::B(bytes) => password::password_from_utf8(&bytes).map_err(to_napi),
+    }
+}
+
+#[napi(object)]
+pub struct PolicyOptions {
+    /// Minimum length in code points (default 15).
+    pub min_length: Option<u32>,
+    /// Maximum length in code points (default 128, at least 64).
+    pub max_length: Option<u32>,
+    /// Minimum for accounts with a second factor (default 8).
+    pub min_length_mfa: Option<u32>,
+    /// The application's own forbidden passwords.
+    pub blocklist: Option<Vec<String>>,
+    /// Words always forbidden inside a password (e.g. the service name).
+    pub context_words: Option<Vec<String>>,
+    /// Check the built-in list of 20,000 common passwords (default true).
+    pub use_builtin_blocklist: Option<bool>,
+}
+
+#[napi(object)]
+pub struct CheckOptions {
+    /// Per-user values (user name, email) the password must not contain.
+    pub context: Option<Vec<String>>,
+    /// Apply the lower minimum of accounts with a second factor.
+    pub mfa: Option<bool>,
+}
+
+/// NIST SP 800-63B password policy.
+#[napi]
+pub struct PasswordPolicy {
+    pub(crate) inner: CorePolicy,
+}
+
+#[napi]
+impl PasswordPolicy {
+    #[napi(constructor)]
+    pub fn new(options: Option<PolicyOptions>) -> Result<Self> {
+        let o = options.unwrap_or(PolicyOptions {
+            min_length: None,
+            max_length: None,
+            min_length_mfa: None,
+            blocklist: None,
+            context_words: None,
+            use_builtin_blocklist: None,
+        });
+        let d = PolicyConfig::default();
+        let config = PolicyConfig {
+            min_length: o.min_length.map_or(d.min_length, |v| v as usize),
+            max_length: o.max_length.map_or(d.max_length, |v| v as usize),
+            min_length_mfa: o.min_length_mfa.map_or(d.min_length_mfa, |v| v as usize),
+            use_builtin_blocklist: o.use_builtin_blocklist.unwrap_or(d.use_builtin_blocklist),
+            blocklist: o.blocklist.unwrap_or_default(),
+            context_words: o.context_words.unwrap_or_default(),
+        };
+        run(|| CorePolicy::new(config)).map(|inner| PasswordPolicy { inner })
+    }
+
+    /// Reason codes why `password` fails (`too_short`, `too_long`, `common_password`,
+    /// `contains_context_word`, `repetitive`); empty when it passes.
+    #[napi]
+    pub fn check(&self, password: Either<Utf16String, Uint8Array>, options: Option<CheckOptions>) -> Result<Vec<&'static str>> {
+        let pw = password_arg(password)?;
+        let (context, mfa) = options.map_or((Vec::new(), false), |o| (o.context.unwrap_or_default(), o.mfa.unwrap_or(false)));
+        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
+        Ok(self.inner.check(&pw, &ctx, mfa).iter().map(Violation::code).collect())
+    }
+
+    /// Like `check`, but throws a `password_policy` error (with `.reasons`) when it fails.
+    #[napi]
+    pub fn validate(&self, password: Either<Utf16String, Uint8Array>, options: Option<CheckOptions>) -> Result<()> {
+        let pw = password_arg(password)?;
+        let (context, mfa) = options.map_or((Vec::new(), false), |o| (o.context.unwrap_or_default(), o.mfa.unwrap_or(false)));
+        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
+        run(|| self.inner.validate(&pw, &ctx, mfa))
+    }
+
+    #[napi(getter)]
+    pub fn min_length(&self) -> u32 {
+        self.inner.config().min_length as u32
+    }
+    #[napi(getter)]
+    pub fn min_length_mfa(&self) -> u32 {
+        self.inner.config().min_length_mfa as u32
+    }
+    #[napi(getter)]
+    pub fn max_length(&self) -> u32 {
+        self.inner.config().max_length as u32
+    }
+}
+
+#[napi(object)]
+pub struct HasherOptions {
+    /// argon2 passes (default 2).
+    pub time_cost: Option<u32>,
+    /// argon2 memory in KiB (default 19456).
+    pub memory_kib: Option<u32>,
+    /// argon2 lanes (default 1).
+    pub parallelism: Option<u32>,
+    /// Optional server-side secret (argon2's secret input).
+    pub pepper: Option<Either<String, Buffer>>,
+    /// Largest memory cost accepted from a stored hash, in KiB (default 262144).
+    pub max_memory_kib: Option<u32>,
+}
+
+/// What a hashing task computes on the libuv pool.
+pub enum Job {
+    Hash(Zeroizing<String>),
+    Verify(String, Zeroizing<String>),
+    VerifyAndUpdate(String, Zeroizing<String>),
+    Dummy,
+}
+
+pub enum JobOutput {
+    Hash(String),
+    Verify(bool),
+    VerifyAndUpdate(bool, Option<String>),
+    Dummy,
+}
+
+fn execute(h: &CoreHasher, job: &Job) -> Result<JobOutput> {
+    run(|| {
+        Ok(match job {
+            Job::Hash(pw) => JobOutput::Hash(h.hash(pw)?),
+            Job::Verify(stored, pw) => JobOutput::Verify(h.verify(stored, pw)?),
+            Job::VerifyAndUpdate(stored, pw) => {
+                let o = h.verify_and_update(stored, pw)?;
+                JobOutput::VerifyAndUpdate(o.valid, o.new_hash)
+            }
+            Job::Dummy => {
+                h.dummy_verify()?;
+                JobOutput::Dummy
+            }
+        })
+    })
+}
+
+/// `{ valid, newHash }` from `verifyAndUpdate`.
+#[napi(object)]
+pub struct VerifyOutcome {
+    pub valid: bool,
+    pub new_hash: Option<String>,
+}
+
+type JobValue = Either4<String, bool, VerifyOutcome, ()>;
+
+fn to_js(out: JobOutput) -> JobValue {
+    match out {
+        JobOutput::Hash(s) => Either4::A(s),
+        JobOutput::Verify(b) => Either4::B(b),
+        JobOutput::VerifyAndUpdate(valid, new_hash) => Either4::C(VerifyOutcome { valid, new_hash }),
+        JobOutput::Dummy => Either4::D(()),
+    }
+}
+
+/// argon2 work for the libuv thread pool.
+pub struct HashTask {
+    hasher: CoreHasher,
+    job: Job,
+}
+
+impl Task for HashTask {
+    type Output = JobOutput;
+    type JsValue = JobValue;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        execute(&self.hasher, &self.job)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(to_js(output))
+    }
+}
+
+/// Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline).
+#[napi]
+pub struct PasswordHasher {
+    inner: CoreHasher,
+}
+
+#[napi]
+impl PasswordHasher {
+    #[napi(constructor)]
+    pub fn new(options: Option<HasherOptions>, policy: Option<&PasswordPolicy>) -> Result<Self> {
+        let d = HasherConfig::default();
+        let config = match options {
+            None => d,
+            Some(o) => HasherConfig {
+                time_cost: o.time_cost.unwrap_or(d.time_cost),
+                memory_kib: o.memory_kib.unwrap_or(d.memory_kib),
+                parallelism: o.parallelism.unwrap_or(d.parallelism),
+                pepper: o.pepper.map(|p| match p {
+                    Either::A(s) => Zeroizing::new(s.into_bytes()),
+                    Either::B(b) => Zeroizing::new(b.to_vec()),
+                }),
+                max_memory_kib: o.max_memory_kib.unwrap_or(d.max_memory_kib),
+            },
+        };
+        let policy = policy.map_or_else(CorePolicy::default, |p| p.inner.clone());
+        run(|| CoreHasher::new(config, policy)).map(|inner| PasswordHasher { inner })
+    }
+
+    fn task(&self, job: Job, signal: Option<AbortSignal>) -> AsyncTask<HashTask> {
+        AsyncTask::with_optional_signal(
+            HashTask {
+                hasher: self.inner.clone(),
+                job,
+            },
+            signal,
+        )
+    }
+
+    /// Hashes on the libuv pool; resolves to an argon2id PHC string.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn hash(&self, password: Either<Utf16String, Uint8Array>, signal: Option<AbortSignal>) -> Result<AsyncTask<HashTask>> {
+        Ok(self.task(Job::Hash(password_arg(password)?), signal))
+    }
+
+    /// Verifies on the libuv pool; resolves to true/false, rejects with `invalid_hash`.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn verify(
+        &self,
+        hash: String,
+        password: Either<Utf16String, Uint8Array>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<HashTask>> {
+        Ok(self.task(Job::Verify(hash, password_arg(password)?), signal))
+    }
+
+    /// Verifies and returns `{ valid, newHash }` (a replacement for weak or legacy hashes).
+    #[napi(ts_return_type = "Promise<VerifyOutcome>")]
+    pub fn verify_and_update(
+        &self,
+        hash: String,
+        password: Either<Utf16String, Uint8Array>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<HashTask>> {
+        Ok(self.task(Job::VerifyAndUpdate(hash, password_arg(password)?), signal))
+    }
+
+    /// Spends the time of one verification, for users that do not exist.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn dummy_verify(&self, signal: Option<AbortSignal>) -> AsyncTask<HashTask> {
+        self.task(Job::Dummy, signal)
+    }
+
+    /// Synchronous `hash` (blocks the event loop: prefer `hash`).
+    #[napi]
+    pub fn hash_sync(&self, password: Either<Utf16String, Uint8Array>) -> Result<String> {
+        let pw = password_arg(password)?;
+        run(|| self.inner.hash(&pw))
+    }
+
+    /// Synchronous `verify` (blocks the event loop: prefer `verify`).
+    #[napi]
+    pub fn verify_sync(&self, hash: String, password: Either<Utf16String, Uint8Array>) -> Result<bool> {
+        let pw = password_arg(password)?;
+        run(|| self.inner.verify(&hash, &pw))
+    }
+
+    /// Synchronous `verifyAndUpdate`.
+    #[napi]
+    pub fn verify_and_update_sync(&self, hash: String, password: Either<Utf16String, Uint8Array>) -> Result<VerifyOutcome> {
+        let pw = password_arg(password)?;
+        let o = run(|| self.inner.verify_and_update(&hash, &pw))?;
+        Ok(VerifyOutcome {
+            valid: o.valid,
+            new_hash: o.new_hash,
+        })
+    }
+
+    /// Synchronous `dummyVerify`.
+    #[napi]
+    pub fn dummy_verify_sync(&self) -> Result<()> {
+        run(|| self.inner.dummy_verify())
+    }
+
+    /// True when `hash` is legacy or weaker than this hasher's parameters.
+    #[napi]
+    pub fn needs_rehash(&self, hash: String) -> Result<bool> {
+        run(|| self.inner.needs_rehash(&hash))
+    }
+
+    #[napi(getter)]
+    pub fn time_cost(&self) -> u32 {
+        self.inner.config().time_cost
+    }
+    #[napi(getter)]
+    pub fn memory_kib(&self) -> u32 {
+        self.inner.config().memory_kib
+    }
+    #[napi(getter)]
+    pub fn parallelism(&self) -> u32 {
+        self.inner.config().parallelism
+    }
+    #[napi(getter)]
+    pub fn max_memory_kib(&self) -> u32 {
+        self.inner.config().max_memory_kib
+    }
+}
+
+/// Number of entries in the built-in common-password list.
+#[napi]
+pub fn builtin_blocklist_size() -> u32 {
+    password::builtin_blocklist_len() as u32
+}

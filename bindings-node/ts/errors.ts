@@ -1,0 +1,88 @@
+/**
+ * `PolyauthError`: every error polyauth throws, with a stable `code` identical to the `code` of
+ * `polyauth.AuthError` in the Python package. Messages never contain secrets, tokens or hashes.
+ */
+import * as native from '../native'
+
+/** The stable error codes (DESIGN.md §5). */
+export type ErrorCode =
+  | 'invalid_token'
+  | 'invalid_signature'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'invalid_audience'
+  | 'invalid_issuer'
+  | 'invalid_type'
+  | 'missing_claim'
+  | 'unknown_key'
+  | 'unsupported_algorithm'
+  | 'invalid_key'
+  | 'invalid_hash'
+  | 'password_policy'
+  | 'refresh_reused'
+  | 'session_revoked'
+  | 'session_expired'
+  | 'totp_invalid'
+  | 'totp_replayed'
+  | 'rate_limited'
+  | 'store_unavailable'
+  | 'invalid_config'
+  | 'invalid_input'
+  | 'internal_error'
+
+/** All codes, as reported by the native core (so this list cannot drift from it). */
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(native.errorCodes() as ErrorCode[])
+const KNOWN = new Set<string>(ERROR_CODES)
+
+/** An error from polyauth; `code` is stable API. */
+export class PolyauthError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode
+  /** For `rate_limited`: seconds to wait before retrying. */
+  readonly retryAfter: number | undefined
+  /** For `password_policy`: the failed policy rules. */
+  readonly reasons: string[] | undefined
+
+  constructor(code: ErrorCode, message: string, options?: { retryAfter?: number; reasons?: string[] }) {
+    super(message)
+    this.name = 'PolyauthError'
+    this.code = code
+    this.retryAfter = options?.retryAfter
+    this.reasons = options?.reasons
+  }
+}
+
+/** Native errors arrive as `"<code>\x1f<extra>\x1f<message>"`; see bindings-node/src/errors.rs. */
+export function convertError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e
+  const parts = e.message.split('\u001f')
+  if (parts.length === 3 && KNOWN.has(parts[0] as string)) {
+    const code = parts[0] as ErrorCode
+    const extra = parts[1] as string
+    const message = parts[2] as string
+    if (code === 'rate_limited') return new PolyauthError(code, message, { retryAfter: Number(extra) })
+    if (code === 'password_policy') return new PolyauthError(code, message, { reasons: extra ? extra.split(',') : [] })
+    return new PolyauthError(code, message)
+  }
+  // napi-rs reports a wrong argument type as an Error with code "InvalidArg".
+  if ((e as { code?: unknown }).code === 'InvalidArg') return new TypeError(e.message)
+  return e
+}
+
+/** Calls native code, converting its errors. */
+export function call<T>(f: () => T): T {
+  try {
+    return f()
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+
+/** Awaits native async work, converting errors thrown synchronously or by the promise. */
+export async function callAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    throw convertError(e)
+  }
+}

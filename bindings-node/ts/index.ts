@@ -1,0 +1,16 @@
+/**
+ * polyauth: password hashing, tokens, TOTP and sessions from one Rust core, shared with the
+ * `polyauth` Python package (same formats, same error codes).
+ */
+import * as native from '../native'
+import { call } from './errors'
+
+export { PolyauthError, ERROR_CODES } from './errors'
+export type { ErrorCode } from './errors'
+export { PasswordHasher, PasswordPolicy, BUILTIN_BLOCKLIST_SIZE } from './password'
+export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcome, PolicyReason } from './password'
+
+/** @internal Panics inside Rust; throws `PolyauthError` `internal_error` (used by tests). */
+export function _debugPanic(): void {
+  call(() => native._debugPanic())
+}

@@ -1,0 +1,185 @@
+/** Password hashing (argon2id) and the NIST password policy. */
+import * as native from '../native'
+import { call, callAsync } from './errors'
+
+/** A password: a string (NFKC-normalised before hashing) or UTF-8 bytes. */
+export type Password = string | Uint8Array
+
+/** Reason codes returned by {@link PasswordPolicy.check}. */
+export type PolicyReason = 'too_short' | 'too_long' | 'common_password' | 'contains_context_word' | 'repetitive'
+
+/** Options of {@link PasswordPolicy}. */
+export interface PolicyOptions {
+  /** Minimum length in code points (default 15). */
+  minLength?: number
+  /** Maximum length in code points (default 128; at least 64). */
+  maxLength?: number
+  /** Minimum for accounts with a second factor (default 8). */
+  minLengthMfa?: number
+  /** The application's own forbidden passwords. */
+  blocklist?: string[]
+  /** Words always forbidden inside a password, such as the service name. */
+  contextWords?: string[]
+  /** Check the built-in list of common passwords (default true). */
+  useBuiltinBlocklist?: boolean
+}
+
+/** Per-call options of {@link PasswordPolicy.check}. */
+export interface CheckOptions {
+  /** Per-user values (user name, email) the password must not contain. */
+  context?: string[]
+  /** Apply the lower minimum of accounts with a second factor. */
+  mfa?: boolean
+}
+
+/** NIST SP 800-63B password policy: length in code points, blocklist, context words, no composition rules. */
+export class PasswordPolicy {
+  /** @internal */
+  readonly native: native.PasswordPolicy
+
+  /** Throws `invalid_config` when the bounds are out of range (minimum below 8, maximum below 64). */
+  constructor(options?: PolicyOptions) {
+    this.native = call(() => new native.PasswordPolicy(options))
+  }
+
+  /** Reasons why `password` fails the policy; empty when it passes. */
+  check(password: Password, options?: CheckOptions): PolicyReason[] {
+    return call(() => this.native.check(password, options)) as PolicyReason[]
+  }
+
+  /** Like {@link check}, but throws `PolyauthError` `password_policy` (with `reasons`) on failure. */
+  validate(password: Password, options?: CheckOptions): void {
+    call(() => this.native.validate(password, options))
+  }
+
+  /** Minimum length in code points. */
+  get minLength(): number {
+    return this.native.minLength
+  }
+
+  /** Minimum length for accounts with a second factor. */
+  get minLengthMfa(): number {
+    return this.native.minLengthMfa
+  }
+
+  /** Maximum length in code points. */
+  get maxLength(): number {
+    return this.native.maxLength
+  }
+}
+
+/** Options of {@link PasswordHasher}. */
+export interface HasherOptions {
+  /** argon2 passes (default 2). */
+  timeCost?: number
+  /** argon2 memory in KiB (default 19456). */
+  memoryKib?: number
+  /** argon2 lanes (default 1). */
+  parallelism?: number
+  /** Optional server-side secret, fed to argon2 as its secret input. */
+  pepper?: string | Buffer
+  /** Largest memory cost accepted from a stored hash, in KiB (default 262144 = 256 MiB). */
+  maxMemoryKib?: number
+  /** Policy carried by the hasher (hashing never enforces it). */
+  policy?: PasswordPolicy
+}
+
+/** Result of {@link PasswordHasher.verifyAndUpdate}. */
+export interface VerifyOutcome {
+  /** Whether the password matched. */
+  valid: boolean
+  /** A fresh argon2id hash to store when the old one is weak or legacy, else null/undefined. */
+  newHash?: string | null
+}
+
+/**
+ * Argon2id password hasher (defaults m=19456 KiB, t=2, p=1, the OWASP baseline).
+ * `hash`/`verify` run on the libuv thread pool and accept an `AbortSignal`; the `*Sync` variants
+ * block the event loop.
+ */
+export class PasswordHasher {
+  /** @internal */
+  readonly native: native.PasswordHasher
+  /** The policy given at construction (or the default policy). */
+  readonly policy: PasswordPolicy
+
+  /** Throws `invalid_config` for parameters below the OWASP floor. */
+  constructor(options: HasherOptions = {}) {
+    const { policy, ...rest } = options
+    this.policy = policy ?? new PasswordPolicy()
+    this.native = call(() => new native.PasswordHasher(rest, this.policy.native))
+  }
+
+  /** Hashes `password` into an argon2id PHC string (does not enforce the policy). */
+  hash(password: Password, signal?: AbortSignal): Promise<string> {
+    return callAsync(() => this.native.hash(password, signal))
+  }
+
+  /** Resolves true when `password` matches `hash`, false when not; rejects `invalid_hash` for a malformed hash. */
+  verify(hash: string, password: Password, signal?: AbortSignal): Promise<boolean> {
+    return callAsync(() => this.native.verify(hash, password, signal))
+  }
+
+  /** Verifies and returns a replacement hash for weak or legacy (bcrypt, Django, Werkzeug, Better Auth) hashes. */
+  verifyAndUpdate(hash: string, password: Password, signal?: AbortSignal): Promise<VerifyOutcome> {
+    return callAsync(() => this.native.verifyAndUpdate(hash, password, signal))
+  }
+
+  /** Spends the time of one verification, for logins of users that do not exist. */
+  dummyVerify(signal?: AbortSignal): Promise<void> {
+    return callAsync(() => this.native.dummyVerify(signal))
+  }
+
+  /** Synchronous {@link hash}: blocks the event loop. */
+  hashSync(password: Password): string {
+    return call(() => this.native.hashSync(password))
+  }
+
+  /** Synchronous {@link verify}: blocks the event loop. */
+  verifySync(hash: string, password: Password): boolean {
+    return call(() => this.native.verifySync(hash, password))
+  }
+
+  /** Synchronous {@link verifyAndUpdate}: blocks the event loop. */
+  verifyAndUpdateSync(hash: string, password: Password): VerifyOutcome {
+    return call(() => this.native.verifyAndUpdateSync(hash, password))
+  }
+
+  /** Synchronous {@link dummyVerify}: blocks the event loop. */
+  dummyVerifySync(): void {
+    call(() => this.native.dummyVerifySync())
+  }
+
+  /** True when `hash` is legacy or weaker than this hasher's parameters. */
+  needsRehash(hash: string): boolean {
+    return call(() => this.native.needsRehash(hash))
+  }
+
+  /** argon2 passes. */
+  get timeCost(): number {
+    return this.native.timeCost
+  }
+
+  /** argon2 memory in KiB. */
+  get memoryKib(): number {
+    return this.native.memoryKib
+  }
+
+  /** argon2 lanes. */
+  get parallelism(): number {
+    return this.native.parallelism
+  }
+
+  /** Largest memory cost accepted from a stored hash, in KiB. */
+  get maxMemoryKib(): number {
+    return this.native.maxMemoryKib
+  }
+
+  /** @internal Keeps secrets out of `util.inspect` / `console.log`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `PasswordHasher { timeCost: ${this.timeCost}, memoryKib: ${this.memoryKib}, parallelism: ${this.parallelism} }`
+  }
+}
+
+/** Number of entries in the built-in common-password list. */
+export const BUILTIN_BLOCKLIST_SIZE: number = native.builtinBlocklistSize()
