@@ -251,7 +251,10 @@ impl PasswordHasher {
     fn dummy_verify_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let h = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.dummy_verify_async().await.map_err(|e| Python::attach(|py| to_py(py, e)))
+            h.dummy_verify_async()
+                .await
+                .map(|()| None::<bool>) // resolve to None, not ()
+                .map_err(|e| Python::attach(|py| to_py(py, e)))
         })
     }
 

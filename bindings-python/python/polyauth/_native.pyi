@@ -2,6 +2,8 @@
 
 from collections.abc import Awaitable, Sequence
 
+from typing_extensions import Self, final
+
 __version__: str
 BUILTIN_BLOCKLIST_SIZE: int
 
@@ -11,11 +13,12 @@ def error_codes() -> list[str]:
 def _debug_panic() -> None:
     """Panics inside Rust; raises ``InternalError`` (used by tests)."""
 
+@final
 class PasswordPolicy:
     """NIST SP 800-63B password policy."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         min_length: int = 15,
         max_length: int = 128,
         *,
@@ -23,7 +26,7 @@ class PasswordPolicy:
         blocklist: Sequence[str] | None = None,
         context_words: Sequence[str] | None = None,
         use_builtin_blocklist: bool = True,
-    ) -> None: ...
+    ) -> Self: ...
     def check(self, password: str | bytes, context: Sequence[str] = ..., mfa: bool = False) -> list[str]:
         """Reason codes why ``password`` fails (empty when it passes)."""
     def validate(self, password: str | bytes, context: Sequence[str] = ..., mfa: bool = False) -> None:
@@ -35,11 +38,12 @@ class PasswordPolicy:
     @property
     def max_length(self) -> int: ...
 
+@final
 class PasswordHasher:
     """Argon2id password hasher."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         time_cost: int = 2,
         memory_kib: int = 19456,
         parallelism: int = 1,
@@ -47,7 +51,7 @@ class PasswordHasher:
         policy: PasswordPolicy | None = None,
         *,
         max_memory_kib: int = 262144,
-    ) -> None: ...
+    ) -> Self: ...
     def hash(self, password: str | bytes) -> str:
         """argon2id PHC string of the NFKC-normalised password (GIL released)."""
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
