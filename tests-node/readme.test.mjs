@@ -1,0 +1,27 @@
+// Every ```js block of the README runs as written (the quickstarts stay runnable).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const blocks = [...readFileSync(path.join(root, 'README.md'), 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+
+test('README has a Node quickstart', () => {
+  assert.ok(blocks.length >= 1)
+})
+
+blocks.forEach((code, i) => {
+  test(`README js block ${i} runs`, () => {
+    // Inside the package directory, so `import 'polyauth'` resolves by self-reference.
+    const file = path.join(root, 'tests-node', `.readme-block-${i}.mjs`)
+    writeFileSync(file, code)
+    try {
+      execFileSync(process.execPath, [file], { stdio: 'pipe' })
+    } finally {
+      rmSync(file, { force: true })
+    }
+  })
+})
