@@ -54,7 +54,8 @@ fmt:
 
 lint: $(STAMP) build-node
 	cargo fmt --all -- --check
-	cargo clippy --release --workspace --all-targets -- -D warnings
+	cargo clippy --release --workspace -- -D warnings
+	cargo clippy --release -p polyauth-core --all-targets -- -D warnings
 	$(VENV)/bin/ruff check bindings-python tests-python bench examples
 	$(VENV)/bin/ruff format --check bindings-python tests-python bench examples
 	$(VENV)/bin/mypy

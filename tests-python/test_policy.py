@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import polyauth
@@ -75,7 +77,7 @@ def test_validate_raises_with_reasons() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"min_length": 7}, {"max_length": 63}, {"max_length": 5000}])
-def test_invalid_config(kwargs: dict[str, int]) -> None:
+def test_invalid_config(kwargs: dict[str, Any]) -> None:
     with pytest.raises(polyauth.InvalidConfigError):
         PasswordPolicy(**kwargs)
 

@@ -74,15 +74,30 @@ impl PasswordPolicy {
     /// `common_password`, `contains_context_word`, `repetitive`); empty when it passes.
     /// `context` holds per-user values (user name, email); `mfa=True` applies `min_length_mfa`.
     #[pyo3(signature = (password, context=Vec::new(), mfa=false))]
-    fn check(&self, password: &Bound<'_, PyAny>, context: Vec<String>, mfa: bool) -> PyResult<Vec<&'static str>> {
+    fn check(
+        &self,
+        password: &Bound<'_, PyAny>,
+        context: Vec<String>,
+        mfa: bool,
+    ) -> PyResult<Vec<&'static str>> {
         let pw = password_arg(password)?;
         let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        Ok(self.inner.check(&pw, &ctx, mfa).iter().map(Violation::code).collect())
+        Ok(self
+            .inner
+            .check(&pw, &ctx, mfa)
+            .iter()
+            .map(Violation::code)
+            .collect())
     }
 
     /// Like `check`, but raises `PasswordPolicyError` (with `.reasons`) when the password fails.
     #[pyo3(signature = (password, context=Vec::new(), mfa=false))]
-    fn validate(&self, password: &Bound<'_, PyAny>, context: Vec<String>, mfa: bool) -> PyResult<()> {
+    fn validate(
+        &self,
+        password: &Bound<'_, PyAny>,
+        context: Vec<String>,
+        mfa: bool,
+    ) -> PyResult<()> {
         let pw = password_arg(password)?;
         let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
         run(|| self.inner.validate(&pw, &ctx, mfa))
@@ -150,7 +165,12 @@ impl PasswordHasher {
         };
         let policy = match policy {
             Some(p) => p,
-            None => Py::new(py, PasswordPolicy { inner: CorePolicy::default() })?,
+            None => Py::new(
+                py,
+                PasswordPolicy {
+                    inner: CorePolicy::default(),
+                },
+            )?,
         };
         let config = HasherConfig {
             time_cost,
@@ -173,7 +193,12 @@ impl PasswordHasher {
 
     /// True when `password` matches `hash` (argon2id/i/d or a supported legacy format), False
     /// when it does not; raises `InvalidHashError` for a malformed or over-bounds hash.
-    fn verify(&self, py: Python<'_>, hash: &Bound<'_, PyAny>, password: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn verify(
+        &self,
+        py: Python<'_>,
+        hash: &Bound<'_, PyAny>,
+        password: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         let stored = hash_arg(hash)?;
         let pw = password_arg(password)?;
         run_detached(py, || self.inner.verify(&stored, &pw))
@@ -205,11 +230,17 @@ impl PasswordHasher {
     }
 
     /// Awaitable `hash`, run on the bounded hashing pool.
-    fn hash_async<'py>(&self, py: Python<'py>, password: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn hash_async<'py>(
+        &self,
+        py: Python<'py>,
+        password: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let pw = password_arg(password)?;
         let h = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.hash_async(pw).await.map_err(|e| Python::attach(|py| to_py(py, e)))
+            h.hash_async(pw)
+                .await
+                .map_err(|e| Python::attach(|py| to_py(py, e)))
         })
     }
 
@@ -224,7 +255,9 @@ impl PasswordHasher {
         let pw = password_arg(password)?;
         let h = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.verify_async(stored, pw).await.map_err(|e| Python::attach(|py| to_py(py, e)))
+            h.verify_async(stored, pw)
+                .await
+                .map_err(|e| Python::attach(|py| to_py(py, e)))
         })
     }
 
@@ -286,7 +319,11 @@ impl PasswordHasher {
             c.time_cost,
             c.memory_kib,
             c.parallelism,
-            if c.pepper.is_some() { "<redacted>" } else { "None" }
+            if c.pepper.is_some() {
+                "<redacted>"
+            } else {
+                "None"
+            }
         )
     }
 }

@@ -84,7 +84,10 @@ fn project_password_vectors() {
             "{id}"
         );
         for also in c["also_verifies"].as_array().into_iter().flatten() {
-            assert!(h.verify(stored, also.as_str().unwrap()).unwrap(), "{id} also {also}");
+            assert!(
+                h.verify(stored, also.as_str().unwrap()).unwrap(),
+                "{id} also {also}"
+            );
         }
         for w in c["wrong"].as_array().unwrap() {
             assert!(
@@ -122,7 +125,11 @@ fn invalid_case_hash(c: &serde_json::Value) -> String {
         return h.to_owned();
     }
     let g = &c["generate"];
-    let (prefix, repeat, suffix) = (g["prefix"].as_str().unwrap(), g["repeat"].as_str().unwrap(), g["suffix"].as_str().unwrap());
+    let (prefix, repeat, suffix) = (
+        g["prefix"].as_str().unwrap(),
+        g["repeat"].as_str().unwrap(),
+        g["suffix"].as_str().unwrap(),
+    );
     let n = g["length"].as_u64().unwrap() as usize - prefix.len() - suffix.len();
     format!("{prefix}{}{suffix}", repeat.repeat(n / repeat.len()))
 }

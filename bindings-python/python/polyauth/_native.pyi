@@ -66,7 +66,9 @@ class PasswordHasher:
         """Awaitable ``hash`` on the bounded hashing pool."""
     def verify_async(self, hash: str | bytes, password: str | bytes) -> Awaitable[bool]:
         """Awaitable ``verify`` on the bounded hashing pool."""
-    def verify_and_update_async(self, hash: str | bytes, password: str | bytes) -> Awaitable[tuple[bool, str | None]]:
+    def verify_and_update_async(
+        self, hash: str | bytes, password: str | bytes
+    ) -> Awaitable[tuple[bool, str | None]]:
         """Awaitable ``verify_and_update``."""
     def dummy_verify_async(self) -> Awaitable[None]:
         """Awaitable ``dummy_verify``."""

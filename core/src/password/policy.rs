@@ -234,7 +234,9 @@ impl PasswordPolicy {
         if reasons.is_empty() {
             Ok(())
         } else {
-            Err(Error::PasswordPolicy(reasons.iter().map(|v| v.code().to_owned()).collect()))
+            Err(Error::PasswordPolicy(
+                reasons.iter().map(|v| v.code().to_owned()).collect(),
+            ))
         }
     }
 }
