@@ -14,9 +14,7 @@ use crate::errors::{run, to_napi};
 /// surrogates are refused (`invalid_input`) rather than replaced by U+FFFD.
 fn password_arg(password: Either<Utf16String, Uint8Array>) -> Result<Zeroizing<String>> {
     match password {
-        Either::A(s) => {
-password::password_from_utf16(&s).map_err(to_napi)
-        }
+        Either::A(s) => password::password_from_utf16(&s).map_err(to_napi),
         Either::B(bytes) => password::password_from_utf8(&bytes).map_err(to_napi),
     }
 }
@@ -78,18 +76,35 @@ impl PasswordPolicy {
     /// Reason codes why `password` fails (`too_short`, `too_long`, `common_password`,
     /// `contains_context_word`, `repetitive`); empty when it passes.
     #[napi]
-    pub fn check(&self, password: Either<Utf16String, Uint8Array>, options: Option<CheckOptions>) -> Result<Vec<&'static str>> {
+    pub fn check(
+        &self,
+        password: Either<Utf16String, Uint8Array>,
+        options: Option<CheckOptions>,
+    ) -> Result<Vec<&'static str>> {
         let pw = password_arg(password)?;
-        let (context, mfa) = options.map_or((Vec::new(), false), |o| (o.context.unwrap_or_default(), o.mfa.unwrap_or(false)));
+        let (context, mfa) = options.map_or((Vec::new(), false), |o| {
+            (o.context.unwrap_or_default(), o.mfa.unwrap_or(false))
+        });
         let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        Ok(self.inner.check(&pw, &ctx, mfa).iter().map(Violation::code).collect())
+        Ok(self
+            .inner
+            .check(&pw, &ctx, mfa)
+            .iter()
+            .map(Violation::code)
+            .collect())
     }
 
     /// Like `check`, but throws a `password_policy` error (with `.reasons`) when it fails.
     #[napi]
-    pub fn validate(&self, password: Either<Utf16String, Uint8Array>, options: Option<CheckOptions>) -> Result<()> {
+    pub fn validate(
+        &self,
+        password: Either<Utf16String, Uint8Array>,
+        options: Option<CheckOptions>,
+    ) -> Result<()> {
         let pw = password_arg(password)?;
-        let (context, mfa) = options.map_or((Vec::new(), false), |o| (o.context.unwrap_or_default(), o.mfa.unwrap_or(false)));
+        let (context, mfa) = options.map_or((Vec::new(), false), |o| {
+            (o.context.unwrap_or_default(), o.mfa.unwrap_or(false))
+        });
         let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
         run(|| self.inner.validate(&pw, &ctx, mfa))
     }
@@ -167,7 +182,9 @@ fn to_js(out: JobOutput) -> JobValue {
     match out {
         JobOutput::Hash(s) => Either4::A(s),
         JobOutput::Verify(b) => Either4::B(b),
-        JobOutput::VerifyAndUpdate(valid, new_hash) => Either4::C(VerifyOutcome { valid, new_hash }),
+        JobOutput::VerifyAndUpdate(valid, new_hash) => {
+            Either4::C(VerifyOutcome { valid, new_hash })
+        }
         JobOutput::Dummy => Either4::D(()),
     }
 }
@@ -231,7 +248,11 @@ impl PasswordHasher {
 
     /// Hashes on the libuv pool; resolves to an argon2id PHC string.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn hash(&self, password: Either<Utf16String, Uint8Array>, signal: Option<AbortSignal>) -> Result<AsyncTask<HashTask>> {
+    pub fn hash(
+        &self,
+        password: Either<Utf16String, Uint8Array>,
+        signal: Option<AbortSignal>,
+    ) -> Result<AsyncTask<HashTask>> {
         Ok(self.task(Job::Hash(password_arg(password)?), signal))
     }
 
@@ -272,14 +293,22 @@ impl PasswordHasher {
 
     /// Synchronous `verify` (blocks the event loop: prefer `verify`).
     #[napi]
-    pub fn verify_sync(&self, hash: String, password: Either<Utf16String, Uint8Array>) -> Result<bool> {
+    pub fn verify_sync(
+        &self,
+        hash: String,
+        password: Either<Utf16String, Uint8Array>,
+    ) -> Result<bool> {
         let pw = password_arg(password)?;
         run(|| self.inner.verify(&hash, &pw))
     }
 
     /// Synchronous `verifyAndUpdate`.
     #[napi]
-    pub fn verify_and_update_sync(&self, hash: String, password: Either<Utf16String, Uint8Array>) -> Result<VerifyOutcome> {
+    pub fn verify_and_update_sync(
+        &self,
+        hash: String,
+        password: Either<Utf16String, Uint8Array>,
+    ) -> Result<VerifyOutcome> {
         let pw = password_arg(password)?;
         let o = run(|| self.inner.verify_and_update(&hash, &pw))?;
         Ok(VerifyOutcome {
