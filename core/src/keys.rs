@@ -1,0 +1,795 @@
+//! Key sets: signing and verification keys parsed once, with JWK/JWKS/PEM import and export,
+//! RFC 7638 thumbprints, generation and rotation. Each key serves exactly one algorithm (JWT-2),
+//! and weak or malformed keys are refused at import (JWT-3).
+
+mod der;
+mod jwk;
+mod pem;
+mod roca;
+
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    self as sig, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, ParsedPublicKey,
+    RsaKeyPair, VerificationAlgorithm,
+};
+use aws_lc_rs::{hmac, rand::SecureRandom};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+pub use jwk::thumbprint;
+
+/// Signature algorithms. RS* verify always; signing with them needs explicit opt-in on `Tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    EdDSA,
+    ES256,
+    ES384,
+    ES512,
+    PS256,
+    PS384,
+    PS512,
+    RS256,
+    RS384,
+    RS512,
+    HS256,
+    HS384,
+    HS512,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 13] = [
+        Alg::EdDSA,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::HS256,
+        Alg::HS384,
+        Alg::HS512,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::EdDSA => "EdDSA",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::HS256 => "HS256",
+            Alg::HS384 => "HS384",
+            Alg::HS512 => "HS512",
+        }
+    }
+
+    /// Parses a JWA name, case-sensitively. `"Ed25519"` (RFC 9864) is read as `EdDSA`.
+    pub fn parse(name: &str) -> Result<Alg> {
+        if name == "Ed25519" {
+            return Ok(Alg::EdDSA);
+        }
+        Alg::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| Error::UnsupportedAlgorithm(truncate(name)))
+    }
+
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Alg::HS256 | Alg::HS384 | Alg::HS512)
+    }
+
+    pub fn is_rsa_pkcs1(self) -> bool {
+        matches!(self, Alg::RS256 | Alg::RS384 | Alg::RS512)
+    }
+
+    /// Exact signature length for fixed-size algorithms (JWT-6).
+    fn fixed_signature_len(self) -> Option<usize> {
+        match self {
+            Alg::EdDSA => Some(64),
+            Alg::ES256 => Some(64),
+            Alg::ES384 => Some(96),
+            Alg::ES512 => Some(132),
+            Alg::HS256 => Some(32),
+            Alg::HS384 => Some(48),
+            Alg::HS512 => Some(64),
+            _ => None,
+        }
+    }
+
+    fn hmac_algorithm(self) -> Option<(hmac::Algorithm, usize)> {
+        match self {
+            Alg::HS256 => Some((hmac::HMAC_SHA256, 32)),
+            Alg::HS384 => Some((hmac::HMAC_SHA384, 48)),
+            Alg::HS512 => Some((hmac::HMAC_SHA512, 64)),
+            _ => None,
+        }
+    }
+
+    fn ecdsa(
+        self,
+    ) -> Option<(
+        &'static EcdsaSigningAlgorithm,
+        &'static dyn VerificationAlgorithm,
+        &'static str,
+    )> {
+        match self {
+            Alg::ES256 => Some((
+                &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &sig::ECDSA_P256_SHA256_FIXED,
+                "P-256",
+            )),
+            Alg::ES384 => Some((
+                &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                &sig::ECDSA_P384_SHA384_FIXED,
+                "P-384",
+            )),
+            Alg::ES512 => Some((
+                &sig::ECDSA_P521_SHA512_FIXED_SIGNING,
+                &sig::ECDSA_P521_SHA512_FIXED,
+                "P-521",
+            )),
+            _ => None,
+        }
+    }
+
+    fn rsa(self) -> Option<(&'static sig::RsaParameters, &'static dyn sig::RsaEncoding)> {
+        match self {
+            Alg::PS256 => Some((&sig::RSA_PSS_2048_8192_SHA256, &sig::RSA_PSS_SHA256)),
+            Alg::PS384 => Some((&sig::RSA_PSS_2048_8192_SHA384, &sig::RSA_PSS_SHA384)),
+            Alg::PS512 => Some((&sig::RSA_PSS_2048_8192_SHA512, &sig::RSA_PSS_SHA512)),
+            Alg::RS256 => Some((&sig::RSA_PKCS1_2048_8192_SHA256, &sig::RSA_PKCS1_SHA256)),
+            Alg::RS384 => Some((&sig::RSA_PKCS1_2048_8192_SHA384, &sig::RSA_PKCS1_SHA384)),
+            Alg::RS512 => Some((&sig::RSA_PKCS1_2048_8192_SHA512, &sig::RSA_PKCS1_SHA512)),
+            _ => None,
+        }
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(32).collect()
+}
+
+fn key_err(msg: &str) -> Error {
+    Error::InvalidKey(msg.into())
+}
+
+/// Parsed key material. Private parts live in aws-lc objects, which clear them when freed, or in
+/// `Zeroizing` buffers.
+pub(crate) enum Material {
+    Hmac {
+        key: hmac::Key,
+        secret: Zeroizing<Vec<u8>>,
+    },
+    Ed25519 {
+        public: ParsedPublicKey,
+        x: Vec<u8>,
+        pair: Option<Ed25519KeyPair>,
+    },
+    Ec {
+        public: ParsedPublicKey,
+        /// Uncompressed point 0x04 || X || Y.
+        point: Vec<u8>,
+        pair: Option<EcdsaKeyPair>,
+    },
+    Rsa {
+        public: ParsedPublicKey,
+        n: Vec<u8>,
+        e: Vec<u8>,
+        pair: Option<RsaKeyPair>,
+    },
+}
+
+/// One key: its id, the one algorithm it serves, and its parsed material.
+pub struct Key {
+    kid: String,
+    alg: Alg,
+    material: Material,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg.name())
+            .field("private", &self.has_private())
+            .finish()
+    }
+}
+
+impl Key {
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// True when the key can sign (HMAC secrets always can).
+    pub fn has_private(&self) -> bool {
+        match &self.material {
+            Material::Hmac { .. } => true,
+            Material::Ed25519 { pair, .. } => pair.is_some(),
+            Material::Ec { pair, .. } => pair.is_some(),
+            Material::Rsa { pair, .. } => pair.is_some(),
+        }
+    }
+
+    /// Signs `message` (the JWS signing input). The signature layer every token goes through.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let no_private = || Error::InvalidKey("key has no private part".into());
+        match &self.material {
+            Material::Hmac { key, .. } => Ok(hmac::sign(key, message).as_ref().to_vec()),
+            Material::Ed25519 { pair, .. } => Ok(pair
+                .as_ref()
+                .ok_or_else(no_private)?
+                .sign(message)
+                .as_ref()
+                .to_vec()),
+            Material::Ec { pair, .. } => pair
+                .as_ref()
+                .ok_or_else(no_private)?
+                .sign(&SystemRandom::new(), message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| Error::Internal("ECDSA signing failed".into())),
+            Material::Rsa { pair, .. } => {
+                let pair = pair.as_ref().ok_or_else(no_private)?;
+                let (_, encoding) = self
+                    .alg
+                    .rsa()
+                    .ok_or_else(|| Error::Internal("RSA key without RSA algorithm".into()))?;
+                let mut out = vec![0u8; pair.public_modulus_len()];
+                pair.sign(encoding, &SystemRandom::new(), message, &mut out)
+                    .map_err(|_| Error::Internal("RSA signing failed".into()))?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Verifies `signature` over `message` with this key's algorithm. Fixed-size signatures must
+    /// have their exact length (no DER, no truncated MACs); ECDSA r and s must be in [1, n-1]
+    /// and Ed25519 signatures canonical, which aws-lc enforces.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        if let Some(len) = self.alg.fixed_signature_len() {
+            if signature.len() != len {
+                return false;
+            }
+        }
+        match &self.material {
+            Material::Hmac { key, .. } => hmac::verify(key, message, signature).is_ok(),
+            Material::Ed25519 { public, .. }
+            | Material::Ec { public, .. }
+            | Material::Rsa { public, .. } => public.verify_sig(message, signature).is_ok(),
+        }
+    }
+
+    // ---- constructors -------------------------------------------------------------------
+
+    /// An HMAC key; at least the hash size (JWT-3).
+    pub fn from_secret(secret: &[u8], alg: Alg, kid: Option<String>) -> Result<Key> {
+        let (algorithm, min) = alg
+            .hmac_algorithm()
+            .ok_or_else(|| key_err("a secret can only be an HS256/HS384/HS512 key"))?;
+        if secret.len() < min {
+            return Err(Error::InvalidKey(format!(
+                "{} secrets must be at least {min} bytes",
+                alg.name()
+            )));
+        }
+        Key::finish(
+            alg,
+            kid,
+            Material::Hmac {
+                key: hmac::Key::new(algorithm, secret),
+                secret: Zeroizing::new(secret.to_vec()),
+            },
+        )
+    }
+
+    /// Generates a fresh key for `alg` (RSA: 2048 bits for PS256, 3072 for PS384, 4096 for PS512).
+    pub fn generate(alg: Alg, kid: Option<String>) -> Result<Key> {
+        let failed = || Error::Internal("key generation failed".into());
+        let material = match alg {
+            Alg::EdDSA => {
+                let pair = Ed25519KeyPair::generate().map_err(|_| failed())?;
+                let x = pair.public_key().as_ref().to_vec();
+                Key::ed25519_material(&x, Some(pair))?
+            }
+            Alg::ES256 | Alg::ES384 | Alg::ES512 => {
+                let (signing, _, _) = alg.ecdsa().ok_or_else(failed)?;
+                let pair = EcdsaKeyPair::generate(signing).map_err(|_| failed())?;
+                let point = pair.public_key().as_ref().to_vec();
+                Key::ec_material(alg, &point, Some(pair))?
+            }
+            Alg::PS256 | Alg::PS384 | Alg::PS512 => {
+                let size = match alg {
+                    Alg::PS256 => KeySize::Rsa2048,
+                    Alg::PS384 => KeySize::Rsa3072,
+                    _ => KeySize::Rsa4096,
+                };
+                let pair = RsaKeyPair::generate(size).map_err(|_| failed())?;
+                Key::rsa_material_from_pair(alg, pair)?
+            }
+            Alg::RS256 | Alg::RS384 | Alg::RS512 => {
+                return Err(Error::UnsupportedAlgorithm(format!(
+                    "{} keys are not generated (PKCS#1 v1.5 signatures are disallowed by ASVS 5); use PS256",
+                    alg.name()
+                )))
+            }
+            Alg::HS256 | Alg::HS384 | Alg::HS512 => {
+                let (_, len) = alg.hmac_algorithm().ok_or_else(failed)?;
+                let mut secret = Zeroizing::new(vec![0u8; len]);
+                SystemRandom::new().fill(&mut secret).map_err(|_| failed())?;
+                return Key::from_secret(&secret, alg, kid);
+            }
+        };
+        Key::finish(alg, kid, material)
+    }
+
+    fn ed25519_material(x: &[u8], pair: Option<Ed25519KeyPair>) -> Result<Material> {
+        if x.len() != 32 {
+            return Err(key_err("Ed25519 public keys are 32 bytes"));
+        }
+        let public = ParsedPublicKey::new(&sig::ED25519, x)
+            .map_err(|_| key_err("invalid Ed25519 public key"))?;
+        Ok(Material::Ed25519 {
+            public,
+            x: x.to_vec(),
+            pair,
+        })
+    }
+
+    fn ec_material(alg: Alg, point: &[u8], pair: Option<EcdsaKeyPair>) -> Result<Material> {
+        let (_, verify, _) = alg.ecdsa().ok_or_else(|| key_err("not an EC algorithm"))?;
+        let coord = match alg {
+            Alg::ES256 => 32,
+            Alg::ES384 => 48,
+            _ => 66,
+        };
+        if point.len() != 1 + 2 * coord || point[0] != 4 {
+            return Err(key_err(
+                "EC public key must be an uncompressed point on the algorithm's curve",
+            ));
+        }
+        // aws-lc checks that the point is on the curve.
+        let public = ParsedPublicKey::new(verify, point)
+            .map_err(|_| key_err("invalid EC public key (not on the curve)"))?;
+        Ok(Material::Ec {
+            public,
+            point: point.to_vec(),
+            pair,
+        })
+    }
+
+    fn rsa_material(alg: Alg, n: &[u8], e: &[u8], pair: Option<RsaKeyPair>) -> Result<Material> {
+        let (params, _) = alg.rsa().ok_or_else(|| key_err("not an RSA algorithm"))?;
+        let n = strip_zeros(n);
+        let e = strip_zeros(e);
+        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        if bits < 2048 {
+            return Err(key_err("RSA keys must be at least 2048 bits"));
+        }
+        if bits > 8192 {
+            return Err(key_err("RSA keys over 8192 bits are not supported"));
+        }
+        // e odd, at least 3, at most 2^32+1-ish (the sane range every library uses).
+        if e.is_empty() || e.len() > 4 || e[e.len() - 1] & 1 == 0 || (e.len() == 1 && e[0] < 3) {
+            return Err(key_err("RSA public exponent out of range"));
+        }
+        if roca::is_vulnerable(n) {
+            return Err(key_err(
+                "RSA modulus has the ROCA fingerprint (CVE-2017-15361)",
+            ));
+        }
+        let public = sig::RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(params)
+            .map_err(|_| key_err("invalid RSA public key"))?;
+        Ok(Material::Rsa {
+            public,
+            n: n.to_vec(),
+            e: e.to_vec(),
+            pair,
+        })
+    }
+
+    fn rsa_material_from_pair(alg: Alg, pair: RsaKeyPair) -> Result<Material> {
+        let (n, e) = {
+            let pk = pair.public_key();
+            (
+                pk.modulus().big_endian_without_leading_zero().to_vec(),
+                pk.exponent().big_endian_without_leading_zero().to_vec(),
+            )
+        };
+        Key::rsa_material(alg, &n, &e, Some(pair))
+    }
+
+    fn finish(alg: Alg, kid: Option<String>, material: Material) -> Result<Key> {
+        let mut key = Key {
+            kid: String::new(),
+            alg,
+            material,
+        };
+        key.kid = match kid {
+            Some(k) => {
+                if k.is_empty() || k.len() > 256 {
+                    return Err(key_err("kid must be 1 to 256 characters"));
+                }
+                k
+            }
+            None => jwk::thumbprint(&key),
+        };
+        Ok(key)
+    }
+
+    /// PKCS#8 DER of the private key (not for HMAC keys).
+    fn private_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let none = || key_err("key has no private part");
+        let failed = || Error::Internal("key serialisation failed".into());
+        Ok(Zeroizing::new(match &self.material {
+            Material::Hmac { .. } => return Err(key_err("HMAC keys have no PEM form")),
+            Material::Ed25519 { pair, .. } => pair
+                .as_ref()
+                .ok_or_else(none)?
+                .to_pkcs8v1()
+                .map_err(|_| failed())?
+                .as_ref()
+                .to_vec(),
+            Material::Ec { pair, .. } => pair
+                .as_ref()
+                .ok_or_else(none)?
+                .to_pkcs8v1()
+                .map_err(|_| failed())?
+                .as_ref()
+                .to_vec(),
+            Material::Rsa { pair, .. } => {
+                let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> = pair
+                    .as_ref()
+                    .ok_or_else(none)?
+                    .as_der()
+                    .map_err(|_| failed())?;
+                der.as_ref().to_vec()
+            }
+        }))
+    }
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    &b[start..]
+}
+
+/// Where a key set came from matters for one rule: a set either holds private keys (and HMAC
+/// secrets) only, or public keys only. Mixed sets are refused (Wycheproof `MixedKeySet`).
+struct Inner {
+    keys: Vec<Arc<Key>>,
+    signing_kid: Option<String>,
+}
+
+/// A shared, thread-safe set of keys. Clones share state, so `rotate` on one handle is seen by
+/// every `Tokens` built from it.
+#[derive(Clone)]
+pub struct KeySet {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.read();
+        f.debug_struct("KeySet")
+            .field("keys", &inner.keys)
+            .field("signing_kid", &inner.signing_kid)
+            .finish()
+    }
+}
+
+impl KeySet {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        // A poisoned lock only means another thread panicked mid-update of a Vec push; the data
+        // is still a valid key list.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Builds a set from keys; the first private key signs.
+    pub fn from_keys(keys: Vec<Key>) -> Result<KeySet> {
+        if keys.is_empty() {
+            return Err(key_err("a key set needs at least one key"));
+        }
+        let private = keys[0].has_private();
+        if keys.iter().any(|k| k.has_private() != private) {
+            return Err(key_err(
+                "a key set must not mix private (or secret) keys with public-only keys",
+            ));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|o| o.kid == k.kid) {
+                return Err(key_err("duplicate kid in key set"));
+            }
+        }
+        let signing_kid = keys.iter().find(|k| k.has_private()).map(|k| k.kid.clone());
+        Ok(KeySet {
+            inner: Arc::new(RwLock::new(Inner {
+                keys: keys.into_iter().map(Arc::new).collect(),
+                signing_kid,
+            })),
+        })
+    }
+
+    /// A set with one freshly generated key.
+    pub fn generate(alg: Alg, kid: Option<String>) -> Result<KeySet> {
+        KeySet::from_keys(vec![Key::generate(alg, kid)?])
+    }
+
+    /// A set with one HMAC key.
+    pub fn from_secret(secret: &[u8], alg: Alg, kid: Option<String>) -> Result<KeySet> {
+        KeySet::from_keys(vec![Key::from_secret(secret, alg, kid)?])
+    }
+
+    /// Parses a JWKS (`{"keys": [...]}`) or a single JWK. `alg` fills in keys without an `alg`
+    /// member (RSA and `oct` keys need one of the two).
+    pub fn from_jwks(json: &str, alg: Option<Alg>) -> Result<KeySet> {
+        let value: Value =
+            serde_json::from_str(json).map_err(|_| key_err("JWKS is not valid JSON"))?;
+        KeySet::from_jwks_value(&value, alg)
+    }
+
+    pub fn from_jwks_value(value: &Value, alg: Option<Alg>) -> Result<KeySet> {
+        let list = match value.get("keys") {
+            Some(Value::Array(keys)) => keys.iter().collect::<Vec<_>>(),
+            Some(_) => return Err(key_err("JWKS \"keys\" must be an array")),
+            None if value.get("kty").is_some() => vec![value],
+            None => return Err(key_err("expected a JWKS or a JWK")),
+        };
+        if list.len() > 100 {
+            return Err(key_err("too many keys in JWKS (at most 100)"));
+        }
+        let keys = list
+            .into_iter()
+            .map(|j| jwk::import(j, alg))
+            .collect::<Result<Vec<_>>>()?;
+        KeySet::from_keys(keys)
+    }
+
+    /// Reads PEM: a PKCS#8 private key or an SPKI public key. `alg` is needed for RSA keys and
+    /// checked against EC and Ed25519 keys.
+    pub fn from_pem(pem_text: &str, alg: Option<Alg>, kid: Option<String>) -> Result<KeySet> {
+        KeySet::from_keys(vec![pem::import(pem_text, alg, kid)?])
+    }
+
+    /// Reads key material given as text: a JWKS/JWK (JSON) or PEM.
+    pub fn from_text(text: &str, alg: Option<Alg>) -> Result<KeySet> {
+        let t = text.trim_start();
+        if t.starts_with('{') {
+            KeySet::from_jwks(t, alg)
+        } else if t.starts_with("-----BEGIN") {
+            KeySet::from_pem(t, alg, None)
+        } else {
+            Err(key_err("key material is neither JSON (JWK/JWKS) nor PEM"))
+        }
+    }
+
+    /// The JWKS: public keys only (HMAC secrets never appear) unless `private`.
+    pub fn to_jwks(&self, private: bool) -> Value {
+        let inner = self.read();
+        let keys: Vec<Value> = inner
+            .keys
+            .iter()
+            .filter(|k| private || !k.alg.is_hmac())
+            .map(|k| jwk::export(k, private))
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// PEM of one key (the signing key by default): PKCS#8 when `private`, else SPKI.
+    pub fn to_pem(&self, kid: Option<&str>, private: bool) -> Result<Zeroizing<String>> {
+        let key = match kid {
+            Some(k) => self.get(k).ok_or(Error::UnknownKey)?,
+            None => self.signing_key()?,
+        };
+        pem::export(&key, private)
+    }
+
+    /// Adds a freshly generated signing key (same algorithm as the current one unless `alg`);
+    /// previous keys stay for verification until retired. Returns the new kid.
+    pub fn rotate(&self, alg: Option<Alg>) -> Result<String> {
+        let current = self.signing_key()?;
+        let key = Key::generate(alg.unwrap_or(current.alg), None)?;
+        let kid = key.kid.clone();
+        let mut inner = self.write();
+        if inner.keys.iter().any(|k| k.kid == kid) {
+            return Err(Error::Internal(
+                "generated key collides with an existing kid".into(),
+            ));
+        }
+        // The signing key comes first, so a JWKS written out and read back keeps it signing.
+        inner.keys.insert(0, Arc::new(key));
+        inner.signing_kid = Some(kid.clone());
+        Ok(kid)
+    }
+
+    /// Removes a key. The signing key cannot be retired while other keys remain to verify with:
+    /// rotate first.
+    pub fn retire(&self, kid: &str) -> Result<()> {
+        let mut inner = self.write();
+        if inner.signing_kid.as_deref() == Some(kid) {
+            return Err(Error::InvalidConfig(
+                "cannot retire the signing key; rotate first".into(),
+            ));
+        }
+        let before = inner.keys.len();
+        inner.keys.retain(|k| k.kid != kid);
+        if inner.keys.len() == before {
+            return Err(Error::UnknownKey);
+        }
+        Ok(())
+    }
+
+    pub fn signing_kid(&self) -> Option<String> {
+        self.read().signing_kid.clone()
+    }
+
+    pub fn kids(&self) -> Vec<String> {
+        self.read().keys.iter().map(|k| k.kid.clone()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, kid: &str) -> Option<Arc<Key>> {
+        self.read().keys.iter().find(|k| k.kid == kid).cloned()
+    }
+
+    pub fn signing_key(&self) -> Result<Arc<Key>> {
+        let inner = self.read();
+        let kid = inner.signing_kid.as_deref().ok_or_else(|| {
+            Error::InvalidConfig("key set has no private key to sign with".into())
+        })?;
+        inner
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .cloned()
+            .ok_or_else(|| Error::Internal("signing key missing".into()))
+    }
+
+    /// The key a token names: by `kid` only among configured keys (JWT-4); without a `kid`, only
+    /// when the set holds exactly one key.
+    pub fn select(&self, kid: Option<&str>) -> Result<Arc<Key>> {
+        let inner = self.read();
+        match kid {
+            Some(kid) => inner
+                .keys
+                .iter()
+                .find(|k| k.kid == kid)
+                .cloned()
+                .ok_or(Error::UnknownKey),
+            None if inner.keys.len() == 1 => Ok(inner.keys[0].clone()),
+            None => Err(Error::UnknownKey),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_every_generated_alg() {
+        for alg in [
+            Alg::EdDSA,
+            Alg::ES256,
+            Alg::ES384,
+            Alg::ES512,
+            Alg::PS256,
+            Alg::HS256,
+            Alg::HS384,
+            Alg::HS512,
+        ] {
+            let key = Key::generate(alg, None).unwrap();
+            let s = key.sign(b"message").unwrap();
+            assert!(key.verify(b"message", &s), "{alg:?}");
+            assert!(!key.verify(b"messagf", &s), "{alg:?}");
+            assert!(!key.verify(b"message", &s[..s.len() - 1]), "{alg:?}");
+            assert_eq!(key.kid().len(), 43, "thumbprint kid");
+        }
+        assert_eq!(
+            Key::generate(Alg::RS256, None).unwrap_err().code(),
+            "unsupported_algorithm"
+        );
+    }
+
+    #[test]
+    fn hmac_key_length_floor() {
+        assert_eq!(
+            Key::from_secret(&[1u8; 31], Alg::HS256, None)
+                .unwrap_err()
+                .code(),
+            "invalid_key"
+        );
+        assert!(Key::from_secret(&[1u8; 32], Alg::HS256, None).is_ok());
+        assert_eq!(
+            Key::from_secret(&[1u8; 63], Alg::HS512, None)
+                .unwrap_err()
+                .code(),
+            "invalid_key"
+        );
+        assert_eq!(
+            Key::from_secret(&[1u8; 64], Alg::ES256, None)
+                .unwrap_err()
+                .code(),
+            "invalid_key"
+        );
+    }
+
+    #[test]
+    fn rotation_and_retire() {
+        let set = KeySet::generate(Alg::EdDSA, Some("one".into())).unwrap();
+        assert_eq!(set.signing_kid().as_deref(), Some("one"));
+        let two = set.rotate(Some(Alg::ES256)).unwrap();
+        assert_eq!(set.signing_kid(), Some(two.clone()));
+        assert_eq!(set.kids(), vec![two.clone(), "one".to_string()]);
+        assert_eq!(set.retire(&two).unwrap_err().code(), "invalid_config");
+        set.retire("one").unwrap();
+        assert_eq!(set.retire("one").unwrap_err().code(), "unknown_key");
+        assert_eq!(set.kids(), vec![two]);
+    }
+
+    #[test]
+    fn mixed_and_duplicate_sets_refused() {
+        let a = Key::generate(Alg::EdDSA, Some("a".into())).unwrap();
+        let b = Key::generate(Alg::EdDSA, Some("a".into())).unwrap();
+        assert_eq!(
+            KeySet::from_keys(vec![a, b]).unwrap_err().code(),
+            "invalid_key"
+        );
+        let private = KeySet::generate(Alg::ES256, None).unwrap();
+        let public = KeySet::from_jwks_value(&private.to_jwks(false), None).unwrap();
+        let mixed = serde_json::json!({"keys": [private.to_jwks(true)["keys"][0], {
+            "kty": "oct", "alg": "HS256", "k": crate::b64::encode([7u8; 32]), "kid": "h"}]});
+        assert!(
+            KeySet::from_jwks_value(&mixed, None).is_ok(),
+            "secret + private is fine"
+        );
+        let mixed = serde_json::json!({"keys": [public.to_jwks(false)["keys"][0], {
+            "kty": "oct", "alg": "HS256", "k": crate::b64::encode([7u8; 32]), "kid": "h"}]});
+        assert_eq!(
+            KeySet::from_jwks_value(&mixed, None).unwrap_err().code(),
+            "invalid_key"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_material() {
+        let set = KeySet::from_secret(
+            b"0123456789abcdef0123456789abcdef",
+            Alg::HS256,
+            Some("k".into()),
+        )
+        .unwrap();
+        let text = format!("{set:?}");
+        assert!(!text.contains("0123456789"));
+        assert!(text.contains("HS256"));
+    }
+}

@@ -1,0 +1,80 @@
+// Shared helpers for the node:test suites: where the test vectors live and how to load them.
+//
+// - Project vectors (`vectors/` in the repository) are part of the project: always required.
+// - Shared vectors (`../shared/vectors/` relative to the repository root) live outside the project.
+//   When they are absent the tests that need them are skipped, unless CI or
+//   POLYAUTH_REQUIRE_VECTORS is set, in which case those tests fail (DESIGN.md §8).
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const PROJECT_VECTORS = join(REPO_ROOT, 'vectors')
+export const SHARED_VECTORS = resolve(REPO_ROOT, '..', 'shared', 'vectors')
+
+function truthyEnv(name) {
+  const v = process.env[name]
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
+}
+
+/** True when missing shared vectors must fail instead of skip. */
+export function vectorsRequired() {
+  return truthyEnv('CI') || truthyEnv('POLYAUTH_REQUIRE_VECTORS')
+}
+
+/** True when cases marked `"slow": true` should be skipped (POLYAUTH_SKIP_SLOW=1). */
+export const SKIP_SLOW = truthyEnv('POLYAUTH_SKIP_SLOW')
+
+/** Loads a project vector file (relative to `vectors/`); throws if it is missing. */
+export function loadProjectVectors(rel) {
+  return JSON.parse(readFileSync(join(PROJECT_VECTORS, rel), 'utf8'))
+}
+
+/**
+ * Loads a shared vector file (relative to `../shared/vectors/`).
+ * Returns `{ data, path, skip }`: pass `skip` as the node:test `skip` option, and call
+ * `requireShared(v)` at the start of the test body to get `data` (fails when required but missing).
+ */
+export function loadSharedVectors(rel) {
+  const path = join(SHARED_VECTORS, rel)
+  if (existsSync(path)) return { data: JSON.parse(readFileSync(path, 'utf8')), path, skip: false }
+  if (vectorsRequired()) return { data: null, path, skip: false }
+  return { data: null, path, skip: `shared vectors not found at ${path} (set CI or POLYAUTH_REQUIRE_VECTORS to fail instead)` }
+}
+
+/** The data of a `loadSharedVectors` result; fails the test when the file is missing. */
+export function requireShared(v) {
+  assert.ok(v.data, `shared vectors missing at ${v.path} (required: CI or POLYAUTH_REQUIRE_VECTORS is set)`)
+  return v.data
+}
+
+/** Builds the hash of an `invalid[]` case: its `hash`, or the string described by `generate`. */
+export function invalidCaseHash(c) {
+  if (typeof c.hash === 'string') return c.hash
+  const g = c.generate
+  assert.ok(g, `invalid case ${c.id} has neither hash nor generate`)
+  const n = g.length - g.prefix.length - g.suffix.length
+  assert.ok(n >= 0, `invalid case ${c.id}: length shorter than prefix + suffix`)
+  // Literally prefix + repeat * n + suffix, as the vector file describes it.
+  const s = g.prefix + g.repeat.repeat(n) + g.suffix
+  if (g.repeat.length === 1) assert.equal(s.length, g.length)
+  return s
+}
+
+/**
+ * Asserts that `fn` (sync or async) throws/rejects a PolyauthError with `code`, using the given
+ * PolyauthError class; returns the error.
+ */
+export async function expectCode(PolyauthError, fn, code, message) {
+  let err
+  try {
+    await fn()
+  } catch (e) {
+    err = e
+  }
+  assert.ok(err !== undefined, `${message ?? 'call'}: expected PolyauthError ${code}, but it did not throw`)
+  assert.ok(err instanceof PolyauthError, `${message ?? 'call'}: expected PolyauthError ${code}, got ${err?.constructor?.name}: ${err?.message}`)
+  assert.equal(err.code, code, `${message ?? 'call'}: wrong code (message: ${err.message})`)
+  return err
+}
