@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
-pub use jwk::thumbprint;
+pub use jwk::{import as import_jwk, thumbprint};
 
 /// Signature algorithms. RS* verify always; signing with them needs explicit opt-in on `Tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

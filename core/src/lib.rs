@@ -3,8 +3,14 @@
 
 pub mod b64;
 pub mod error;
+pub mod jws;
 pub mod keys;
 pub mod password;
+pub mod remote;
+pub mod token;
 
 pub use error::{catch_panic, Error, Result};
+pub use keys::{Alg, Key, KeySet};
 pub use password::{HasherConfig, PasswordHasher, PasswordPolicy, PolicyConfig};
+pub use remote::{RemoteConfig, RemoteKeySet};
+pub use token::{KeySource, Tokens, TokensConfig, VerifyOptions};

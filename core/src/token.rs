@@ -1,0 +1,424 @@
+//! Access tokens: the one token format (DESIGN.md §3, RFC 9068 profile) and claim validation:
+//! exp/nbf/iat with a small leeway and an injectable clock (JWT-11), exact `iss` and an `aud`
+//! allowlist (JWT-12), and `typ` enforced so token kinds never substitute for each other (JWT-13).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde_json::{Map, Value};
+
+use crate::b64;
+use crate::error::{Error, Result};
+use crate::jws;
+use crate::keys::KeySet;
+use crate::remote::RemoteKeySet;
+
+/// The access token `typ` (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// Claims the issuer sets; applications cannot pass them in `claims`.
+pub const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+/// The largest leeway accepted: clock skew, not a grace period.
+pub const MAX_LEEWAY: u64 = 300;
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Where verification keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    Local(KeySet),
+    Remote(RemoteKeySet),
+}
+
+impl KeySource {
+    fn keys(&self) -> Result<KeySet> {
+        match self {
+            KeySource::Local(k) => Ok(k.clone()),
+            KeySource::Remote(r) => r.current().ok_or_else(|| {
+                Error::InvalidConfig(
+                    "remote key set not fetched yet (use verify_async, or refresh it first)".into(),
+                )
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokensConfig {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    /// Default lifetime of issued access tokens, seconds.
+    pub access_ttl: u64,
+    /// Allowed clock skew, seconds (at most 300).
+    pub leeway: u64,
+    /// Tokens longer than this are refused before parsing.
+    pub max_token_size: usize,
+    /// Sign with RS256/384/512 keys (verification always works). Off: ASVS 5 disallows PKCS#1 v1.5.
+    pub allow_rsa_pkcs1_signing: bool,
+}
+
+impl TokensConfig {
+    pub fn new(issuer: impl Into<String>, audience: Vec<String>) -> Self {
+        TokensConfig {
+            issuer: issuer.into(),
+            audience,
+            access_ttl: 900,
+            leeway: 30,
+            max_token_size: 8192,
+            allow_rsa_pkcs1_signing: false,
+        }
+    }
+}
+
+/// Per-call verification options.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Accepted audiences for this call instead of the configured ones.
+    pub audience: Option<Vec<String>>,
+    /// Required `typ`; `None` relaxes the check (tokens from other issuers).
+    pub typ: Option<String>,
+    /// Claims that must be present (besides `exp`, `iss` and `aud`, which always are).
+    pub required: Vec<String>,
+    /// The clock, seconds since the epoch; `None` is the system clock.
+    pub now: Option<i64>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            audience: None,
+            typ: Some(ACCESS_TOKEN_TYP.into()),
+            required: vec!["sub".into()],
+            now: None,
+        }
+    }
+}
+
+/// Issues and verifies access tokens.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    keys: KeySource,
+    config: TokensConfig,
+}
+
+fn typ_matches(actual: &str, expected: &str) -> bool {
+    // RFC 7515 §4.1.9: compare case-insensitively; "application/" may be omitted.
+    let strip = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        l.strip_prefix("application/")
+            .map(str::to_owned)
+            .unwrap_or(l)
+    };
+    strip(actual) == strip(expected)
+}
+
+fn numeric(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| Error::InvalidToken(format!("claim \"{name}\" is not a number"))),
+        Some(_) => Err(Error::InvalidToken(format!(
+            "claim \"{name}\" is not a number"
+        ))),
+    }
+}
+
+impl Tokens {
+    pub fn new(keys: KeySource, config: TokensConfig) -> Result<Tokens> {
+        if config.issuer.is_empty() {
+            return Err(Error::InvalidConfig("issuer must not be empty".into()));
+        }
+        if config.audience.is_empty() || config.audience.iter().any(String::is_empty) {
+            return Err(Error::InvalidConfig(
+                "audience must name at least one non-empty audience".into(),
+            ));
+        }
+        if config.leeway > MAX_LEEWAY {
+            return Err(Error::InvalidConfig(format!(
+                "leeway must be at most {MAX_LEEWAY} seconds"
+            )));
+        }
+        if config.access_ttl == 0 || config.access_ttl > 86_400 {
+            return Err(Error::InvalidConfig(
+                "access_ttl must be between 1 second and 1 day".into(),
+            ));
+        }
+        if !(512..=1 << 20).contains(&config.max_token_size) {
+            return Err(Error::InvalidConfig(
+                "max_token_size must be between 512 bytes and 1 MiB".into(),
+            ));
+        }
+        Ok(Tokens { keys, config })
+    }
+
+    pub fn config(&self) -> &TokensConfig {
+        &self.config
+    }
+
+    pub fn key_source(&self) -> &KeySource {
+        &self.keys
+    }
+
+    /// Issues an access token for `subject` with application `claims` (e.g. `sid`, `scope`,
+    /// `amr`, `client_id`, roles); `ttl` overrides the configured lifetime.
+    pub fn issue(
+        &self,
+        subject: &str,
+        claims: Map<String, Value>,
+        ttl: Option<u64>,
+    ) -> Result<String> {
+        self.issue_at(subject, claims, ttl, now())
+    }
+
+    pub fn issue_at(
+        &self,
+        subject: &str,
+        mut claims: Map<String, Value>,
+        ttl: Option<u64>,
+        now: i64,
+    ) -> Result<String> {
+        let keys = match &self.keys {
+            KeySource::Local(k) => k,
+            KeySource::Remote(_) => {
+                return Err(Error::InvalidConfig(
+                    "a remote key set can only verify".into(),
+                ))
+            }
+        };
+        if subject.is_empty() || subject.len() > 1024 {
+            return Err(Error::InvalidInput(
+                "subject must be 1 to 1024 bytes".into(),
+            ));
+        }
+        if let Some(name) = REGISTERED.iter().find(|n| claims.contains_key(**n)) {
+            return Err(Error::InvalidInput(format!(
+                "claim \"{name}\" is set by the issuer; pass it as an argument"
+            )));
+        }
+        let ttl = ttl.unwrap_or(self.config.access_ttl);
+        if ttl == 0 || ttl > 86_400 {
+            return Err(Error::InvalidInput(
+                "ttl must be between 1 second and 1 day".into(),
+            ));
+        }
+        let key = keys.signing_key()?;
+        if key.alg().is_rsa_pkcs1() && !self.config.allow_rsa_pkcs1_signing {
+            return Err(Error::UnsupportedAlgorithm(format!(
+                "signing with {} needs allow_rsa_pkcs1_signing (ASVS 5 disallows PKCS#1 v1.5)",
+                key.alg().name()
+            )));
+        }
+        let mut jti = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut jti)
+            .map_err(|_| Error::Internal("random generator failed".into()))?;
+        claims.insert("iss".into(), Value::String(self.config.issuer.clone()));
+        claims.insert("sub".into(), Value::String(subject.into()));
+        claims.insert(
+            "aud".into(),
+            match self.config.audience.as_slice() {
+                [one] => Value::String(one.clone()),
+                many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+            },
+        );
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), (now + ttl as i64).into());
+        claims.insert("jti".into(), Value::String(b64::encode(jti)));
+        let payload = serde_json::to_vec(&claims)
+            .map_err(|_| Error::InvalidInput("claims are not serialisable".into()))?;
+        jws::sign(&payload, &key, Some(ACCESS_TOKEN_TYP))
+    }
+
+    /// Verifies `token`: signature first, then `typ`, `exp`/`nbf`/`iat`, `iss`, `aud` and the
+    /// required claims. Returns the claims.
+    pub fn verify(&self, token: &str, options: &VerifyOptions) -> Result<Map<String, Value>> {
+        let keys = self.keys.keys()?;
+        let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
+        if let Some(expected) = &options.typ {
+            match &header.typ {
+                Some(t) if typ_matches(t, expected) => {}
+                Some(_) => return Err(Error::InvalidType(format!("expected \"{expected}\""))),
+                None => {
+                    return Err(Error::InvalidType(format!(
+                        "missing, expected \"{expected}\""
+                    )))
+                }
+            }
+        }
+        let claims = jws::parse_object(&payload, "payload")?;
+        let now = options.now.unwrap_or_else(now) as f64;
+        let leeway = self.config.leeway as f64;
+        let exp = numeric(&claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;
+        if now >= exp + leeway {
+            return Err(Error::TokenExpired);
+        }
+        if numeric(&claims, "nbf")?.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(Error::TokenNotYetValid);
+        }
+        if numeric(&claims, "iat")?.is_some_and(|iat| iat > now + leeway) {
+            return Err(Error::TokenNotYetValid);
+        }
+        match claims.get("iss") {
+            Some(Value::String(iss)) if *iss == self.config.issuer => {}
+            Some(_) => return Err(Error::InvalidIssuer),
+            None => return Err(Error::MissingClaim("iss".into())),
+        }
+        let accepted = options.audience.as_ref().unwrap_or(&self.config.audience);
+        let ok = match claims.get("aud") {
+            Some(Value::String(a)) => accepted.contains(a),
+            Some(Value::Array(list)) => list
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| accepted.iter().any(|x| x == a))),
+            Some(_) => false,
+            None => return Err(Error::MissingClaim("aud".into())),
+        };
+        if !ok {
+            return Err(Error::InvalidAudience);
+        }
+        if let Some(name) = options
+            .required
+            .iter()
+            .find(|n| !claims.contains_key(n.as_str()))
+        {
+            return Err(Error::MissingClaim(name.clone()));
+        }
+        Ok(claims)
+    }
+
+    /// For remote key sets: true when the binding should fetch the JWKS before verifying
+    /// `token` (first use, stale cache, or an unknown `kid` outside the cooldown).
+    pub fn remote_fetch_due(&self, token: &str, now: i64) -> bool {
+        match &self.keys {
+            KeySource::Remote(r) => r.begin_fetch(
+                jws::peek_kid(token, self.config.max_token_size).as_deref(),
+                now,
+            ),
+            KeySource::Local(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Alg;
+
+    fn tokens() -> Tokens {
+        let keys = KeySet::generate(Alg::EdDSA, None).unwrap();
+        Tokens::new(
+            KeySource::Local(keys),
+            TokensConfig::new("https://issuer.example", vec!["api".into()]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn issue_then_verify() {
+        let t = tokens();
+        let mut claims = Map::new();
+        claims.insert("scope".into(), "read write".into());
+        let tok = t.issue_at("user-1", claims, None, 1_000_000).unwrap();
+        let opts = VerifyOptions {
+            now: Some(1_000_100),
+            ..Default::default()
+        };
+        let c = t.verify(&tok, &opts).unwrap();
+        assert_eq!(c["sub"], "user-1");
+        assert_eq!(c["aud"], "api");
+        assert_eq!(c["exp"], 1_000_900);
+        assert_eq!(c["scope"], "read write");
+        assert_eq!(c["jti"].as_str().unwrap().len(), 22);
+        let header = jws::parse(&tok, 8192).unwrap().header;
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.alg, Alg::EdDSA);
+    }
+
+    #[test]
+    fn time_claims_with_leeway() {
+        let t = tokens();
+        let tok = t.issue_at("u", Map::new(), Some(60), 1000).unwrap();
+        let at = |now| {
+            t.verify(
+                &tok,
+                &VerifyOptions {
+                    now: Some(now),
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(at(1089).is_ok(), "expired 29 s ago: inside leeway");
+        assert_eq!(at(1090).unwrap_err().code(), "token_expired");
+        assert!(at(1000 - 30).is_ok(), "iat 30 s ahead: inside leeway");
+        assert_eq!(at(1000 - 31).unwrap_err().code(), "token_not_yet_valid");
+    }
+
+    #[test]
+    fn audience_issuer_typ_required() {
+        let t = tokens();
+        let tok = t.issue_at("u", Map::new(), None, now()).unwrap();
+        let v = |o: VerifyOptions| t.verify(&tok, &o).map(|_| ()).map_err(|e| e.code());
+        assert_eq!(
+            v(VerifyOptions {
+                audience: Some(vec!["other".into()]),
+                ..Default::default()
+            }),
+            Err("invalid_audience")
+        );
+        assert_eq!(
+            v(VerifyOptions {
+                typ: Some("refresh+jwt".into()),
+                ..Default::default()
+            }),
+            Err("invalid_type")
+        );
+        assert_eq!(
+            v(VerifyOptions {
+                typ: Some("application/AT+JWT".into()),
+                ..Default::default()
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            v(VerifyOptions {
+                required: vec!["sid".into()],
+                ..Default::default()
+            }),
+            Err("missing_claim")
+        );
+        let other = Tokens::new(
+            t.keys.clone(),
+            TokensConfig::new("https://evil.example", vec!["api".into()]),
+        )
+        .unwrap();
+        assert_eq!(
+            other
+                .verify(&tok, &VerifyOptions::default())
+                .unwrap_err()
+                .code(),
+            "invalid_issuer"
+        );
+    }
+
+    #[test]
+    fn reserved_claims_and_rs_signing() {
+        let t = tokens();
+        let mut c = Map::new();
+        c.insert("exp".into(), 1.into());
+        assert_eq!(t.issue("u", c, None).unwrap_err().code(), "invalid_input");
+        let cfg = TokensConfig {
+            leeway: 301,
+            ..TokensConfig::new("i", vec!["a".into()])
+        };
+        assert_eq!(
+            Tokens::new(t.keys.clone(), cfg).unwrap_err().code(),
+            "invalid_config"
+        );
+    }
+}
