@@ -7,6 +7,9 @@ export const {
   PasswordHasher,
   PasswordPolicy,
   BUILTIN_BLOCKLIST_SIZE,
+  KeySet,
+  RemoteKeySet,
+  Tokens,
   _debugPanic,
 } = cjs
 export default cjs

@@ -9,6 +9,36 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A set of signing/verification keys, parsed once. */
+export declare class KeySet {
+  /** A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512. */
+  static generate(alg?: string | undefined | null, kid?: string | undefined | null): KeySet
+  /** A set from a JWKS or a single JWK (JSON text or object). */
+  static fromJwks(jwks: any, alg?: string | undefined | null): KeySet
+  /** A set from one PEM key: PKCS#8 private or SPKI public. RSA keys need `alg`. */
+  static fromPem(pem: string, options?: KeyOptions | undefined | null): KeySet
+  /** A set with one HMAC key (at least the hash size: 32 bytes for HS256). */
+  static fromSecret(secret: string | Buffer, options?: KeyOptions | undefined | null): KeySet
+  /** Loads JWKS or PEM from `path`, or from the environment variable `env` (or `${env}_FILE`). */
+  static load(options: LoadOptions): KeySet
+  /** The JWKS: public keys only (HMAC keys omitted) unless `includePrivate`. */
+  toJwks(includePrivate?: boolean | undefined | null): any
+  /** One key as PEM (the signing key unless `kid`): SPKI, or PKCS#8 when `includePrivate`. */
+  toPem(kid?: string | undefined | null, includePrivate?: boolean | undefined | null): string
+  /** Adds a new signing key (same algorithm unless `alg`); returns its kid. */
+  rotate(alg?: string | undefined | null): string
+  /** Removes a verify-only key. */
+  retire(kid: string): void
+  /** Verifies a compact JWS against the set and returns its payload bytes (no claim checks). */
+  verifyJws(token: string, maxSize?: number | undefined | null): Buffer
+  /** The kid of the key that signs. */
+  get signingKid(): string | null
+  /** Every kid, the signing key first. */
+  get kids(): Array<string>
+  /** `alg:kid` of every key, for display (never key material). */
+  describe(): Array<string>
+}
+
 /** Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). */
 export declare class PasswordHasher {
   constructor(options?: HasherOptions | undefined | null, policy?: PasswordPolicy | undefined | null)
@@ -51,6 +81,32 @@ export declare class PasswordPolicy {
   get maxLength(): number
 }
 
+/** The cache of a JWKS URL; the TypeScript layer does the fetching. */
+export declare class RemoteKeySet {
+  constructor(url: string, cacheTtl?: number | undefined | null, cooldown?: number | undefined | null, timeoutMs?: number | undefined | null)
+  get url(): string
+  get timeoutMs(): number
+  /** The cached key set, or null before the first successful fetch. */
+  get keys(): KeySet | null
+  /** Records a fetch attempt when one is due. */
+  beginFetch(kid?: string | undefined | null): boolean
+  /** Takes a fetched JWKS body; throws (keeping the previous keys) when it is unusable. */
+  complete(body: string): void
+}
+
+/** Issues and verifies access tokens. */
+export declare class Tokens {
+  constructor(keys: KeySet | RemoteKeySet, options: TokensOptions)
+  /** Issues an access token for `subject`. */
+  issue(subject: string, options?: IssueOptions | undefined | null): string
+  /** Verifies `token` and returns its claims. */
+  verify(token: string, options?: NativeVerifyOptions | undefined | null): any
+  /** For remote key sets: whether a JWKS fetch is due before verifying `token`. */
+  remoteFetchDue(token: string): boolean
+  get issuer(): string
+  get audience(): Array<string>
+}
+
 /** Panics inside Rust; the caller receives an `internal_error` (used by tests). */
 export declare function _debugPanic(): void
 
@@ -80,6 +136,39 @@ export interface HasherOptions {
   maxMemoryKib?: number
 }
 
+export interface IssueOptions {
+  /** Application claims (`sid`, `scope`, `amr`, roles, ...). */
+  claims?: any
+  /** Lifetime in seconds, overriding `accessTtl`. */
+  ttl?: number
+}
+
+export interface KeyOptions {
+  /** Algorithm the key serves (needed for RSA and `oct` keys without one). */
+  alg?: string
+  /** Key id; defaults to the RFC 7638 thumbprint. */
+  kid?: string
+}
+
+export interface LoadOptions {
+  /** A file holding a JWKS, a JWK or a PEM key. */
+  path?: string
+  /** An environment variable holding the key material (or `${env}_FILE` naming a file). */
+  env?: string
+  /** Algorithm for keys that do not name one. */
+  alg?: string
+}
+
+export interface NativeVerifyOptions {
+  audience?: string | Array<string>
+  /** Required `typ` (default "at+jwt"). */
+  typ?: string
+  /** Skip the `typ` check (tokens from other issuers). */
+  relaxTyp?: boolean
+  required?: Array<string>
+  now?: number
+}
+
 export interface PolicyOptions {
   /** Minimum length in code points (default 15). */
   minLength?: number
@@ -93,6 +182,19 @@ export interface PolicyOptions {
   contextWords?: Array<string>
   /** Check the built-in list of 20,000 common passwords (default true). */
   useBuiltinBlocklist?: boolean
+}
+
+export interface TokensOptions {
+  issuer: string
+  audience: string | Array<string>
+  /** Access-token lifetime in seconds (default 900). */
+  accessTtl?: number
+  /** Clock skew allowed in seconds (default 30, at most 300). */
+  leeway?: number
+  /** Longest token accepted, in bytes (default 8192). */
+  maxTokenSize?: number
+  /** Allow signing with RS256/384/512 keys (verification always works). */
+  allowRsaPkcs1Signing?: boolean
 }
 
 /** `{ valid, newHash }` from `verifyAndUpdate`. */

@@ -835,8 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.KeySet = nativeBinding.KeySet
 module.exports.PasswordHasher = nativeBinding.PasswordHasher
 module.exports.PasswordPolicy = nativeBinding.PasswordPolicy
+module.exports.RemoteKeySet = nativeBinding.RemoteKeySet
+module.exports.Tokens = nativeBinding.Tokens
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports.builtinBlocklistSize = nativeBinding.builtinBlocklistSize
 module.exports.errorCodes = nativeBinding.errorCodes

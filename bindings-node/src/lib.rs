@@ -4,6 +4,7 @@
 
 mod errors;
 mod password;
+mod tokens;
 
 use napi_derive::napi;
 

@@ -64,8 +64,9 @@ export function convertError(e: unknown): unknown {
     if (code === 'password_policy') return new PolyauthError(code, message, { reasons: extra ? extra.split(',') : [] })
     return new PolyauthError(code, message)
   }
-  // napi-rs reports a wrong argument type as an Error with code "InvalidArg".
-  if ((e as { code?: unknown }).code === 'InvalidArg') return new TypeError(e.message)
+  // napi-rs reports a wrong argument type as an Error with code "InvalidArg" or "<Kind>Expected".
+  const code = (e as { code?: unknown }).code
+  if (typeof code === 'string' && (code === 'InvalidArg' || code.endsWith('Expected'))) return new TypeError(e.message)
   return e
 }
 

@@ -9,6 +9,8 @@ export { PolyauthError, ERROR_CODES } from './errors'
 export type { ErrorCode } from './errors'
 export { PasswordHasher, PasswordPolicy, BUILTIN_BLOCKLIST_SIZE } from './password'
 export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcome, PolicyReason } from './password'
+export { KeySet, RemoteKeySet, Tokens } from './tokens'
+export type { Algorithm, Claims, Jwks, KeyOptions, TokensOptions, VerifyOptions } from './tokens'
 
 /** @internal Panics inside Rust; throws `PolyauthError` `internal_error` (used by tests). */
 export function _debugPanic(): void {

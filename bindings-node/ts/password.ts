@@ -2,6 +2,27 @@
 import * as native from '../native'
 import { call, callAsync } from './errors'
 
+/**
+ * Runs `start` with a fresh signal that follows the caller's: an already-aborted signal rejects at
+ * once, the caller's own `onabort` handler is left alone, and one signal can serve many calls
+ * (napi-rs handles none of these itself). Rejects with `signal.reason` when aborted.
+ */
+async function withSignal<T>(signal: AbortSignal | undefined, start: (s?: AbortSignal) => Promise<T>): Promise<T> {
+  if (!signal) return callAsync(() => start(undefined))
+  signal.throwIfAborted()
+  const inner = new AbortController()
+  const forward = (): void => inner.abort(signal.reason)
+  signal.addEventListener('abort', forward, { once: true })
+  try {
+    return await callAsync(() => start(inner.signal))
+  } catch (e) {
+    if (signal.aborted) throw signal.reason
+    throw e
+  } finally {
+    signal.removeEventListener('abort', forward)
+  }
+}
+
 /** A password: a string (NFKC-normalised before hashing) or UTF-8 bytes. */
 export type Password = string | Uint8Array
 
@@ -112,22 +133,22 @@ export class PasswordHasher {
 
   /** Hashes `password` into an argon2id PHC string (does not enforce the policy). */
   hash(password: Password, signal?: AbortSignal): Promise<string> {
-    return callAsync(() => this.native.hash(password, signal))
+    return withSignal(signal, (s) => this.native.hash(password, s))
   }
 
   /** Resolves true when `password` matches `hash`, false when not; rejects `invalid_hash` for a malformed hash. */
   verify(hash: string, password: Password, signal?: AbortSignal): Promise<boolean> {
-    return callAsync(() => this.native.verify(hash, password, signal))
+    return withSignal(signal, (s) => this.native.verify(hash, password, s))
   }
 
   /** Verifies and returns a replacement hash for weak or legacy (bcrypt, Django, Werkzeug, Better Auth) hashes. */
   verifyAndUpdate(hash: string, password: Password, signal?: AbortSignal): Promise<VerifyOutcome> {
-    return callAsync(() => this.native.verifyAndUpdate(hash, password, signal))
+    return withSignal(signal, (s) => this.native.verifyAndUpdate(hash, password, s))
   }
 
   /** Spends the time of one verification, for logins of users that do not exist. */
   dummyVerify(signal?: AbortSignal): Promise<void> {
-    return callAsync(() => this.native.dummyVerify(signal))
+    return withSignal(signal, (s) => this.native.dummyVerify(s))
   }
 
   /** Synchronous {@link hash}: blocks the event loop. */

@@ -4,6 +4,7 @@
 
 mod errors;
 mod password;
+mod tokens;
 
 use pyo3::prelude::*;
 
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     password::register(m)?;
+    tokens::register(m)?;
     Ok(())
 }

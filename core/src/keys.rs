@@ -585,6 +585,37 @@ impl KeySet {
         }
     }
 
+    /// Loads key material (JWKS/JWK JSON or PEM) from a file, or from the environment variable
+    /// `env`, or, when that is unset, from the file named by `{env}_FILE` (the Docker/Kubernetes
+    /// secrets convention).
+    pub fn load(path: Option<&str>, env: Option<&str>, alg: Option<Alg>) -> Result<KeySet> {
+        let read = |p: &str| {
+            std::fs::read_to_string(p)
+                .map(Zeroizing::new)
+                .map_err(|e| Error::InvalidConfig(format!("cannot read key file: {}", e.kind())))
+        };
+        let text = match (path, env) {
+            (Some(p), None) => read(p)?,
+            (None, Some(name)) => match std::env::var(name) {
+                Ok(v) if !v.trim().is_empty() => Zeroizing::new(v),
+                _ => match std::env::var(format!("{name}_FILE")) {
+                    Ok(file) if !file.is_empty() => read(&file)?,
+                    _ => {
+                        return Err(Error::InvalidConfig(format!(
+                            "neither {name} nor {name}_FILE is set"
+                        )))
+                    }
+                },
+            },
+            _ => {
+                return Err(Error::InvalidConfig(
+                    "give exactly one of path or env".into(),
+                ))
+            }
+        };
+        KeySet::from_text(&text, alg)
+    }
+
     /// The JWKS: public keys only (HMAC secrets never appear) unless `private`.
     pub fn to_jwks(&self, private: bool) -> Value {
         let inner = self.read();

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import errors
 from ._native import (
     BUILTIN_BLOCKLIST_SIZE,
+    KeySet,
     PasswordHasher,
     PasswordPolicy,
     __version__,
@@ -41,9 +42,14 @@ from .errors import (
     UnsupportedAlgorithmError,
 )
 
+from .tokens import RemoteKeySet, Tokens
+
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
     "AuthError",
+    "KeySet",
+    "RemoteKeySet",
+    "Tokens",
     "InternalError",
     "InvalidAudienceError",
     "InvalidConfigError",

@@ -1,0 +1,341 @@
+//! `KeySet`, `RemoteKeySet` and `Tokens` for Node. Token operations are synchronous calls: they
+//! take microseconds and the keys were parsed when the set was built.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::keys::{Alg, KeySet as CoreKeySet};
+use polyauth_core::remote::{RemoteConfig, RemoteKeySet as CoreRemote};
+use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, VerifyOptions};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::errors::run;
+
+fn alg_arg(alg: Option<String>) -> Result<Option<Alg>> {
+    alg.map(|a| run(|| Alg::parse(&a))).transpose()
+}
+
+#[napi(object)]
+pub struct KeyOptions {
+    /// Algorithm the key serves (needed for RSA and `oct` keys without one).
+    pub alg: Option<String>,
+    /// Key id; defaults to the RFC 7638 thumbprint.
+    pub kid: Option<String>,
+}
+
+#[napi(object)]
+pub struct LoadOptions {
+    /// A file holding a JWKS, a JWK or a PEM key.
+    pub path: Option<String>,
+    /// An environment variable holding the key material (or `${env}_FILE` naming a file).
+    pub env: Option<String>,
+    /// Algorithm for keys that do not name one.
+    pub alg: Option<String>,
+}
+
+/// A set of signing/verification keys, parsed once.
+#[napi]
+pub struct KeySet {
+    pub(crate) inner: CoreKeySet,
+}
+
+#[napi]
+impl KeySet {
+    /// A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512.
+    #[napi(factory)]
+    pub fn generate(alg: Option<String>, kid: Option<String>) -> Result<KeySet> {
+        let alg = alg_arg(alg)?.unwrap_or(Alg::EdDSA);
+        Ok(KeySet {
+            inner: run(|| CoreKeySet::generate(alg, kid))?,
+        })
+    }
+
+    /// A set from a JWKS or a single JWK (JSON text or object).
+    #[napi(factory)]
+    pub fn from_jwks(jwks: Value, alg: Option<String>) -> Result<KeySet> {
+        let alg = alg_arg(alg)?;
+        let inner = match jwks {
+            Value::String(text) => run(|| CoreKeySet::from_jwks(&text, alg))?,
+            value => run(|| CoreKeySet::from_jwks_value(&value, alg))?,
+        };
+        Ok(KeySet { inner })
+    }
+
+    /// A set from one PEM key: PKCS#8 private or SPKI public. RSA keys need `alg`.
+    #[napi(factory)]
+    pub fn from_pem(pem: String, options: Option<KeyOptions>) -> Result<KeySet> {
+        let pem = Zeroizing::new(pem);
+        let (alg, kid) = options.map_or((None, None), |o| (o.alg, o.kid));
+        let alg = alg_arg(alg)?;
+        Ok(KeySet {
+            inner: run(|| CoreKeySet::from_pem(&pem, alg, kid))?,
+        })
+    }
+
+    /// A set with one HMAC key (at least the hash size: 32 bytes for HS256).
+    #[napi(factory)]
+    pub fn from_secret(
+        secret: Either<String, Buffer>,
+        options: Option<KeyOptions>,
+    ) -> Result<KeySet> {
+        let bytes = Zeroizing::new(match secret {
+            Either::A(s) => s.into_bytes(),
+            Either::B(b) => b.to_vec(),
+        });
+        let (alg, kid) = options.map_or((None, None), |o| (o.alg, o.kid));
+        let alg = alg_arg(alg)?.unwrap_or(Alg::HS256);
+        Ok(KeySet {
+            inner: run(|| CoreKeySet::from_secret(&bytes, alg, kid))?,
+        })
+    }
+
+    /// Loads JWKS or PEM from `path`, or from the environment variable `env` (or `${env}_FILE`).
+    #[napi(factory)]
+    pub fn load(options: LoadOptions) -> Result<KeySet> {
+        let alg = alg_arg(options.alg)?;
+        Ok(KeySet {
+            inner: run(|| CoreKeySet::load(options.path.as_deref(), options.env.as_deref(), alg))?,
+        })
+    }
+
+    /// The JWKS: public keys only (HMAC keys omitted) unless `includePrivate`.
+    #[napi]
+    pub fn to_jwks(&self, include_private: Option<bool>) -> Value {
+        self.inner.to_jwks(include_private.unwrap_or(false))
+    }
+
+    /// One key as PEM (the signing key unless `kid`): SPKI, or PKCS#8 when `includePrivate`.
+    #[napi]
+    pub fn to_pem(&self, kid: Option<String>, include_private: Option<bool>) -> Result<String> {
+        run(|| {
+            self.inner
+                .to_pem(kid.as_deref(), include_private.unwrap_or(false))
+                .map(|p| p.as_str().to_owned())
+        })
+    }
+
+    /// Adds a new signing key (same algorithm unless `alg`); returns its kid.
+    #[napi]
+    pub fn rotate(&self, alg: Option<String>) -> Result<String> {
+        let alg = alg_arg(alg)?;
+        run(|| self.inner.rotate(alg))
+    }
+
+    /// Removes a verify-only key.
+    #[napi]
+    pub fn retire(&self, kid: String) -> Result<()> {
+        run(|| self.inner.retire(&kid))
+    }
+
+    /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
+    #[napi]
+    pub fn verify_jws(&self, token: String, max_size: Option<u32>) -> Result<Buffer> {
+        let max = max_size.map_or(8192, |m| m as usize);
+        let (_, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
+        Ok(payload.into())
+    }
+
+    /// The kid of the key that signs.
+    #[napi(getter)]
+    pub fn signing_kid(&self) -> Option<String> {
+        self.inner.signing_kid()
+    }
+
+    /// Every kid, the signing key first.
+    #[napi(getter)]
+    pub fn kids(&self) -> Vec<String> {
+        self.inner.kids()
+    }
+
+    /// `alg:kid` of every key, for display (never key material).
+    #[napi]
+    pub fn describe(&self) -> Vec<String> {
+        self.inner
+            .kids()
+            .iter()
+            .filter_map(|k| self.inner.get(k))
+            .map(|k| format!("{}:{}", k.alg().name(), k.kid()))
+            .collect()
+    }
+}
+
+/// The cache of a JWKS URL; the TypeScript layer does the fetching.
+#[napi]
+pub struct RemoteKeySet {
+    pub(crate) inner: CoreRemote,
+}
+
+#[napi]
+impl RemoteKeySet {
+    #[napi(constructor)]
+    pub fn new(
+        url: String,
+        cache_ttl: Option<u32>,
+        cooldown: Option<u32>,
+        timeout_ms: Option<u32>,
+    ) -> Result<Self> {
+        let config = RemoteConfig {
+            url,
+            cache_ttl: cache_ttl.map_or(300, u64::from),
+            cooldown: cooldown.map_or(30, u64::from),
+            timeout_ms: timeout_ms.map_or(5000, u64::from),
+        };
+        Ok(RemoteKeySet {
+            inner: run(|| CoreRemote::new(config))?,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.inner.config().url.clone()
+    }
+
+    #[napi(getter)]
+    pub fn timeout_ms(&self) -> u32 {
+        self.inner.config().timeout_ms as u32
+    }
+
+    /// The cached key set, or null before the first successful fetch.
+    #[napi(getter)]
+    pub fn keys(&self) -> Option<KeySet> {
+        self.inner.current().map(|inner| KeySet { inner })
+    }
+
+    /// Records a fetch attempt when one is due.
+    #[napi]
+    pub fn begin_fetch(&self, kid: Option<String>) -> bool {
+        self.inner.begin_fetch(kid.as_deref(), token::now())
+    }
+
+    /// Takes a fetched JWKS body; throws (keeping the previous keys) when it is unusable.
+    #[napi]
+    pub fn complete(&self, body: String) -> Result<()> {
+        run(|| self.inner.complete(&body, token::now()))
+    }
+}
+
+#[napi(object)]
+pub struct TokensOptions {
+    pub issuer: String,
+    pub audience: Either<String, Vec<String>>,
+    /// Access-token lifetime in seconds (default 900).
+    pub access_ttl: Option<u32>,
+    /// Clock skew allowed in seconds (default 30, at most 300).
+    pub leeway: Option<u32>,
+    /// Longest token accepted, in bytes (default 8192).
+    pub max_token_size: Option<u32>,
+    /// Allow signing with RS256/384/512 keys (verification always works).
+    pub allow_rsa_pkcs1_signing: Option<bool>,
+}
+
+#[napi(object)]
+pub struct IssueOptions {
+    /// Application claims (`sid`, `scope`, `amr`, roles, ...).
+    pub claims: Option<Value>,
+    /// Lifetime in seconds, overriding `accessTtl`.
+    pub ttl: Option<u32>,
+}
+
+#[napi(object)]
+pub struct NativeVerifyOptions {
+    pub audience: Option<Either<String, Vec<String>>>,
+    /// Required `typ` (default "at+jwt").
+    pub typ: Option<String>,
+    /// Skip the `typ` check (tokens from other issuers).
+    pub relax_typ: Option<bool>,
+    pub required: Option<Vec<String>>,
+    pub now: Option<i64>,
+}
+
+fn audience_list(a: Either<String, Vec<String>>) -> Vec<String> {
+    match a {
+        Either::A(one) => vec![one],
+        Either::B(many) => many,
+    }
+}
+
+/// Issues and verifies access tokens.
+#[napi]
+pub struct Tokens {
+    inner: CoreTokens,
+}
+
+#[napi]
+impl Tokens {
+    #[napi(constructor)]
+    pub fn new(keys: Either<&KeySet, &RemoteKeySet>, options: TokensOptions) -> Result<Self> {
+        let source = match keys {
+            Either::A(k) => KeySource::Local(k.inner.clone()),
+            Either::B(r) => KeySource::Remote(r.inner.clone()),
+        };
+        let d = TokensConfig::new(String::new(), Vec::new());
+        let config = TokensConfig {
+            issuer: options.issuer,
+            audience: audience_list(options.audience),
+            access_ttl: options.access_ttl.map_or(d.access_ttl, u64::from),
+            leeway: options.leeway.map_or(d.leeway, u64::from),
+            max_token_size: options
+                .max_token_size
+                .map_or(d.max_token_size, |v| v as usize),
+            allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
+        };
+        Ok(Tokens {
+            inner: run(|| CoreTokens::new(source, config))?,
+        })
+    }
+
+    /// Issues an access token for `subject`.
+    #[napi]
+    pub fn issue(&self, subject: String, options: Option<IssueOptions>) -> Result<String> {
+        let (claims, ttl) = match options {
+            None => (serde_json::Map::new(), None),
+            Some(o) => (
+                match o.claims {
+                    None | Some(Value::Null) => serde_json::Map::new(),
+                    Some(Value::Object(m)) => m,
+                    Some(_) => {
+                        return Err(Error::new(Status::InvalidArg, "claims must be an object"))
+                    }
+                },
+                o.ttl.map(u64::from),
+            ),
+        };
+        run(|| self.inner.issue(&subject, claims, ttl))
+    }
+
+    /// Verifies `token` and returns its claims.
+    #[napi]
+    pub fn verify(&self, token: String, options: Option<NativeVerifyOptions>) -> Result<Value> {
+        let d = VerifyOptions::default();
+        let options = match options {
+            None => d,
+            Some(o) => VerifyOptions {
+                audience: o.audience.map(audience_list),
+                typ: if o.relax_typ == Some(true) {
+                    None
+                } else {
+                    o.typ.or(d.typ)
+                },
+                required: o.required.unwrap_or(d.required),
+                now: o.now,
+            },
+        };
+        run(|| self.inner.verify(&token, &options)).map(Value::Object)
+    }
+
+    /// For remote key sets: whether a JWKS fetch is due before verifying `token`.
+    #[napi]
+    pub fn remote_fetch_due(&self, token: String) -> bool {
+        self.inner.remote_fetch_due(&token, token::now())
+    }
+
+    #[napi(getter)]
+    pub fn issuer(&self) -> String {
+        self.inner.config().issuer.clone()
+    }
+
+    #[napi(getter)]
+    pub fn audience(&self) -> Vec<String> {
+        self.inner.config().audience.clone()
+    }
+}

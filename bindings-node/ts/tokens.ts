@@ -1,0 +1,244 @@
+/** Key sets, remote key sets and access tokens. */
+import * as native from '../native'
+import { call, callAsync, PolyauthError } from './errors'
+
+/** A JSON Web Key Set. */
+export interface Jwks {
+  keys: Array<Record<string, unknown>>
+}
+
+/** Signature algorithms polyauth signs and verifies with. */
+export type Algorithm =
+  | 'EdDSA'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+
+/** Options naming a key's algorithm and id. */
+export interface KeyOptions {
+  /** Algorithm the key serves (required for RSA keys and for JWKs without `alg`). */
+  alg?: Algorithm
+  /** Key id; defaults to the RFC 7638 SHA-256 thumbprint. */
+  kid?: string
+}
+
+/** A set of signing/verification keys, parsed once. Shared: `rotate` is seen by every `Tokens` using it. */
+export class KeySet {
+  /** @internal */
+  readonly native: native.KeySet
+
+  private constructor(inner: native.KeySet) {
+    this.native = inner
+  }
+
+  /** @internal */
+  static wrap(inner: native.KeySet): KeySet {
+    return new KeySet(inner)
+  }
+
+  /** A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512. */
+  static generate(alg: Algorithm = 'EdDSA', options: { kid?: string } = {}): KeySet {
+    return new KeySet(call(() => native.KeySet.generate(alg, options.kid)))
+  }
+
+  /** A set from a JWKS or a single JWK, as JSON text or an object. */
+  static fromJwks(jwks: string | Jwks | Record<string, unknown>, options: { alg?: Algorithm } = {}): KeySet {
+    return new KeySet(call(() => native.KeySet.fromJwks(jwks, options.alg)))
+  }
+
+  /** A set from one PEM key: PKCS#8 (`PRIVATE KEY`) or SPKI (`PUBLIC KEY`). RSA keys need `alg`. */
+  static fromPem(pem: string, options: KeyOptions = {}): KeySet {
+    return new KeySet(call(() => native.KeySet.fromPem(pem, options)))
+  }
+
+  /** A set with one HMAC key (default HS256); the secret must be at least the hash size. */
+  static fromSecret(secret: string | Buffer, options: KeyOptions = {}): KeySet {
+    return new KeySet(call(() => native.KeySet.fromSecret(secret, options)))
+  }
+
+  /**
+   * Loads JWKS or PEM from `path`, or from the environment variable `env`, or from the file named
+   * by `${env}_FILE` (the Docker secrets convention).
+   */
+  static load(options: { path?: string; env?: string; alg?: Algorithm }): KeySet {
+    return new KeySet(call(() => native.KeySet.load(options)))
+  }
+
+  /** The JWKS: public keys only (HMAC keys omitted) unless `includePrivate`. */
+  toJwks(options: { includePrivate?: boolean } = {}): Jwks {
+    return this.native.toJwks(options.includePrivate ?? false) as Jwks
+  }
+
+  /** One key as PEM (the signing key unless `kid`): SPKI, or PKCS#8 with `includePrivate`. */
+  toPem(options: { kid?: string; includePrivate?: boolean } = {}): string {
+    return call(() => this.native.toPem(options.kid, options.includePrivate ?? false))
+  }
+
+  /** Adds a new signing key (same algorithm unless `alg`); older keys stay to verify. Returns the new kid. */
+  rotate(alg?: Algorithm): string {
+    return call(() => this.native.rotate(alg))
+  }
+
+  /** Removes a verify-only key. */
+  retire(kid: string): void {
+    call(() => this.native.retire(kid))
+  }
+
+  /** Verifies a compact JWS against the set and returns its payload (no claim checks). */
+  verifyJws(token: string, options: { maxSize?: number } = {}): Buffer {
+    return call(() => this.native.verifyJws(token, options.maxSize))
+  }
+
+  /** The kid of the key that signs, or null for a verify-only set. */
+  get signingKid(): string | null {
+    return this.native.signingKid ?? null
+  }
+
+  /** Every kid in the set, the signing key first. */
+  get kids(): string[] {
+    return this.native.kids
+  }
+
+  /** @internal Never shows key material. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `KeySet [${this.native.describe().join(', ')}]`
+  }
+}
+
+/** A JWKS URL (`http(s)` only) whose keys verify tokens, cached for `cacheTtl` seconds. */
+export class RemoteKeySet {
+  /** @internal */
+  readonly native: native.RemoteKeySet
+
+  /**
+   * @param url the JWKS URL, e.g. Better Auth's `https://app.example/api/auth/jwks`
+   * @param options `cacheTtl` (s, default 300), `cooldown` (s between unknown-kid refetches, default 30), `timeout` (s, default 5)
+   */
+  constructor(url: string, options: { cacheTtl?: number; cooldown?: number; timeout?: number } = {}) {
+    const timeoutMs = options.timeout === undefined ? undefined : Math.ceil(options.timeout * 1000)
+    this.native = call(() => new native.RemoteKeySet(url, options.cacheTtl, options.cooldown, timeoutMs))
+  }
+
+  /** The JWKS URL. */
+  get url(): string {
+    return this.native.url
+  }
+
+  /** The cached keys, or null before the first successful fetch. */
+  get keys(): KeySet | null {
+    const k = this.native.keys
+    return k ? KeySet.wrap(k) : null
+  }
+
+  /** Fetches the JWKS now. Rejects on failure; the previous keys stay in use. */
+  async refresh(): Promise<void> {
+    const response = await fetch(this.url, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.native.timeoutMs),
+    })
+    if (!response.ok) throw new PolyauthError('unknown_key', `JWKS fetch failed with HTTP ${response.status}`)
+    const body = await response.text()
+    call(() => this.native.complete(body))
+  }
+
+  /** @internal A failed refresh keeps the last good keys; verification reports what it finds. */
+  async refreshQuietly(): Promise<void> {
+    try {
+      await this.refresh()
+    } catch {
+      // deliberately ignored: see above
+    }
+  }
+}
+
+/** Options of {@link Tokens}. */
+export interface TokensOptions {
+  /** The exact `iss` issued and required. */
+  issuer: string
+  /** The audience(s) issued; verification accepts any of them. */
+  audience: string | string[]
+  /** Access-token lifetime in seconds (default 900). */
+  accessTtl?: number
+  /** Clock skew allowed, in seconds (default 30, at most 300). */
+  leeway?: number
+  /** Longest token accepted, in bytes (default 8192). */
+  maxTokenSize?: number
+  /** Allow signing with RS256/384/512 keys (verification always works). */
+  allowRsaPkcs1Signing?: boolean
+}
+
+/** Per-call options of {@link Tokens.verify}. */
+export interface VerifyOptions {
+  /** Accepted audiences for this call instead of the configured ones. */
+  audience?: string | string[]
+  /** Required `typ` (default `"at+jwt"`); `null` relaxes the check for tokens from other issuers. */
+  typ?: string | null
+  /** Claims that must be present (default `["sub"]`; `exp`, `iss` and `aud` always are). */
+  required?: string[]
+  /** The clock, in seconds since the epoch. */
+  now?: number
+}
+
+/** Claims of a verified token. */
+export type Claims = Record<string, unknown> & {
+  iss: string
+  sub?: string
+  aud: string | string[]
+  exp: number
+  iat?: number
+  jti?: string
+}
+
+/** Issues and verifies access tokens (compact JWS, `typ: at+jwt`, RFC 9068 claims). */
+export class Tokens {
+  /** @internal */
+  readonly native: native.Tokens
+  /** The key set or remote key set given at construction. */
+  readonly keys: KeySet | RemoteKeySet
+
+  constructor(keys: KeySet | RemoteKeySet, options: TokensOptions) {
+    this.keys = keys
+    this.native = call(() => new native.Tokens(keys.native, options))
+  }
+
+  /** Issues an access token for `subject`; `claims` adds application claims, `ttl` (s) overrides `accessTtl`. */
+  issue(subject: string, options: { claims?: Record<string, unknown>; ttl?: number } = {}): string {
+    return call(() => this.native.issue(subject, options))
+  }
+
+  /** Verifies `token` (signature, typ, time claims, issuer, audience, required claims) and returns its claims. */
+  verify(token: string, options: VerifyOptions = {}): Claims {
+    const { typ, ...rest } = options
+    const nativeOptions = { ...rest, typ: typ ?? undefined, relaxTyp: typ === null }
+    return call(() => this.native.verify(token, nativeOptions)) as Claims
+  }
+
+  /** Like {@link verify}, but first fetches a remote key set when one is due (first use, stale, unknown kid). */
+  async verifyAsync(token: string, options: VerifyOptions = {}): Promise<Claims> {
+    if (this.keys instanceof RemoteKeySet && this.native.remoteFetchDue(token)) {
+      await this.keys.refreshQuietly()
+    }
+    return this.verify(token, options)
+  }
+
+  /** The configured issuer. */
+  get issuer(): string {
+    return this.native.issuer
+  }
+
+  /** The configured audiences. */
+  get audience(): string[] {
+    return this.native.audience
+  }
+}
+
