@@ -19,7 +19,9 @@ blocks.forEach((code, i) => {
     const file = path.join(root, 'tests-node', `.readme-block-${i}.mjs`)
     writeFileSync(file, code)
     try {
-      execFileSync(process.execPath, [file], { stdio: 'pipe' })
+      // The token quickstart loads its keys from the environment, as a deployment would.
+      const jwks = JSON.parse(readFileSync(path.join(root, 'vectors', 'tokens.json'), 'utf8')).keys.EdDSA
+      execFileSync(process.execPath, [file], { stdio: 'pipe', env: { ...process.env, POLYAUTH_JWKS: JSON.stringify(jwks) } })
     } finally {
       rmSync(file, { force: true })
     }

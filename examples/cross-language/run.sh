@@ -3,7 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-../../.venv/bin/python}
-field() { "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# field PATH: reads JSON on stdin and prints the value at a dotted path (e.g. claims.sub).
+field() { "$PY" -c '
+import json, sys
+v = json.load(sys.stdin)
+for part in sys.argv[1].split("."):
+    v = v[part]
+print(v)' "$1"; }
 check() { # label, expected, actual
   if [ "$2" = "$3" ]; then printf '  ok    %s\n' "$1"; else printf '  FAIL  %s (expected %s, got %s)\n' "$1" "$2" "$3"; exit 1; fi
 }
@@ -11,19 +17,39 @@ check() { # label, expected, actual
 password='correct horse battery staple'
 echo "== Passwords: argon2id (m=19456 KiB, t=2, p=1), one PHC format in both languages"
 
-py_hash=$("$PY" hash.py hash "$password" | field hash)
+py_hash=$("$PY" demo.py hash "$password" | field hash)
 echo "  Python hashed:  $py_hash"
-check "Node verifies the Python hash"           True  "$(node hash.mjs verify "$py_hash" "$password" | field valid)"
-check "Node rejects a wrong password"           False "$(node hash.mjs verify "$py_hash" "wrong $password" | field valid)"
+check "Node verifies the Python hash"           True  "$(node demo.mjs verify "$py_hash" "$password" | field valid)"
+check "Node rejects a wrong password"           False "$(node demo.mjs verify "$py_hash" "wrong $password" | field valid)"
 
-node_hash=$(node hash.mjs hash "$password" | field hash)
+node_hash=$(node demo.mjs hash "$password" | field hash)
 echo "  Node hashed:    $node_hash"
-check "Python verifies the Node hash"           True  "$("$PY" hash.py verify "$node_hash" "$password" | field valid)"
-check "Python rejects a wrong password"         False "$("$PY" hash.py verify "$node_hash" "wrong $password" | field valid)"
+check "Python verifies the Node hash"           True  "$("$PY" demo.py verify "$node_hash" "$password" | field valid)"
+check "Python rejects a wrong password"         False "$("$PY" demo.py verify "$node_hash" "wrong $password" | field valid)"
 
 # NFKC on both sides: the same text typed as NFC in one language and NFD in the other matches.
 nfc=$'caf\u00e9 cr\u00e8me br\u00fbl\u00e9e'
 nfd=$'cafe\u0301 cre\u0300me bru\u0302le\u0301e'
-uni_hash=$("$PY" hash.py hash "$nfc" | field hash)
-check "Node verifies the NFD spelling of a Python NFC hash" True "$(node hash.mjs verify "$uni_hash" "$nfd" | field valid)"
+uni_hash=$("$PY" demo.py hash "$nfc" | field hash)
+check "Node verifies the NFD spelling of a Python NFC hash" True "$(node demo.mjs verify "$uni_hash" "$nfd" | field valid)"
+
+echo "== Access tokens: EdDSA compact JWS (typ at+jwt), one key set shared through a JWKS file"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+jwks="$work/keys.json"
+kid=$("$PY" demo.py keygen "$jwks" | field kid)
+echo "  Python generated signing key kid=$kid"
+py_token=$("$PY" demo.py issue "$jwks" user-42 | field token)
+echo "  Python issued:  ${py_token:0:48}..."
+check "Node verifies the Python token (sub)" "user-42" "$(node demo.mjs verify-token "$jwks" "$py_token" | field claims.sub)"
+node_token=$(node demo.mjs issue "$jwks" user-7 | field token)
+echo "  Node issued:    ${node_token:0:48}..."
+check "Python verifies the Node token (sub)" "user-7" "$("$PY" demo.py verify-token "$jwks" "$node_token" | field claims.sub)"
+tampered="${node_token%?}A"; [ "$tampered" = "$node_token" ] && tampered="${node_token%?}B"
+check "Python rejects a tampered Node token" "invalid_signature" "$("$PY" -c '
+import sys, polyauth
+tokens = polyauth.Tokens(polyauth.KeySet.load(path=sys.argv[1]), issuer="https://demo.polyauth.dev", audience="demo-api")
+try:
+    tokens.verify(sys.argv[2]); print("accepted")
+except polyauth.AuthError as e:
+    print(e.code)' "$jwks" "$tampered")"
 echo "demo passed"

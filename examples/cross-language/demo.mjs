@@ -1,0 +1,21 @@
+// Cross-language demo, Node side: passwords and access tokens, driven by run.sh.
+import { KeySet, PasswordHasher, Tokens } from 'polyauth'
+
+const ISSUER = 'https://demo.polyauth.dev'
+const AUDIENCE = 'demo-api'
+const [command, ...args] = process.argv.slice(2)
+const tokens = () => new Tokens(KeySet.load({ path: args[0] }), { issuer: ISSUER, audience: AUDIENCE })
+
+if (command === 'hash') {
+  console.log(JSON.stringify({ hash: await new PasswordHasher().hash(args[0]) }))
+} else if (command === 'verify') {
+  const [stored, password] = args
+  console.log(JSON.stringify({ valid: await new PasswordHasher().verify(stored, password) }))
+} else if (command === 'issue') {
+  console.log(JSON.stringify({ token: tokens().issue(args[1], { claims: { scope: 'read', amr: ['pwd'] } }) }))
+} else if (command === 'verify-token') {
+  console.log(JSON.stringify({ claims: tokens().verify(args[1]) }))
+} else {
+  console.error(`unknown command ${command}`)
+  process.exit(2)
+}
