@@ -171,7 +171,9 @@ fn key_err(msg: &str) -> Error {
 /// `Zeroizing` buffers.
 pub(crate) enum Material {
     Hmac {
-        key: hmac::Key,
+        /// Boxed: aws-lc's HMAC key holds precomputed inner/outer contexts (over 1 KiB), which
+        /// would otherwise make every `Key` that large (clippy `large_enum_variant`).
+        key: Box<hmac::Key>,
         secret: Zeroizing<Vec<u8>>,
     },
     Ed25519 {
@@ -294,7 +296,7 @@ impl Key {
             alg,
             kid,
             Material::Hmac {
-                key: hmac::Key::new(algorithm, secret),
+                key: Box::new(hmac::Key::new(algorithm, secret)),
                 secret: Zeroizing::new(secret.to_vec()),
             },
         )

@@ -7,7 +7,10 @@ use serde_json::Value;
 
 fn tokens_for(doc: &Value, alg: &str) -> Tokens {
     let keys = KeySet::from_jwks_value(&doc["keys"][alg], None).unwrap();
-    let config = TokensConfig::new(doc["issuer"].as_str().unwrap(), vec![doc["audience"].as_str().unwrap().to_owned()]);
+    let config = TokensConfig::new(
+        doc["issuer"].as_str().unwrap(),
+        vec![doc["audience"].as_str().unwrap().to_owned()],
+    );
     Tokens::new(KeySource::Local(keys), config).unwrap()
 }
 
@@ -15,11 +18,19 @@ fn tokens_for(doc: &Value, alg: &str) -> Tokens {
 fn tokens_from_both_bindings_verify() {
     let doc = common::read_json(common::project_vectors().join("tokens.json"));
     let list = doc["tokens"].as_array().unwrap();
-    assert!(list.iter().any(|t| t["issued_by"] == "python") && list.iter().any(|t| t["issued_by"] == "node"));
+    assert!(
+        list.iter().any(|t| t["issued_by"] == "python")
+            && list.iter().any(|t| t["issued_by"] == "node")
+    );
     for t in list {
         let tokens = tokens_for(&doc, t["alg"].as_str().unwrap());
-        let opts = VerifyOptions { now: t["claims"]["iat"].as_i64(), ..Default::default() };
-        let claims = tokens.verify(t["token"].as_str().unwrap(), &opts).unwrap_or_else(|e| panic!("{}: {e}", t["id"]));
+        let opts = VerifyOptions {
+            now: t["claims"]["iat"].as_i64(),
+            ..Default::default()
+        };
+        let claims = tokens
+            .verify(t["token"].as_str().unwrap(), &opts)
+            .unwrap_or_else(|e| panic!("{}: {e}", t["id"]));
         assert_eq!(Value::Object(claims), t["claims"], "{}", t["id"]);
     }
 }
@@ -29,7 +40,10 @@ fn error_cases_give_their_codes() {
     let doc = common::read_json(common::project_vectors().join("tokens.json"));
     for c in doc["invalid"].as_array().unwrap() {
         let tokens = tokens_for(&doc, c["alg"].as_str().unwrap());
-        let mut opts = VerifyOptions { now: c["now"].as_i64(), ..Default::default() };
+        let mut opts = VerifyOptions {
+            now: c["now"].as_i64(),
+            ..Default::default()
+        };
         if let Some(a) = c["audience"].as_array() {
             opts.audience = Some(a.iter().map(|v| v.as_str().unwrap().to_owned()).collect());
         }
@@ -39,7 +53,10 @@ fn error_cases_give_their_codes() {
         if let Some(r) = c["required"].as_array() {
             opts.required = r.iter().map(|v| v.as_str().unwrap().to_owned()).collect();
         }
-        let got = tokens.verify(c["token"].as_str().unwrap(), &opts).err().map(|e| e.code());
+        let got = tokens
+            .verify(c["token"].as_str().unwrap(), &opts)
+            .err()
+            .map(|e| e.code());
         assert_eq!(got, c["code"].as_str(), "{}", c["id"]);
     }
 }
