@@ -1,6 +1,42 @@
 /** Password hashing (argon2id) and the NIST password policy. */
+import { availableParallelism } from 'node:os'
 import * as native from '../native'
 import { call, callAsync } from './errors'
+
+/**
+ * argon2 tasks run on libuv's pool (4 threads by default, whatever the core count). Running more
+ * of them than cores - 1 lets them take every core and starve the event loop, so extra tasks wait
+ * here, in a queue that costs nothing while it waits.
+ */
+const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1)
+let running = 0
+const queue: Array<() => void> = []
+
+function acquire(signal: AbortSignal | undefined): Promise<void> {
+  if (running < HASH_CONCURRENCY) {
+    running++
+    return Promise.resolve()
+  }
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      const i = queue.indexOf(start)
+      if (i >= 0) queue.splice(i, 1)
+      reject(signal?.reason)
+    }
+    const start = (): void => {
+      signal?.removeEventListener('abort', onAbort)
+      running++
+      resolve()
+    }
+    queue.push(start)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function release(): void {
+  running--
+  queue.shift()?.()
+}
 
 /**
  * Runs `start` with a fresh signal that follows the caller's: an already-aborted signal rejects at
@@ -8,18 +44,23 @@ import { call, callAsync } from './errors'
  * (napi-rs handles none of these itself). Rejects with `signal.reason` when aborted.
  */
 async function withSignal<T>(signal: AbortSignal | undefined, start: (s?: AbortSignal) => Promise<T>): Promise<T> {
-  if (!signal) return callAsync(() => start(undefined))
-  signal.throwIfAborted()
-  const inner = new AbortController()
-  const forward = (): void => inner.abort(signal.reason)
-  signal.addEventListener('abort', forward, { once: true })
+  signal?.throwIfAborted()
+  await acquire(signal)
   try {
-    return await callAsync(() => start(inner.signal))
-  } catch (e) {
-    if (signal.aborted) throw signal.reason
-    throw e
+    if (!signal) return await callAsync(() => start(undefined))
+    const inner = new AbortController()
+    const forward = (): void => inner.abort(signal.reason)
+    signal.addEventListener('abort', forward, { once: true })
+    try {
+      return await callAsync(() => start(inner.signal))
+    } catch (e) {
+      if (signal.aborted) throw signal.reason
+      throw e
+    } finally {
+      signal.removeEventListener('abort', forward)
+    }
   } finally {
-    signal.removeEventListener('abort', forward)
+    release()
   }
 }
 

@@ -363,16 +363,20 @@ pub fn password_from_utf8(bytes: &[u8]) -> Result<Zeroizing<String>> {
         .map_err(|_| Error::InvalidInput("password bytes are not valid UTF-8".into()))
 }
 
-fn hashing_pool() -> &'static tokio::sync::Semaphore {
-    static POOL: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(n)
-    })
+/// How many argon2 computations the async variants run at once: one core is left free so the
+/// caller's event loop keeps running while hashes are in flight (with every core hashing, the
+/// scheduler lets the loop thread wait for a time slice). At least one.
+pub fn async_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
-/// Runs CPU-heavy work on tokio's blocking threads, at most one job per core at a time, so a burst
-/// of logins queues instead of spawning hundreds of threads each holding an argon2 buffer.
+fn hashing_pool() -> &'static tokio::sync::Semaphore {
+    static POOL: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    POOL.get_or_init(|| tokio::sync::Semaphore::new(async_concurrency()))
+}
+
+/// Runs CPU-heavy work on tokio's blocking threads, at most `async_concurrency()` jobs at a time,
+/// so a burst of logins queues instead of spawning threads that each hold an argon2 buffer.
 async fn run_bounded<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
