@@ -78,3 +78,24 @@ export async function expectCode(PolyauthError, fn, code, message) {
   assert.equal(err.code, code, `${message ?? 'call'}: wrong code (message: ${err.message})`)
   return err
 }
+
+/** base64url (no padding) of a string, Buffer or JSON-serialisable value (objects are JSON-encoded). */
+export function b64url(value) {
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64url')
+  if (typeof value === 'string') return Buffer.from(value, 'utf8').toString('base64url')
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
+}
+
+/** Decodes a compact JWS without verifying it: `{ header, payload }` (payload parsed as JSON when possible). */
+export function decodeJwt(token) {
+  const [h, p] = token.split('.')
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'))
+  const text = Buffer.from(p, 'base64url').toString('utf8')
+  let payload
+  try {
+    payload = JSON.parse(text)
+  } catch {
+    payload = text
+  }
+  return { header, payload }
+}

@@ -38,11 +38,8 @@ impl KeySource {
     fn keys(&self) -> Result<KeySet> {
         match self {
             KeySource::Local(k) => Ok(k.clone()),
-            KeySource::Remote(r) => r.current().ok_or_else(|| {
-                Error::InvalidConfig(
-                    "remote key set not fetched yet (use verify_async, or refresh it first)".into(),
-                )
-            }),
+            // Nothing fetched yet, or every fetch failed: no configured key can match the token.
+            KeySource::Remote(r) => r.current().ok_or(Error::UnknownKey),
         }
     }
 }

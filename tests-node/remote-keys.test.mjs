@@ -1,0 +1,322 @@
+// RemoteKeySet through the npm package `polyauth` against a local JWKS server: first-use fetch,
+// caching, unknown-kid refetch with cooldown, failure handling, timeouts and URL validation
+// (DESIGN.md §4 RemoteKeySet, §5, §7 JWT-4).
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import http from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { KeySet, PolyauthError, RemoteKeySet, Tokens } from 'polyauth'
+import { expectCode } from './helpers.mjs'
+
+const ISSUER = 'https://issuer.example'
+const AUDIENCE = 'api'
+
+/**
+ * A JWKS server on 127.0.0.1 whose response the test controls, counting requests per path.
+ * `route(path, handler)` sets what a path answers: `{ status, body, headers }`, or `'hang'` to never
+ * answer. Unknown paths answer 404.
+ */
+class JwksServer {
+  constructor() {
+    this.routes = new Map()
+    this.counts = new Map()
+    this.server = http.createServer((req, res) => {
+      const path = new URL(req.url, 'http://x').pathname
+      this.counts.set(path, (this.counts.get(path) ?? 0) + 1)
+      const r = this.routes.get(path)
+      if (r === 'hang') return // never answers; closed in stop()
+      if (!r) {
+        res.writeHead(404).end('not found')
+        return
+      }
+      const { status = 200, body = '', headers = { 'content-type': 'application/json' } } = typeof r === 'function' ? r() : r
+      res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body))
+    })
+  }
+
+  async start() {
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    this.base = `http://127.0.0.1:${this.server.address().port}`
+  }
+
+  async stop() {
+    this.server.closeAllConnections()
+    await new Promise((resolve) => this.server.close(resolve))
+  }
+
+  url(path) {
+    return `${this.base}${path}`
+  }
+
+  count(path) {
+    return this.counts.get(path) ?? 0
+  }
+
+  /** Serves the public JWKS of `keys` at `path` (a snapshot of the set as it is now). */
+  serveKeys(path, keys) {
+    this.routes.set(path, { body: keys.toJwks() })
+  }
+
+  route(path, r) {
+    this.routes.set(path, r)
+  }
+}
+
+const server = new JwksServer()
+before(() => server.start())
+after(() => server.stop())
+
+let pathCounter = 0
+/** A fresh path per test so counts do not mix. */
+const freshPath = (name) => `/${name}-${++pathCounter}/jwks.json`
+
+const tokensFor = (keys) => new Tokens(keys, { issuer: ISSUER, audience: AUDIENCE })
+
+// ---------------------------------------------------------------------------------------------
+describe('RemoteKeySet', () => {
+  test('verifyAsync fetches on first use; the second call uses the cache', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('first-use')
+    server.serveKeys(path, signer)
+    const remote = new RemoteKeySet(server.url(path))
+    assert.equal(remote.url, server.url(path))
+    assert.equal(remote.keys, null, 'no keys before the first fetch')
+    const verifier = tokensFor(remote)
+    const token = tokensFor(signer).issue('user-1')
+    assert.equal(server.count(path), 0, 'constructing fetches nothing')
+
+    assert.equal((await verifier.verifyAsync(token)).sub, 'user-1')
+    assert.equal(server.count(path), 1, 'first use fetches once')
+    assert.deepEqual(remote.keys.kids, signer.kids)
+
+    assert.equal((await verifier.verifyAsync(token)).sub, 'user-1')
+    assert.equal((await verifier.verifyAsync(tokensFor(signer).issue('user-2'))).sub, 'user-2')
+    assert.equal(server.count(path), 1, 'later calls use the cache')
+    // The synchronous verify uses the cached set.
+    assert.equal(verifier.verify(token).sub, 'user-1')
+    assert.equal(server.count(path), 1)
+  })
+
+  test('verify() before any fetch fails without fetching', async () => {
+    const signer = KeySet.generate('ES256')
+    const path = freshPath('sync-first')
+    server.serveKeys(path, signer)
+    const verifier = tokensFor(new RemoteKeySet(server.url(path)))
+    assert.throws(() => verifier.verify(tokensFor(signer).issue('u')), PolyauthError)
+    assert.equal(server.count(path), 0, 'verify() never fetches')
+  })
+
+  test('verify() before any fetch is unknown_key', async () => {
+    const signer = KeySet.generate('ES256')
+    const verifier = tokensFor(new RemoteKeySet(server.url(freshPath('sync-first-code'))))
+    await expectCode(PolyauthError, () => verifier.verify(tokensFor(signer).issue('u')), 'unknown_key')
+  })
+
+  test('an unknown kid triggers exactly one refetch; a second unknown kid within the cooldown does not fetch', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('rotate')
+    server.serveKeys(path, signer)
+    // Cooldown 2 s counts from every fetch attempt, the first one included.
+    const remote = new RemoteKeySet(server.url(path), { cooldown: 2 })
+    const verifier = tokensFor(remote)
+    const issuer = tokensFor(signer)
+    assert.equal((await verifier.verifyAsync(issuer.issue('a'))).sub, 'a')
+    assert.equal(server.count(path), 1)
+
+    // The issuer rotates and publishes the new set; wait out the cooldown of the first fetch.
+    const newKid = signer.rotate()
+    server.serveKeys(path, signer)
+    await sleep(2100)
+    const rotatedToken = issuer.issue('b')
+    assert.equal((await verifier.verifyAsync(rotatedToken)).sub, 'b')
+    assert.equal(server.count(path), 2, 'exactly one refetch for the unknown kid')
+    assert.ok(remote.keys.kids.includes(newKid))
+    assert.equal((await verifier.verifyAsync(rotatedToken)).sub, 'b')
+    assert.equal(server.count(path), 2, 'the new kid is cached now')
+
+    // Another unknown kid right away: no request, unknown_key.
+    const stranger = KeySet.generate('EdDSA')
+    const strangerToken = tokensFor(stranger).issue('c')
+    await expectCode(PolyauthError, () => verifier.verifyAsync(strangerToken), 'unknown_key')
+    await expectCode(PolyauthError, () => verifier.verifyAsync(strangerToken), 'unknown_key')
+    assert.equal(server.count(path), 2, 'no request within the cooldown')
+  })
+
+  test('after the cooldown (1 s) an unknown kid refetches again', async () => {
+    const signer = KeySet.generate('ES256')
+    const path = freshPath('cooldown')
+    server.serveKeys(path, signer)
+    const verifier = tokensFor(new RemoteKeySet(server.url(path), { cooldown: 1 }))
+    assert.equal((await verifier.verifyAsync(tokensFor(signer).issue('a'))).sub, 'a')
+    assert.equal(server.count(path), 1)
+
+    const later = KeySet.generate('ES256')
+    const laterToken = tokensFor(later).issue('b')
+    await sleep(1100)
+    await expectCode(PolyauthError, () => verifier.verifyAsync(laterToken), 'unknown_key')
+    assert.equal(server.count(path), 2, 'refetched for the unknown kid')
+
+    // The issuer now publishes the key; after the cooldown the next attempt picks it up.
+    server.serveKeys(path, later)
+    await sleep(1100)
+    assert.equal((await verifier.verifyAsync(laterToken)).sub, 'b')
+    assert.equal(server.count(path), 3)
+  })
+
+  test('the cache expires after cacheTtl', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('ttl')
+    server.serveKeys(path, signer)
+    const verifier = tokensFor(new RemoteKeySet(server.url(path), { cacheTtl: 1, cooldown: 0 }))
+    const token = tokensFor(signer).issue('a')
+    await verifier.verifyAsync(token)
+    assert.equal(server.count(path), 1)
+    await sleep(1100)
+    await verifier.verifyAsync(token)
+    assert.equal(server.count(path), 2, 'stale cache refetched')
+  })
+
+  test('HTTP 500 keeps the old keys', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('http500')
+    server.serveKeys(path, signer)
+    const remote = new RemoteKeySet(server.url(path), { cooldown: 0 })
+    const verifier = tokensFor(remote)
+    const token = tokensFor(signer).issue('a')
+    await verifier.verifyAsync(token)
+    const kids = remote.keys.kids
+
+    server.route(path, { status: 500, body: 'oops', headers: { 'content-type': 'text/plain' } })
+    await expectCode(PolyauthError, () => remote.refresh(), 'unknown_key', 'refresh() on HTTP 500')
+    assert.deepEqual(remote.keys.kids, kids, 'old keys kept')
+    assert.equal(verifier.verify(token).sub, 'a')
+    // An unknown kid now refetches, fails, and reports unknown_key; the old key still works.
+    const before = server.count(path)
+    await expectCode(PolyauthError, () => verifier.verifyAsync(tokensFor(KeySet.generate('EdDSA')).issue('x')), 'unknown_key')
+    assert.equal(server.count(path), before + 1)
+    assert.equal((await verifier.verifyAsync(token)).sub, 'a')
+  })
+
+  test('invalid JSON, a document without keys, or only private keys keep the old keys', async () => {
+    const signer = KeySet.generate('ES384')
+    const path = freshPath('badjson')
+    server.serveKeys(path, signer)
+    const remote = new RemoteKeySet(server.url(path), { cooldown: 0 })
+    const verifier = tokensFor(remote)
+    const token = tokensFor(signer).issue('a')
+    await remote.refresh()
+    const kids = remote.keys.kids
+    const bad = [
+      '{"keys": [',
+      'not json at all',
+      '{}',
+      '{"keys": []}',
+      '{"keys": 5}',
+      JSON.stringify(KeySet.generate('EdDSA').toJwks({ includePrivate: true })),
+      JSON.stringify(KeySet.generate('HS256').toJwks({ includePrivate: true })),
+    ]
+    for (const body of bad) {
+      server.route(path, { body })
+      await assert.rejects(remote.refresh(), (e) => e instanceof PolyauthError && e.code !== 'internal_error', body)
+      assert.deepEqual(remote.keys.kids, kids, `old keys kept after ${body.slice(0, 20)}`)
+      assert.equal(verifier.verify(token).sub, 'a')
+    }
+  })
+
+  test('a redirect is not followed', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const target = freshPath('redirect-target')
+    const path = freshPath('redirect')
+    server.serveKeys(target, signer)
+    server.route(path, { status: 302, body: '', headers: { location: target } })
+    const remote = new RemoteKeySet(server.url(path))
+    await assert.rejects(remote.refresh())
+    assert.equal(remote.keys, null)
+    assert.equal(server.count(target), 0)
+  })
+
+  test('timeout: a server that never answers makes verifyAsync reject, and the test completes', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('hang')
+    server.route(path, 'hang')
+    const remote = new RemoteKeySet(server.url(path), { timeout: 0.3 })
+    const verifier = tokensFor(remote)
+    await assert.rejects(verifier.verifyAsync(tokensFor(signer).issue('a')), PolyauthError)
+    assert.equal(server.count(path), 1)
+    assert.equal(remote.keys, null)
+    await assert.rejects(remote.refresh())
+    assert.equal(server.count(path), 2)
+  })
+
+  test('timeout: the verifyAsync rejection is unknown_key', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('hang-code')
+    server.route(path, 'hang')
+    const verifier = tokensFor(new RemoteKeySet(server.url(path), { timeout: 0.3 }))
+    await expectCode(PolyauthError, () => verifier.verifyAsync(tokensFor(signer).issue('a')), 'unknown_key')
+  })
+
+  test('HTTP 500 on the first fetch: verifyAsync is unknown_key', async () => {
+    const path = freshPath('first-500')
+    server.route(path, { status: 500, body: 'down' })
+    const verifier = tokensFor(new RemoteKeySet(server.url(path)))
+    await expectCode(PolyauthError, () => verifier.verifyAsync(tokensFor(KeySet.generate('EdDSA')).issue('a')), 'unknown_key')
+    assert.equal(server.count(path), 1)
+  })
+
+  test('URLs named by a token (jku, x5u) are never fetched (JWT-4)', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('configured')
+    const attackerPath = freshPath('attacker')
+    server.serveKeys(path, signer)
+    const attacker = KeySet.generate('EdDSA')
+    server.serveKeys(attackerPath, attacker)
+    const verifier = tokensFor(new RemoteKeySet(server.url(path), { cooldown: 0 }))
+    const privateJwk = attacker.toJwks({ includePrivate: true }).keys[0]
+    const key = crypto.createPrivateKey({ key: privateJwk, format: 'jwk' })
+    const now = Math.floor(Date.now() / 1000)
+    for (const header of [
+      { alg: 'EdDSA', kid: attacker.signingKid, typ: 'at+jwt', jku: server.url(attackerPath) },
+      { alg: 'EdDSA', kid: attacker.signingKid, typ: 'at+jwt', x5u: server.url(attackerPath) },
+      { alg: 'EdDSA', typ: 'at+jwt', jku: server.url(attackerPath) },
+    ]) {
+      const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'evil', iat: now, exp: now + 600 })).toString('base64url')}`
+      const sig = crypto.sign(null, Buffer.from(input), key).toString('base64url')
+      await assert.rejects(verifier.verifyAsync(`${input}.${sig}`), PolyauthError)
+    }
+    assert.ok(server.count(path) >= 1, 'the configured URL was fetched')
+    assert.equal(server.count(attackerPath), 0, 'the URL in the token was never fetched')
+  })
+
+  test('non-http(s) URLs are invalid_config', async () => {
+    for (const url of ['file:///etc/passwd', 'ftp://127.0.0.1/jwks.json', 'javascript:alert(1)', 'data:application/json,{"keys":[]}', '127.0.0.1/jwks.json', 'https://', 'http:///jwks', '']) {
+      await expectCode(PolyauthError, () => new RemoteKeySet(url), 'invalid_config', url)
+    }
+    // Both schemes are fine.
+    new RemoteKeySet('https://issuer.example/.well-known/jwks.json')
+    new RemoteKeySet('http://127.0.0.1:1/jwks.json')
+  })
+
+  test('bad timeouts are invalid_config', async () => {
+    await expectCode(PolyauthError, () => new RemoteKeySet('https://issuer.example/jwks', { timeout: 0 }), 'invalid_config')
+    await expectCode(PolyauthError, () => new RemoteKeySet('https://issuer.example/jwks', { timeout: 3600 }), 'invalid_config')
+  })
+
+  test('Tokens(remote).issue is invalid_config', async () => {
+    const tokens = tokensFor(new RemoteKeySet('https://issuer.example/jwks'))
+    await expectCode(PolyauthError, () => tokens.issue('u'), 'invalid_config')
+  })
+
+  test('remote keys verify but never sign, and claims are still checked', async () => {
+    const signer = KeySet.generate('PS256')
+    const path = freshPath('claims')
+    server.serveKeys(path, signer)
+    const remote = new RemoteKeySet(server.url(path))
+    const verifier = new Tokens(remote, { issuer: 'https://other.example', audience: AUDIENCE })
+    const token = tokensFor(signer).issue('a')
+    await expectCode(PolyauthError, () => verifier.verifyAsync(token), 'invalid_issuer')
+    assert.equal(remote.keys.signingKid, null)
+    assert.equal(server.count(path), 1)
+  })
+})
