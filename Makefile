@@ -17,8 +17,10 @@ $(STAMP): requirements-dev.txt
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# `npm install` rather than `npm ci`: npm 11 rejects this lock file in `ci` over optional platform
+# packages of @napi-rs/cli's dependencies that it records without a version; install honours the lock.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 
 setup: $(STAMP) node_modules/.package-lock.json
 
