@@ -115,14 +115,14 @@ def test_pepper() -> None:
     phc = peppered.hash("pepper me please")
     assert peppered.verify(phc, "pepper me please")
     assert not PasswordHasher().verify(phc, "pepper me please")
-    assert not PasswordHasher(pepper="another pepper").verify(phc, "pepper me please")
+    assert not PasswordHasher(pepper="another pepper!!").verify(phc, "pepper me please")
     assert "server-side" not in repr(peppered)
     assert "<redacted>" in repr(peppered)
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"memory_kib": 4096}, {"time_cost": 1}, {"parallelism": 0}, {"pepper": b""}],
+    [{"memory_kib": 4096}, {"time_cost": 1}, {"parallelism": 0}, {"pepper": b""}, {"pepper": b"x" * 15}],
 )
 def test_owasp_floor(kwargs: dict[str, Any]) -> None:
     with pytest.raises(polyauth.InvalidConfigError) as info:

@@ -179,7 +179,7 @@ fn owasp_floor_and_config_errors() {
     );
     assert_eq!(
         bad(HasherConfig {
-            pepper: Some(Zeroizing::new(vec![])),
+            pepper: Some(Zeroizing::new(vec![7u8; 15])),
             ..Default::default()
         }),
         "invalid_config"
@@ -210,7 +210,7 @@ fn pepper_is_required_to_verify() {
     .unwrap();
     let other = PasswordHasher::new(
         HasherConfig {
-            pepper: Some(Zeroizing::new(b"another pepper".to_vec())),
+            pepper: Some(Zeroizing::new(b"another pepper!!".to_vec())),
             ..Default::default()
         },
         PasswordPolicy::default(),
