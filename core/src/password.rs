@@ -128,8 +128,9 @@ impl PasswordHasher {
             ));
         }
         if let Some(p) = &c.pepper {
-            if p.is_empty() || p.len() > 64 {
-                return Err(Error::InvalidConfig("pepper must be 1 to 64 bytes".into()));
+            // A pepper only helps if it cannot be guessed: at least 128 bits.
+            if p.len() < 16 || p.len() > 64 {
+                return Err(Error::InvalidConfig("pepper must be 16 to 64 bytes".into()));
             }
         }
         let params = Params::new(c.memory_kib, c.time_cost, c.parallelism, Some(TAG_LEN))
