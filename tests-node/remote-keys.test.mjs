@@ -30,8 +30,10 @@ class JwksServer {
         res.writeHead(404).end('not found')
         return
       }
-      const { status = 200, body = '', headers = { 'content-type': 'application/json' } } = typeof r === 'function' ? r() : r
-      res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body))
+      const { status = 200, body = '', headers = { 'content-type': 'application/json' }, delayMs = 0 } = typeof r === 'function' ? r() : r
+      const answer = () => res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body))
+      if (delayMs > 0) setTimeout(answer, delayMs)
+      else answer()
     })
   }
 
@@ -54,8 +56,8 @@ class JwksServer {
   }
 
   /** Serves the public JWKS of `keys` at `path` (a snapshot of the set as it is now). */
-  serveKeys(path, keys) {
-    this.routes.set(path, { body: keys.toJwks() })
+  serveKeys(path, keys, options = {}) {
+    this.routes.set(path, { body: keys.toJwks(), ...options })
   }
 
   route(path, r) {
@@ -319,4 +321,31 @@ describe('RemoteKeySet', () => {
     assert.equal(remote.keys.signingKid, null)
     assert.equal(server.count(path), 1)
   })
+})
+
+describe('RemoteKeySet under concurrency', () => {
+  test('concurrent first use: every caller waits for the one fetch (no spurious failures)', async () => {
+    const signer = KeySet.generate('EdDSA')
+    const path = freshPath('concurrent-first-use')
+    server.serveKeys(path, signer, { delayMs: 200 })
+    const tokens = tokensFor(new RemoteKeySet(server.url(path)))
+    const token = tokensFor(signer).issue('user-1')
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => tokens.verifyAsync(token)))
+    assert.deepEqual(results.map((r) => r.status), Array(5).fill('fulfilled'))
+    assert.equal(server.count(path), 1)
+  })
+})
+
+test('concurrent unknown kid after a rotation: every caller waits for the one refetch', async () => {
+  const signer = KeySet.generate('EdDSA')
+  const path = freshPath('concurrent-rotation')
+  server.serveKeys(path, signer)
+  const tokens = tokensFor(new RemoteKeySet(server.url(path), { cooldown: 0 }))
+  await tokens.verifyAsync(tokensFor(signer).issue('warm'))
+  signer.rotate()
+  server.serveKeys(path, signer, { delayMs: 200 })
+  const fresh = tokensFor(signer).issue('user-2')
+  const results = await Promise.allSettled(Array.from({ length: 5 }, () => tokens.verifyAsync(fresh)))
+  assert.deepEqual(results.map((r) => r.status), Array(5).fill('fulfilled'))
+  assert.equal(server.count(path), 2)
 })

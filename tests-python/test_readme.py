@@ -23,5 +23,7 @@ def test_readme_has_python_quickstarts() -> None:
 def test_readme_block_runs(code: str) -> None:
     # The token quickstart loads its keys from the environment, as a deployment would.
     env = {**os.environ, "POLYAUTH_JWKS": json.dumps(load_project("tokens.json")["keys"]["EdDSA"])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
     assert result.returncode == 0, result.stderr

@@ -151,13 +151,25 @@ export class RemoteKeySet {
     call(() => this.native.complete(body))
   }
 
-  /** @internal A failed refresh keeps the last good keys; verification reports what it finds. */
-  async refreshQuietly(): Promise<void> {
-    try {
-      await this.refresh()
-    } catch {
-      // deliberately ignored: see above
+  private inflight: Promise<void> | null = null
+
+  /**
+   * @internal Starts a fetch when one is due and awaits the fetch in flight, so concurrent callers
+   * (a burst of requests after a key rotation) all see its result. A failed refresh keeps the last
+   * good keys; verification then reports what it finds.
+   */
+  async refreshShared(due: boolean): Promise<void> {
+    if (due && !this.inflight) {
+      const fetching: Promise<void> = this.refresh().then(
+        () => undefined,
+        () => undefined,
+      )
+      this.inflight = fetching
+      void fetching.finally(() => {
+        if (this.inflight === fetching) this.inflight = null
+      })
     }
+    if (this.inflight) await this.inflight
   }
 }
 
@@ -225,8 +237,8 @@ export class Tokens {
 
   /** Like {@link verify}, but first fetches a remote key set when one is due (first use, stale, unknown kid). */
   async verifyAsync(token: string, options: VerifyOptions = {}): Promise<Claims> {
-    if (this.keys instanceof RemoteKeySet && this.native.remoteFetchDue(token)) {
-      await this.keys.refreshQuietly()
+    if (this.keys instanceof RemoteKeySet) {
+      await this.keys.refreshShared(this.native.remoteFetchDue(token))
     }
     return this.verify(token, options)
   }

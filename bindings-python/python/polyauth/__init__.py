@@ -41,15 +41,11 @@ from .errors import (
     UnknownKeyError,
     UnsupportedAlgorithmError,
 )
-
 from .tokens import RemoteKeySet, Tokens
 
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
     "AuthError",
-    "KeySet",
-    "RemoteKeySet",
-    "Tokens",
     "InternalError",
     "InvalidAudienceError",
     "InvalidConfigError",
@@ -60,17 +56,20 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidTokenError",
     "InvalidTypeError",
+    "KeySet",
     "MissingClaimError",
     "PasswordHasher",
     "PasswordPolicy",
     "PasswordPolicyError",
     "RateLimitedError",
     "RefreshReusedError",
+    "RemoteKeySet",
     "SessionExpiredError",
     "SessionRevokedError",
     "StoreUnavailableError",
     "TokenExpiredError",
     "TokenNotYetValidError",
+    "Tokens",
     "TotpInvalidError",
     "TotpReplayedError",
     "UnknownKeyError",

@@ -7,6 +7,7 @@ per cooldown, keeping the last good set on failure) is decided in the Rust core.
 
 from __future__ import annotations
 
+import asyncio
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +33,9 @@ class RemoteKeySet(_native.RemoteKeySet):
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as own:
                 response = await own.get(self.url, headers={"accept": "application/json"})
         else:
-            response = await client.get(self.url, timeout=self.timeout, headers={"accept": "application/json"})
+            response = await client.get(
+                self.url, timeout=self.timeout, headers={"accept": "application/json"}
+            )
         self._take(response)
 
     def refresh_sync(self, *, client: httpx.Client | None = None) -> None:
@@ -59,6 +62,16 @@ class RemoteKeySet(_native.RemoteKeySet):
         except (httpx.HTTPError, _native_errors()):
             pass
 
+    async def _refresh_shared(self, due: bool) -> None:
+        """Starts a fetch when one is due and awaits the fetch in flight, so that concurrent
+        callers (a burst of requests after a key rotation) all see its result."""
+        inflight: asyncio.Future[None] | None = getattr(self, "_inflight", None)
+        if due and (inflight is None or inflight.done()):
+            inflight = asyncio.ensure_future(self._refresh_quietly())
+            self._inflight = inflight
+        if inflight is not None and not inflight.done():
+            await asyncio.shield(inflight)
+
     def _refresh_sync_quietly(self) -> None:
         import httpx
 
@@ -72,6 +85,13 @@ def _native_errors() -> type[Exception]:
     from .errors import AuthError
 
     return AuthError
+
+
+def _claim_names(required: Sequence[str]) -> list[str]:
+    # A bare str is a sequence of characters: refuse it, as `verify` does.
+    if isinstance(required, str):
+        raise TypeError("required must be a sequence of claim names, not a str")
+    return list(required)
 
 
 class Tokens(_native.Tokens):
@@ -88,10 +108,11 @@ class Tokens(_native.Tokens):
     ) -> dict[str, Any]:
         """Like ``verify``, but first fetches a remote key set when one is due (first use, stale
         cache, or a ``kid`` not seen yet, at most once per cooldown)."""
+        required = _claim_names(required)
         keys = self.keys
-        if isinstance(keys, RemoteKeySet) and self._remote_fetch_due(token):
-            await keys._refresh_quietly()
-        return self.verify(token, audience=audience, typ=typ, required=list(required), now=now)
+        if isinstance(keys, RemoteKeySet):
+            await keys._refresh_shared(self._remote_fetch_due(token))
+        return self.verify(token, audience=audience, typ=typ, required=required, now=now)
 
     def verify_fetching(
         self,
@@ -103,10 +124,11 @@ class Tokens(_native.Tokens):
         now: int | None = None,
     ) -> dict[str, Any]:
         """Blocking ``verify_async`` for synchronous code (fetches with a blocking httpx client)."""
+        required = _claim_names(required)
         keys = self.keys
         if isinstance(keys, RemoteKeySet) and self._remote_fetch_due(token):
             keys._refresh_sync_quietly()
-        return self.verify(token, audience=audience, typ=typ, required=list(required), now=now)
+        return self.verify(token, audience=audience, typ=typ, required=required, now=now)
 
 
 __all__ = ["RemoteKeySet", "Tokens"]
