@@ -10,6 +10,10 @@ export const {
   KeySet,
   RemoteKeySet,
   Tokens,
+  Store,
+  Sessions,
+  OneTimeTokens,
+  Throttle,
   _debugPanic,
 } = cjs
 export default cjs

@@ -39,6 +39,15 @@ export declare class KeySet {
   describe(): Array<string>
 }
 
+/** Single-use, purpose-bound tokens. */
+export declare class OneTimeTokens {
+  constructor(store: Store)
+  /** Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600). */
+  issue(subject: string, purpose: string, ttl?: number | undefined | null, data?: any | undefined | null): Promise<string>
+  /** Consumes `token` for `purpose`, once. */
+  consume(token: string, purpose: string): Promise<Consumed>
+}
+
 /** Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). */
 export declare class PasswordHasher {
   constructor(options?: HasherOptions | undefined | null, policy?: PasswordPolicy | undefined | null)
@@ -94,6 +103,40 @@ export declare class RemoteKeySet {
   complete(body: string): void
 }
 
+/** Sessions with refresh-token rotation and reuse detection. */
+export declare class Sessions {
+  constructor(store: Store, tokens: Tokens, options?: SessionsOptions | undefined | null)
+  /** Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`. */
+  start(subject: string, claims?: any | undefined | null, meta?: any | undefined | null): Promise<TokenPair>
+  /** Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`. */
+  refresh(refreshToken: string): Promise<TokenPair>
+  /** Revokes one session; false when unknown or already revoked. */
+  revoke(sessionId: string): Promise<boolean>
+  /** Revokes every session of `subject`; resolves to how many were active. */
+  revokeAll(subject: string): Promise<number>
+  /** Active sessions of `subject`, newest first. */
+  list(subject: string): Promise<Array<SessionInfo>>
+  /** Whether a session is usable (not revoked, not expired). */
+  isActive(sessionId: string): Promise<boolean>
+}
+
+/** An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`). */
+export declare class Store {
+  /** "memory", "sqlite", "postgres" or "redis". */
+  get backend(): string
+}
+
+/** Failure counters with exponential backoff and a lockout ceiling. */
+export declare class Throttle {
+  constructor(store: Store, options?: ThrottleOptions | undefined | null)
+  /** Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked. */
+  check(key: string): Promise<void>
+  /** Records a failure. */
+  fail(key: string): Promise<FailureCount>
+  /** Clears the counter after a success. */
+  reset(key: string): Promise<void>
+}
+
 /** Issues and verifies access tokens. */
 export declare class Tokens {
   constructor(keys: KeySet | RemoteKeySet, options: TokensOptions)
@@ -120,8 +163,20 @@ export interface CheckOptions {
   mfa?: boolean
 }
 
+/** What `OneTimeTokens.consume` resolves to. */
+export interface Consumed {
+  subject: string
+  data?: any
+}
+
 /** The stable error codes, in the order of the core enum. */
 export declare function errorCodes(): Array<string>
+
+/** A failure counter after `fail`. */
+export interface FailureCount {
+  failures: number
+  lockedUntil: number
+}
 
 export interface HasherOptions {
   /** argon2 passes (default 2). */
@@ -159,6 +214,9 @@ export interface LoadOptions {
   alg?: string
 }
 
+/** The SQL of every migration, for teams that apply migrations themselves. */
+export declare function migrationsSql(): string
+
 export interface NativeVerifyOptions {
   audience?: string | Array<string>
   /** Required `typ` (default "at+jwt"). */
@@ -168,6 +226,9 @@ export interface NativeVerifyOptions {
   required?: Array<string>
   now?: number
 }
+
+/** Opens (and migrates) a store. */
+export declare function openStore(url: string): Promise<Store>
 
 export interface PolicyOptions {
   /** Minimum length in code points (default 15). */
@@ -182,6 +243,45 @@ export interface PolicyOptions {
   contextWords?: Array<string>
   /** Check the built-in list of 20,000 common passwords (default true). */
   useBuiltinBlocklist?: boolean
+}
+
+/** A session as `list` reports it. */
+export interface SessionInfo {
+  sessionId: string
+  subject: string
+  createdAt: number
+  lastUsedAt: number
+  expiresAt: number
+  claims: any
+  meta: any
+}
+
+export interface SessionsOptions {
+  /** Absolute session lifetime in seconds (default 30 days). */
+  refreshTtl?: number
+  /** Idle lifetime in seconds (default 7 days). */
+  idleTtl?: number
+  /** Grace window for the immediate parent token in seconds (default 0). */
+  reuseGrace?: number
+}
+
+export interface ThrottleOptions {
+  freeAttempts?: number
+  baseDelay?: number
+  maxDelay?: number
+  maxFailures?: number
+  resetAfter?: number
+}
+
+/** What `start` and `refresh` resolve to. */
+export interface TokenPair {
+  accessToken: string
+  refreshToken: string
+  sessionId: string
+  /** Seconds until the access token expires. */
+  expiresIn: number
+  /** When the session ends at the latest (seconds since the epoch). */
+  refreshExpiresAt: number
 }
 
 export interface TokensOptions {

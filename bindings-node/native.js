@@ -836,10 +836,16 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.KeySet = nativeBinding.KeySet
+module.exports.OneTimeTokens = nativeBinding.OneTimeTokens
 module.exports.PasswordHasher = nativeBinding.PasswordHasher
 module.exports.PasswordPolicy = nativeBinding.PasswordPolicy
 module.exports.RemoteKeySet = nativeBinding.RemoteKeySet
+module.exports.Sessions = nativeBinding.Sessions
+module.exports.Store = nativeBinding.Store
+module.exports.Throttle = nativeBinding.Throttle
 module.exports.Tokens = nativeBinding.Tokens
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports.builtinBlocklistSize = nativeBinding.builtinBlocklistSize
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.migrationsSql = nativeBinding.migrationsSql
+module.exports.openStore = nativeBinding.openStore

@@ -4,6 +4,7 @@
 
 mod errors;
 mod password;
+mod state;
 mod tokens;
 
 use napi_derive::napi;

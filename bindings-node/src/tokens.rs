@@ -257,7 +257,7 @@ fn audience_list(a: Either<String, Vec<String>>) -> Vec<String> {
 /// Issues and verifies access tokens.
 #[napi]
 pub struct Tokens {
-    inner: CoreTokens,
+    pub(crate) inner: CoreTokens,
 }
 
 #[napi]

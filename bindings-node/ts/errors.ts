@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'store_unavailable'
   | 'invalid_config'
+  | 'token_used'
   | 'invalid_input'
   | 'internal_error'
 

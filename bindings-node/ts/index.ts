@@ -10,6 +10,8 @@ export type { ErrorCode } from './errors'
 export { PasswordHasher, PasswordPolicy, BUILTIN_BLOCKLIST_SIZE } from './password'
 export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcome, PolicyReason } from './password'
 export { KeySet, RemoteKeySet, Tokens } from './tokens'
+export { Store, Sessions, OneTimeTokens, Throttle } from './state'
+export type { TokenPair, SessionInfo, SessionsOptions, ThrottleOptions } from './state'
 export type { Algorithm, Claims, Jwks, KeyOptions, TokensOptions, VerifyOptions } from './tokens'
 
 /** @internal Panics inside Rust; throws `PolyauthError` `internal_error` (used by tests). */

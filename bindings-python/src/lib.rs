@@ -2,8 +2,10 @@
 //! work, bridges async work to asyncio, and maps core errors to `polyauth.errors` classes.
 //! No decisions are made here; they belong to polyauth-core.
 
+mod asyncio;
 mod errors;
 mod password;
+mod state;
 mod tokens;
 
 use pyo3::prelude::*;
@@ -26,7 +28,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(asyncio::_drain, m)?)?;
     password::register(m)?;
     tokens::register(m)?;
+    state::register(m)?;
     Ok(())
 }

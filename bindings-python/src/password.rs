@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use zeroize::Zeroizing;
 
+use crate::asyncio::spawn;
 use crate::errors::{run, run_detached, to_py};
+use pyo3::IntoPyObjectExt;
 
 /// Reads a password given as `str` or UTF-8 `bytes`. A `str` with lone surrogates cannot be
 /// encoded and is refused as `InvalidInputError` instead of being silently altered.
@@ -237,10 +239,8 @@ impl PasswordHasher {
     ) -> PyResult<Bound<'py, PyAny>> {
         let pw = password_arg(password)?;
         let h = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.hash_async(pw)
-                .await
-                .map_err(|e| Python::attach(|py| to_py(py, e)))
+        spawn(py, async move { h.hash_async(pw).await }, |py, v| {
+            v.into_bound_py_any(py)
         })
     }
 
@@ -254,11 +254,11 @@ impl PasswordHasher {
         let stored = hash_arg(hash)?;
         let pw = password_arg(password)?;
         let h = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.verify_async(stored, pw)
-                .await
-                .map_err(|e| Python::attach(|py| to_py(py, e)))
-        })
+        spawn(
+            py,
+            async move { h.verify_async(stored, pw).await },
+            |py, v| v.into_bound_py_any(py),
+        )
     }
 
     /// Awaitable `verify_and_update`.
@@ -271,23 +271,18 @@ impl PasswordHasher {
         let stored = hash_arg(hash)?;
         let pw = password_arg(password)?;
         let h = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let out = h
-                .verify_and_update_async(stored, pw)
-                .await
-                .map_err(|e| Python::attach(|py| to_py(py, e)))?;
-            Ok((out.valid, out.new_hash))
-        })
+        spawn(
+            py,
+            async move { h.verify_and_update_async(stored, pw).await },
+            |py, out| (out.valid, out.new_hash).into_bound_py_any(py),
+        )
     }
 
     /// Awaitable `dummy_verify`.
     fn dummy_verify_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let h = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            h.dummy_verify_async()
-                .await
-                .map(|()| None::<bool>) // resolve to None, not ()
-                .map_err(|e| Python::attach(|py| to_py(py, e)))
+        spawn(py, async move { h.dummy_verify_async().await }, |py, ()| {
+            Ok(py.None().into_bound(py))
         })
     }
 

@@ -270,7 +270,7 @@ const AT_JWT: &str = token::ACCESS_TOKEN_TYP;
 /// Issues and verifies access tokens (compact JWS, RFC 9068 claims, `typ: at+jwt`).
 #[pyclass(module = "polyauth._native", subclass, frozen)]
 pub struct Tokens {
-    inner: CoreTokens,
+    pub(crate) inner: CoreTokens,
     keys: Py<PyAny>,
 }
 

@@ -28,6 +28,8 @@ pub enum Error {
     RateLimited(u64),
     StoreUnavailable(String),
     InvalidConfig(String),
+    /// A one-time token presented a second time.
+    TokenUsed,
     /// A malformed argument that is not one of the typed inputs above
     /// (e.g. a password that is not valid Unicode, or longer than the hasher accepts).
     InvalidInput(String),
@@ -60,6 +62,7 @@ impl Error {
             Error::RateLimited(_) => "rate_limited",
             Error::StoreUnavailable(_) => "store_unavailable",
             Error::InvalidConfig(_) => "invalid_config",
+            Error::TokenUsed => "token_used",
             Error::InvalidInput(_) => "invalid_input",
             Error::Internal(_) => "internal_error",
         }
@@ -96,6 +99,7 @@ impl Error {
         "rate_limited",
         "store_unavailable",
         "invalid_config",
+        "token_used",
         "invalid_input",
         "internal_error",
     ];
@@ -135,6 +139,7 @@ impl fmt::Display for Error {
             Error::RateLimited(s) => write!(f, "too many attempts; retry after {s} s"),
             Error::StoreUnavailable(m) => write!(f, "store unavailable: {m}"),
             Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
+            Error::TokenUsed => f.write_str("token was already used"),
             Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Error::Internal(m) => f.write_str(m),
         }
@@ -181,6 +186,7 @@ mod tests {
             Error::RateLimited(1),
             Error::StoreUnavailable(String::new()),
             Error::InvalidConfig(String::new()),
+            Error::TokenUsed,
             Error::InvalidInput(String::new()),
             Error::Internal(String::new()),
         ];

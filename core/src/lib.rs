@@ -5,8 +5,12 @@ pub mod b64;
 pub mod error;
 pub mod jws;
 pub mod keys;
+pub mod onetime;
 pub mod password;
 pub mod remote;
+pub mod session;
+pub mod store;
+pub mod throttle;
 pub mod token;
 
 pub use error::{catch_panic, Error, Result};

@@ -1,5 +1,5 @@
 // Cross-language demo, Node side: passwords and access tokens, driven by run.sh.
-import { KeySet, PasswordHasher, Tokens } from 'polyauth'
+import { KeySet, PasswordHasher, PolyauthError, Sessions, Store, Tokens } from 'polyauth'
 
 const ISSUER = 'https://demo.polyauth.dev'
 const AUDIENCE = 'demo-api'
@@ -15,6 +15,16 @@ if (command === 'hash') {
   console.log(JSON.stringify({ token: tokens().issue(args[1], { claims: { scope: 'read', amr: ['pwd'] } }) }))
 } else if (command === 'verify-token') {
   console.log(JSON.stringify({ claims: tokens().verify(args[1]) }))
+} else if (command === 'session-refresh') {
+  // Sessions on the embedded SQLite default: the file is shared with the Python side.
+  const sessions = new Sessions(await Store.open(`sqlite://${args[1]}`), tokens())
+  try {
+    const pair = await sessions.refresh(args[2])
+    console.log(JSON.stringify({ session_id: pair.sessionId, refresh_token: pair.refreshToken }))
+  } catch (e) {
+    if (!(e instanceof PolyauthError)) throw e
+    console.log(JSON.stringify({ error: e.code }))
+  }
 } else {
   console.error(`unknown command ${command}`)
   process.exit(2)

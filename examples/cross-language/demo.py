@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
-from polyauth import KeySet, PasswordHasher, Tokens
+from polyauth import AuthError, KeySet, PasswordHasher, Sessions, Store, Tokens
 
 ISSUER, AUDIENCE = "https://demo.polyauth.dev", "demo-api"
 
@@ -29,8 +30,28 @@ def main() -> None:
     elif command == "verify-token":
         tokens = Tokens(KeySet.load(path=args[0]), issuer=ISSUER, audience=AUDIENCE)
         print(json.dumps({"claims": tokens.verify(args[1])}))
+    elif command.startswith("session-"):
+        print(json.dumps(asyncio.run(session(command, *args))))
     else:
         raise SystemExit(f"unknown command {command!r}")
+
+
+async def session(command: str, jwks: str, db: str, arg: str) -> dict[str, object]:
+    """Sessions on the embedded SQLite default: the file is shared with the Node side."""
+    tokens = Tokens(KeySet.load(path=jwks), issuer=ISSUER, audience=AUDIENCE)
+    sessions = Sessions(await Store.open(f"sqlite://{db}"), tokens)
+    try:
+        if command == "session-start":
+            pair = await sessions.start(arg, {"scope": "read"}, {"user_agent": "demo.py"})
+            return {"session_id": pair.session_id, "refresh_token": pair.refresh_token}
+        if command == "session-refresh":
+            pair = await sessions.refresh(arg)
+            return {"session_id": pair.session_id, "refresh_token": pair.refresh_token}
+        if command == "session-revoke":
+            return {"revoked": await sessions.revoke(arg)}
+    except AuthError as e:
+        return {"error": e.code}
+    raise SystemExit(f"unknown command {command!r}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ check "Node verifies the Python token (sub)" "user-42" "$(node demo.mjs verify-t
 node_token=$(node demo.mjs issue "$jwks" user-7 | field token)
 echo "  Node issued:    ${node_token:0:48}..."
 check "Python verifies the Node token (sub)" "user-7" "$("$PY" demo.py verify-token "$jwks" "$node_token" | field claims.sub)"
-tampered="${node_token%?}A"; [ "$tampered" = "$node_token" ] && tampered="${node_token%?}B"
+# Change one character inside the signature (not the last one, whose spare bits must stay zero).
+sig="${node_token##*.}"; c="${sig:10:1}"; [ "$c" = "A" ] && r="B" || r="A"
+tampered="${node_token%.*}.${sig:0:10}${r}${sig:11}"
 check "Python rejects a tampered Node token" "invalid_signature" "$("$PY" -c '
 import sys, polyauth
 tokens = polyauth.Tokens(polyauth.KeySet.load(path=sys.argv[1]), issuer="https://demo.polyauth.dev", audience="demo-api")
@@ -52,4 +54,20 @@ try:
     tokens.verify(sys.argv[2]); print("accepted")
 except polyauth.AuthError as e:
     print(e.code)' "$jwks" "$tampered")"
+
+echo "== Sessions: refresh-token rotation on the embedded SQLite store, shared by both languages"
+db="$work/polyauth.db"
+started=$("$PY" demo.py session-start "$jwks" "$db" user-42)
+sid=$(printf '%s' "$started" | field session_id)
+rt0=$(printf '%s' "$started" | field refresh_token)
+echo "  Python started session $sid"
+rt1=$(node demo.mjs session-refresh "$jwks" "$db" "$rt0" | field refresh_token)
+check "Node rotates the Python session's refresh token" "prt_" "${rt1:0:4}"
+rt2=$("$PY" demo.py session-refresh "$jwks" "$db" "$rt1" | field refresh_token)
+check "Python rotates the token Node issued" "prt_" "${rt2:0:4}"
+check "Node detects reuse of the first token (family revoked)" "refresh_reused" "$(node demo.mjs session-refresh "$jwks" "$db" "$rt0" | field error)"
+check "Python sees the newest token revoked too" "session_revoked" "$("$PY" demo.py session-refresh "$jwks" "$db" "$rt2" | field error)"
+other=$("$PY" demo.py session-start "$jwks" "$db" user-42)
+check "Python revokes a session" "True" "$("$PY" demo.py session-revoke "$jwks" "$db" "$(printf '%s' "$other" | field session_id)" | field revoked)"
+check "Node cannot refresh the revoked session" "session_revoked" "$(node demo.mjs session-refresh "$jwks" "$db" "$(printf '%s' "$other" | field refresh_token)" | field error)"
 echo "demo passed"

@@ -6,12 +6,19 @@ one implementation, one token format and one set of error codes.
 
 from __future__ import annotations
 
+import atexit
+
 from . import errors
 from ._native import (
     BUILTIN_BLOCKLIST_SIZE,
     KeySet,
+    OneTimeTokens,
     PasswordHasher,
     PasswordPolicy,
+    Sessions,
+    Store,
+    Throttle,
+    TokenPair,
     __version__,
     error_codes,
 )
@@ -36,12 +43,17 @@ from .errors import (
     StoreUnavailableError,
     TokenExpiredError,
     TokenNotYetValidError,
+    TokenUsedError,
     TotpInvalidError,
     TotpReplayedError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
 )
 from .tokens import RemoteKeySet, Tokens
+
+# Let store and hashing tasks in flight finish before the interpreter finalizes (see
+# bindings-python/src/asyncio.rs).
+atexit.register(_native._drain)
 
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
@@ -57,6 +69,11 @@ __all__ = [
     "InvalidTokenError",
     "InvalidTypeError",
     "KeySet",
+    "OneTimeTokens",
+    "Sessions",
+    "Store",
+    "Throttle",
+    "TokenPair",
     "MissingClaimError",
     "PasswordHasher",
     "PasswordPolicy",
@@ -69,6 +86,7 @@ __all__ = [
     "StoreUnavailableError",
     "TokenExpiredError",
     "TokenNotYetValidError",
+    "TokenUsedError",
     "Tokens",
     "TotpInvalidError",
     "TotpReplayedError",

@@ -154,6 +154,12 @@ class InvalidConfigError(AuthError, ValueError):
     code = "invalid_config"
 
 
+class TokenUsedError(AuthError):
+    """A one-time token was presented a second time."""
+
+    code = "token_used"
+
+
 class InvalidInputError(AuthError, ValueError):
     """An argument is malformed (e.g. a password with lone surrogates, or over 4096 bytes)."""
 
@@ -190,6 +196,7 @@ _BY_CODE: dict[str, type[AuthError]] = {
         RateLimitedError,
         StoreUnavailableError,
         InvalidConfigError,
+        TokenUsedError,
         InvalidInputError,
         InternalError,
     )

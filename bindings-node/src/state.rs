@@ -1,0 +1,306 @@
+//! `Store`, `Sessions`, `OneTimeTokens` and `Throttle` for Node: every store call returns a
+//! Promise driven by napi-rs's tokio runtime, so the event loop never waits on I/O.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
+use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
+use polyauth_core::store::Store as CoreStore;
+use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
+use serde_json::{Map, Value};
+
+use crate::errors::{run, to_napi};
+use crate::tokens::Tokens;
+
+fn object(v: Option<Value>, what: &str) -> Result<Map<String, Value>> {
+    match v {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(_) => Err(Error::new(
+            Status::InvalidArg,
+            format!("{what} must be an object"),
+        )),
+    }
+}
+
+/// An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`).
+#[napi]
+pub struct Store {
+    pub(crate) inner: CoreStore,
+}
+
+/// Opens (and migrates) a store.
+#[napi]
+pub async fn open_store(url: String) -> Result<Store> {
+    CoreStore::open(&url)
+        .await
+        .map(|inner| Store { inner })
+        .map_err(to_napi)
+}
+
+/// The SQL of every migration, for teams that apply migrations themselves.
+#[napi]
+pub fn migrations_sql() -> String {
+    CoreStore::migrations_sql()
+}
+
+#[napi]
+impl Store {
+    /// "memory", "sqlite", "postgres" or "redis".
+    #[napi(getter)]
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
+
+/// What `start` and `refresh` resolve to.
+#[napi(object)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u32,
+    /// When the session ends at the latest (seconds since the epoch).
+    pub refresh_expires_at: i64,
+}
+
+impl From<CorePair> for TokenPair {
+    fn from(p: CorePair) -> Self {
+        TokenPair {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            session_id: p.session_id,
+            expires_in: p.expires_in as u32,
+            refresh_expires_at: p.refresh_expires_at,
+        }
+    }
+}
+
+/// A session as `list` reports it.
+#[napi(object)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub claims: Value,
+    pub meta: Value,
+}
+
+#[napi(object)]
+pub struct SessionsOptions {
+    /// Absolute session lifetime in seconds (default 30 days).
+    pub refresh_ttl: Option<u32>,
+    /// Idle lifetime in seconds (default 7 days).
+    pub idle_ttl: Option<u32>,
+    /// Grace window for the immediate parent token in seconds (default 0).
+    pub reuse_grace: Option<u32>,
+}
+
+/// Sessions with refresh-token rotation and reuse detection.
+#[napi]
+pub struct Sessions {
+    inner: CoreSessions,
+}
+
+#[napi]
+impl Sessions {
+    #[napi(constructor)]
+    pub fn new(store: &Store, tokens: &Tokens, options: Option<SessionsOptions>) -> Result<Self> {
+        let d = SessionsConfig::default();
+        let config = match options {
+            None => d,
+            Some(o) => SessionsConfig {
+                refresh_ttl: o.refresh_ttl.map_or(d.refresh_ttl, u64::from),
+                idle_ttl: o.idle_ttl.map_or(d.idle_ttl, u64::from),
+                reuse_grace: o.reuse_grace.map_or(d.reuse_grace, u64::from),
+            },
+        };
+        Ok(Sessions {
+            inner: run(|| CoreSessions::new(store.inner.clone(), tokens.inner.clone(), config))?,
+        })
+    }
+
+    /// Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`.
+    #[napi]
+    pub async fn start(
+        &self,
+        subject: String,
+        claims: Option<Value>,
+        meta: Option<Value>,
+    ) -> Result<TokenPair> {
+        let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
+        self.inner
+            .start(&subject, claims, meta)
+            .await
+            .map(TokenPair::from)
+            .map_err(to_napi)
+    }
+
+    /// Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
+    #[napi]
+    pub async fn refresh(&self, refresh_token: String) -> Result<TokenPair> {
+        self.inner
+            .refresh(&refresh_token)
+            .await
+            .map(TokenPair::from)
+            .map_err(to_napi)
+    }
+
+    /// Revokes one session; false when unknown or already revoked.
+    #[napi]
+    pub async fn revoke(&self, session_id: String) -> Result<bool> {
+        self.inner.revoke(&session_id).await.map_err(to_napi)
+    }
+
+    /// Revokes every session of `subject`; resolves to how many were active.
+    #[napi]
+    pub async fn revoke_all(&self, subject: String) -> Result<u32> {
+        self.inner
+            .revoke_all(&subject)
+            .await
+            .map(|n| n as u32)
+            .map_err(to_napi)
+    }
+
+    /// Active sessions of `subject`, newest first.
+    #[napi]
+    pub async fn list(&self, subject: String) -> Result<Vec<SessionInfo>> {
+        let list = self.inner.list(&subject).await.map_err(to_napi)?;
+        Ok(list
+            .into_iter()
+            .map(|i| SessionInfo {
+                session_id: i.session_id,
+                subject: i.subject,
+                created_at: i.created_at,
+                last_used_at: i.last_used_at,
+                expires_at: i.expires_at,
+                claims: Value::Object(i.claims),
+                meta: Value::Object(i.meta),
+            })
+            .collect())
+    }
+
+    /// Whether a session is usable (not revoked, not expired).
+    #[napi]
+    pub async fn is_active(&self, session_id: String) -> Result<bool> {
+        self.inner.is_active(&session_id).await.map_err(to_napi)
+    }
+}
+
+/// What `OneTimeTokens.consume` resolves to.
+#[napi(object)]
+pub struct Consumed {
+    pub subject: String,
+    pub data: Option<Value>,
+}
+
+/// Single-use, purpose-bound tokens.
+#[napi]
+pub struct OneTimeTokens {
+    inner: CoreOneTime,
+}
+
+#[napi]
+impl OneTimeTokens {
+    #[napi(constructor)]
+    pub fn new(store: &Store) -> Self {
+        OneTimeTokens {
+            inner: CoreOneTime::new(store.inner.clone()),
+        }
+    }
+
+    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600).
+    #[napi]
+    pub async fn issue(
+        &self,
+        subject: String,
+        purpose: String,
+        ttl: Option<u32>,
+        data: Option<Value>,
+    ) -> Result<String> {
+        let data = data.filter(|d| !d.is_null());
+        self.inner
+            .issue(&subject, &purpose, ttl.map_or(3600, u64::from), data)
+            .await
+            .map_err(to_napi)
+    }
+
+    /// Consumes `token` for `purpose`, once.
+    #[napi]
+    pub async fn consume(&self, token: String, purpose: String) -> Result<Consumed> {
+        let (subject, data) = self
+            .inner
+            .consume(&token, &purpose)
+            .await
+            .map_err(to_napi)?;
+        Ok(Consumed { subject, data })
+    }
+}
+
+#[napi(object)]
+pub struct ThrottleOptions {
+    pub free_attempts: Option<u32>,
+    pub base_delay: Option<u32>,
+    pub max_delay: Option<u32>,
+    pub max_failures: Option<u32>,
+    pub reset_after: Option<u32>,
+}
+
+/// A failure counter after `fail`.
+#[napi(object)]
+pub struct FailureCount {
+    pub failures: i64,
+    pub locked_until: i64,
+}
+
+/// Failure counters with exponential backoff and a lockout ceiling.
+#[napi]
+pub struct Throttle {
+    inner: CoreThrottle,
+}
+
+#[napi]
+impl Throttle {
+    #[napi(constructor)]
+    pub fn new(store: &Store, options: Option<ThrottleOptions>) -> Result<Self> {
+        let d = ThrottleConfig::default();
+        let config = match options {
+            None => d,
+            Some(o) => ThrottleConfig {
+                free_attempts: o.free_attempts.map_or(d.free_attempts, i64::from),
+                base_delay: o.base_delay.map_or(d.base_delay, i64::from),
+                max_delay: o.max_delay.map_or(d.max_delay, i64::from),
+                max_failures: o.max_failures.map_or(d.max_failures, i64::from),
+                reset_after: o.reset_after.map_or(d.reset_after, i64::from),
+            },
+        };
+        Ok(Throttle {
+            inner: run(|| CoreThrottle::new(store.inner.clone(), config))?,
+        })
+    }
+
+    /// Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked.
+    #[napi]
+    pub async fn check(&self, key: String) -> Result<()> {
+        self.inner.check(&key).await.map_err(to_napi)
+    }
+
+    /// Records a failure.
+    #[napi]
+    pub async fn fail(&self, key: String) -> Result<FailureCount> {
+        let c = self.inner.fail(&key).await.map_err(to_napi)?;
+        Ok(FailureCount {
+            failures: c.failures,
+            locked_until: c.locked_until,
+        })
+    }
+
+    /// Clears the counter after a success.
+    #[napi]
+    pub async fn reset(&self, key: String) -> Result<()> {
+        self.inner.reset(&key).await.map_err(to_napi)
+    }
+}

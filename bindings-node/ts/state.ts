@@ -1,0 +1,163 @@
+/** The auth state store, sessions with refresh-token rotation, one-time tokens and throttling. */
+import * as native from '../native'
+import { call, callAsync } from './errors'
+import type { Tokens } from './tokens'
+
+/** What `Sessions.start` and `Sessions.refresh` resolve to. */
+export interface TokenPair {
+  accessToken: string
+  refreshToken: string
+  sessionId: string
+  /** Seconds until the access token expires. */
+  expiresIn: number
+  /** When the session ends at the latest (seconds since the epoch). */
+  refreshExpiresAt: number
+}
+
+/** A session as {@link Sessions.list} reports it. */
+export interface SessionInfo {
+  sessionId: string
+  subject: string
+  createdAt: number
+  lastUsedAt: number
+  expiresAt: number
+  claims: Record<string, unknown>
+  meta: Record<string, unknown>
+}
+
+/** An open store: `sqlite://path` (default `sqlite://polyauth.db`), `postgres://...`, `redis://...` or `memory://`. */
+export class Store {
+  /** @internal */
+  readonly native: native.Store
+
+  private constructor(inner: native.Store) {
+    this.native = inner
+  }
+
+  /** Opens a store and applies pending migrations. */
+  static async open(url = 'sqlite://polyauth.db'): Promise<Store> {
+    return new Store(await callAsync(() => native.openStore(url)))
+  }
+
+  /** The SQL of every migration, for teams that apply migrations themselves. */
+  static migrationsSql(): string {
+    return native.migrationsSql()
+  }
+
+  /** "memory", "sqlite", "postgres" or "redis". */
+  get backend(): string {
+    return this.native.backend
+  }
+}
+
+/** Options of {@link Sessions}. */
+export interface SessionsOptions {
+  /** Absolute session lifetime in seconds (default 30 days). */
+  refreshTtl?: number
+  /** A session unused this long ends (seconds, default 7 days). */
+  idleTtl?: number
+  /** Seconds the immediate parent refresh token stays usable after rotation (default 0). */
+  reuseGrace?: number
+}
+
+/** Sessions with refresh-token rotation and reuse detection (RT-1..RT-9). */
+export class Sessions {
+  /** @internal */
+  readonly native: native.Sessions
+
+  constructor(store: Store, tokens: Tokens, options: SessionsOptions = {}) {
+    this.native = call(() => new native.Sessions(store.native, tokens.native, options))
+  }
+
+  /** Starts a session; `claims` go into every access token of the session, `meta` (user agent, IP) is kept for `list`. */
+  start(subject: string, options: { claims?: Record<string, unknown>; meta?: Record<string, unknown> } = {}): Promise<TokenPair> {
+    return callAsync(() => this.native.start(subject, options.claims, options.meta))
+  }
+
+  /** Rotates a refresh token. Reuse of a rotated token revokes the session and rejects with `refresh_reused`. */
+  refresh(refreshToken: string): Promise<TokenPair> {
+    return callAsync(() => this.native.refresh(refreshToken))
+  }
+
+  /** Revokes one session; resolves false when unknown or already revoked. */
+  revoke(sessionId: string): Promise<boolean> {
+    return callAsync(() => this.native.revoke(sessionId))
+  }
+
+  /** Revokes every session of `subject`; resolves to how many were active. */
+  revokeAll(subject: string): Promise<number> {
+    return callAsync(() => this.native.revokeAll(subject))
+  }
+
+  /** Active sessions of `subject`, newest first. */
+  list(subject: string): Promise<SessionInfo[]> {
+    return callAsync(() => this.native.list(subject)) as Promise<SessionInfo[]>
+  }
+
+  /** Whether a session is usable: check it where revocation must take effect before the access token expires. */
+  isActive(sessionId: string): Promise<boolean> {
+    return callAsync(() => this.native.isActive(sessionId))
+  }
+}
+
+/** Single-use, purpose-bound tokens for email verification, password reset and magic links. */
+export class OneTimeTokens {
+  /** @internal */
+  readonly native: native.OneTimeTokens
+
+  constructor(store: Store) {
+    this.native = new native.OneTimeTokens(store.native)
+  }
+
+  /** Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600). */
+  issue(subject: string, purpose: string, options: { ttl?: number; data?: unknown } = {}): Promise<string> {
+    return callAsync(() => this.native.issue(subject, purpose, options.ttl, options.data))
+  }
+
+  /**
+   * Consumes `token` for `purpose`, once. Rejects with `invalid_type` (wrong purpose),
+   * `token_expired` or `token_used`.
+   */
+  consume(token: string, purpose: string): Promise<{ subject: string; data?: unknown }> {
+    return callAsync(() => this.native.consume(token, purpose))
+  }
+}
+
+/** Options of {@link Throttle}. */
+export interface ThrottleOptions {
+  /** Failures allowed before any delay (default 5). */
+  freeAttempts?: number
+  /** First delay in seconds, doubled per further failure (default 1). */
+  baseDelay?: number
+  /** Longest delay in seconds (default 900). */
+  maxDelay?: number
+  /** Consecutive failures after which the key stays locked until `reset` (default 100). */
+  maxFailures?: number
+  /** Seconds after which old failures are forgotten (default 86400). */
+  resetAfter?: number
+}
+
+/** Failure counters with exponential backoff and a lockout ceiling, shared through the store (RL-1). */
+export class Throttle {
+  /** @internal */
+  readonly native: native.Throttle
+
+  constructor(store: Store, options: ThrottleOptions = {}) {
+    this.native = call(() => new native.Throttle(store.native, options))
+  }
+
+  /** Rejects with `rate_limited` (and `retryAfter` seconds) while `key` is locked. */
+  check(key: string): Promise<void> {
+    return callAsync(() => this.native.check(key))
+  }
+
+  /** Records a failure. */
+  fail(key: string): Promise<{ failures: number; lockedUntil: number }> {
+    return callAsync(() => this.native.fail(key))
+  }
+
+  /** Clears the counter after a success. */
+  reset(key: string): Promise<void> {
+    return callAsync(() => this.native.reset(key))
+  }
+}

@@ -1,0 +1,107 @@
+//! Single-use, purpose-bound tokens for email verification, password reset and magic links:
+//! `pot_` + base64url(32 random bytes), stored as SHA-256 only. `consume` succeeds once; a wrong
+//! purpose (`invalid_type`), expiry (`token_expired`) and reuse (`token_used`) are told apart.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::session::{check_format, token_hash};
+use crate::store::{Consumption, Store};
+use crate::token;
+
+pub const ONE_TIME_PREFIX: &str = "pot_";
+
+#[derive(Clone, Debug)]
+pub struct OneTimeTokens {
+    store: Store,
+}
+
+impl OneTimeTokens {
+    pub fn new(store: Store) -> Self {
+        OneTimeTokens { store }
+    }
+
+    /// Issues a token for `subject` and `purpose`, valid for `ttl` seconds, carrying `data`.
+    pub async fn issue(
+        &self,
+        subject: &str,
+        purpose: &str,
+        ttl: u64,
+        data: Option<Value>,
+    ) -> Result<String> {
+        self.issue_at(subject, purpose, ttl, data, token::now())
+            .await
+    }
+
+    pub async fn issue_at(
+        &self,
+        subject: &str,
+        purpose: &str,
+        ttl: u64,
+        data: Option<Value>,
+        now: i64,
+    ) -> Result<String> {
+        if purpose.is_empty() || purpose.len() > 64 {
+            return Err(Error::InvalidInput("purpose must be 1 to 64 bytes".into()));
+        }
+        if subject.is_empty() || subject.len() > 1024 {
+            return Err(Error::InvalidInput(
+                "subject must be 1 to 1024 bytes".into(),
+            ));
+        }
+        if ttl == 0 || ttl > 30 * 86_400 {
+            return Err(Error::InvalidInput(
+                "ttl must be between 1 second and 30 days".into(),
+            ));
+        }
+        if data
+            .as_ref()
+            .is_some_and(|d| serde_json::to_vec(d).map_or(usize::MAX, |v| v.len()) > 16 * 1024)
+        {
+            return Err(Error::InvalidInput(
+                "data must be at most 16 KiB of JSON".into(),
+            ));
+        }
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        aws_lc_rs::rand::fill(bytes.as_mut())
+            .map_err(|_| Error::Internal("random generator failed".into()))?;
+        let t = format!("{ONE_TIME_PREFIX}{}", crate::b64::encode(bytes.as_ref()));
+        self.store
+            .insert_one_time(
+                &token_hash(&t),
+                subject,
+                purpose,
+                data.as_ref(),
+                now + ttl as i64,
+            )
+            .await?;
+        Ok(t)
+    }
+
+    /// Consumes `token` for `purpose`: returns the subject and data, once.
+    pub async fn consume(&self, token: &str, purpose: &str) -> Result<(String, Option<Value>)> {
+        self.consume_at(token, purpose, token::now()).await
+    }
+
+    pub async fn consume_at(
+        &self,
+        token: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<(String, Option<Value>)> {
+        check_format(token, ONE_TIME_PREFIX)?;
+        match self
+            .store
+            .consume_one_time(&token_hash(token), purpose, now)
+            .await?
+        {
+            Consumption::Consumed { subject, data } => Ok((subject, data)),
+            Consumption::Unknown => Err(Error::InvalidToken("unknown one-time token".into())),
+            Consumption::WrongPurpose => Err(Error::InvalidType(
+                "token issued for another purpose".into(),
+            )),
+            Consumption::Expired => Err(Error::TokenExpired),
+            Consumption::Used => Err(Error::TokenUsed),
+        }
+    }
+}

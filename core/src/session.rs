@@ -1,0 +1,290 @@
+//! Sessions with refresh-token rotation and reuse detection (RT-1..RT-9). A refresh token is
+//! `prt_` + base64url(32 random bytes); only its SHA-256 is stored (RT-1). Every refresh rotates
+//! (RT-2); presenting a used token revokes the whole session, including its newest token (RT-3),
+//! decided atomically by the store (RT-4), with an optional grace window for the immediate parent
+//! only (RT-5), absolute and idle lifetimes (RT-6), revoke one or all (RT-7), and tokens bound to
+//! their session's subject and audience (RT-8). Revocations live in the store (RT-9).
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::b64;
+use crate::error::{Error, Result};
+use crate::store::{Rotation, SessionRecord, Store};
+use crate::token::{self, Tokens};
+
+pub const REFRESH_PREFIX: &str = "prt_";
+
+/// Lifetimes of sessions, in seconds.
+#[derive(Debug, Clone)]
+pub struct SessionsConfig {
+    /// Absolute lifetime of a session (default 30 days).
+    pub refresh_ttl: u64,
+    /// A session unused for this long ends (default 7 days).
+    pub idle_ttl: u64,
+    /// How long the immediate parent of the newest refresh token stays usable after rotation
+    /// (default 0: never). For clients that may send the same refresh twice (two tabs, retries).
+    pub reuse_grace: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            refresh_ttl: 30 * 86_400,
+            idle_ttl: 7 * 86_400,
+            reuse_grace: 0,
+        }
+    }
+}
+
+/// What `start` and `refresh` return.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// When the session ends at the latest (seconds since the epoch).
+    pub refresh_expires_at: i64,
+}
+
+/// A session as `list` reports it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub claims: Map<String, Value>,
+    pub meta: Map<String, Value>,
+}
+
+impl From<SessionRecord> for SessionInfo {
+    fn from(r: SessionRecord) -> Self {
+        SessionInfo {
+            session_id: r.id,
+            subject: r.subject,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            claims: r.claims,
+            meta: r.meta,
+        }
+    }
+}
+
+fn random_b64(bytes: usize) -> Result<String> {
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; bytes]);
+    SystemRandom::new()
+        .fill(&mut buf)
+        .map_err(|_| Error::Internal("random generator failed".into()))?;
+    Ok(b64::encode(buf.as_slice()))
+}
+
+/// SHA-256 of a secret token, hex: what the store keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Checks a presented token's shape (`prefix` + 43 base64url characters) before any store access.
+pub fn check_format(token: &str, prefix: &str) -> Result<()> {
+    let body = token
+        .strip_prefix(prefix)
+        .ok_or_else(|| Error::InvalidToken(format!("not a {prefix}… token")))?;
+    if body.len() != 43 || b64::decode(body).is_none_or(|b| b.len() != 32) {
+        return Err(Error::InvalidToken("malformed token".into()));
+    }
+    Ok(())
+}
+
+/// Sessions over a store, issuing access tokens with `tokens`.
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    store: Store,
+    tokens: Tokens,
+    config: SessionsConfig,
+}
+
+const MAX_JSON_BYTES: usize = 16 * 1024;
+
+impl Sessions {
+    pub fn new(store: Store, tokens: Tokens, config: SessionsConfig) -> Result<Sessions> {
+        if config.refresh_ttl == 0 || config.idle_ttl == 0 {
+            return Err(Error::InvalidConfig(
+                "refresh_ttl and idle_ttl must be positive".into(),
+            ));
+        }
+        if config.reuse_grace > 300 {
+            return Err(Error::InvalidConfig(
+                "reuse_grace must be at most 300 seconds".into(),
+            ));
+        }
+        if config.refresh_ttl > 400 * 86_400 {
+            return Err(Error::InvalidConfig(
+                "refresh_ttl must be at most 400 days".into(),
+            ));
+        }
+        Ok(Sessions {
+            store,
+            tokens,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &SessionsConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn audience(&self) -> String {
+        self.tokens.config().audience.join(" ")
+    }
+
+    fn access_token(&self, session: &SessionRecord) -> Result<(String, u64)> {
+        let mut claims = session.claims.clone();
+        claims.insert("sid".into(), Value::String(session.id.clone()));
+        let ttl = self.tokens.config().access_ttl;
+        Ok((self.tokens.issue(&session.subject, claims, None)?, ttl))
+    }
+
+    /// Starts a session: a new family with its first refresh token, and an access token carrying
+    /// `sid` and `claims` (which every refreshed access token carries too).
+    pub async fn start(
+        &self,
+        subject: &str,
+        claims: Map<String, Value>,
+        meta: Map<String, Value>,
+    ) -> Result<TokenPair> {
+        self.start_at(subject, claims, meta, token::now()).await
+    }
+
+    pub async fn start_at(
+        &self,
+        subject: &str,
+        claims: Map<String, Value>,
+        meta: Map<String, Value>,
+        now: i64,
+    ) -> Result<TokenPair> {
+        if let Some(name) = token::REGISTERED
+            .iter()
+            .chain(["sid"].iter())
+            .find(|n| claims.contains_key(**n))
+        {
+            return Err(Error::InvalidInput(format!(
+                "claim \"{name}\" is set by polyauth"
+            )));
+        }
+        if serde_json::to_vec(&claims).map_or(usize::MAX, |v| v.len()) > MAX_JSON_BYTES
+            || serde_json::to_vec(&meta).map_or(usize::MAX, |v| v.len()) > MAX_JSON_BYTES
+        {
+            return Err(Error::InvalidInput(
+                "claims and meta must each be at most 16 KiB of JSON".into(),
+            ));
+        }
+        let session = SessionRecord {
+            id: random_b64(16)?,
+            subject: subject.to_owned(),
+            audience: self.audience(),
+            claims,
+            meta,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.config.refresh_ttl as i64,
+            idle_ttl: self.config.idle_ttl as i64,
+            generation: 0,
+            revoked_at: None,
+        };
+        // Sign first: an error here leaves nothing behind in the store.
+        let (access_token, expires_in) = self.access_token(&session)?;
+        let refresh_token = format!("{REFRESH_PREFIX}{}", random_b64(32)?);
+        self.store
+            .create_session(&session, &token_hash(&refresh_token))
+            .await?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            session_id: session.id,
+            expires_in,
+            refresh_expires_at: session.expires_at,
+        })
+    }
+
+    /// Rotates `refresh_token`: returns a new pair for the same session. A token presented twice
+    /// revokes the session and fails with `refresh_reused` (outside the grace rules).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        self.refresh_at(refresh_token, token::now()).await
+    }
+
+    pub async fn refresh_at(&self, refresh_token: &str, now: i64) -> Result<TokenPair> {
+        check_format(refresh_token, REFRESH_PREFIX)?;
+        let new_token = format!("{REFRESH_PREFIX}{}", random_b64(32)?);
+        let outcome = self
+            .store
+            .rotate(
+                &token_hash(refresh_token),
+                &token_hash(&new_token),
+                now,
+                self.config.reuse_grace as i64,
+            )
+            .await?;
+        let session = match outcome {
+            Rotation::Rotated(s) | Rotation::Graced(s) => s,
+            Rotation::Reused => return Err(Error::RefreshReused),
+            Rotation::Inactive(e) => return Err(e),
+            Rotation::Unknown => return Err(Error::InvalidToken("unknown refresh token".into())),
+        };
+        if session.audience != self.audience() {
+            // RT-8: a token from a session for another audience never yields our tokens. The new
+            // token stays stored but is never handed out.
+            return Err(Error::InvalidAudience);
+        }
+        let (access_token, expires_in) = self.access_token(&session)?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token: new_token,
+            session_id: session.id,
+            expires_in,
+            refresh_expires_at: session.expires_at,
+        })
+    }
+
+    /// Revokes one session; false when it was unknown or already revoked.
+    pub async fn revoke(&self, session_id: &str) -> Result<bool> {
+        self.store.revoke_session(session_id, token::now()).await
+    }
+
+    /// Revokes every session of `subject`; returns how many were active.
+    pub async fn revoke_all(&self, subject: &str) -> Result<u64> {
+        self.store.revoke_subject(subject, token::now()).await
+    }
+
+    /// Active sessions of `subject`, newest first.
+    pub async fn list(&self, subject: &str) -> Result<Vec<SessionInfo>> {
+        Ok(self
+            .store
+            .list_sessions(subject, token::now())
+            .await?
+            .into_iter()
+            .map(SessionInfo::from)
+            .collect())
+    }
+
+    /// Whether a session is still usable: lets a verifier honour revocation immediately (JWT-14).
+    pub async fn is_active(&self, session_id: &str) -> Result<bool> {
+        self.is_active_at(session_id, token::now()).await
+    }
+
+    pub async fn is_active_at(&self, session_id: &str, now: i64) -> Result<bool> {
+        Ok(self
+            .store
+            .get_session(session_id)
+            .await?
+            .is_some_and(|s| s.inactive_reason(now).is_none()))
+    }
+}

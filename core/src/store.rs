@@ -1,0 +1,266 @@
+//! The auth state store: sessions and their refresh-token families, one-time tokens and
+//! throttle counters (DESIGN.md §6). One set of semantics on every backend; each read-modify-write
+//! is a single atomic step (one conditional statement or transaction in SQL, a Lua script in
+//! Redis, one critical section in memory). The logic built on these primitives lives in
+//! `session.rs`, `onetime.rs` and `throttle.rs`, never in a backend.
+
+mod memory;
+mod redis;
+mod sql;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+pub use sql::SqlStore;
+
+/// One session (a refresh-token family).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub subject: String,
+    /// The audience its access tokens are issued for (RT-8).
+    pub audience: String,
+    /// Claims carried into every access token of the session (scope, roles, amr, ...).
+    pub claims: Map<String, Value>,
+    /// What the client told us at start (user agent, IP).
+    pub meta: Map<String, Value>,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    /// Absolute end (RT-6).
+    pub expires_at: i64,
+    /// Idle lifetime in seconds (RT-6).
+    pub idle_ttl: i64,
+    /// Generation of the newest refresh token.
+    pub generation: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl SessionRecord {
+    /// Why the session can no longer be used at `now`, if it cannot.
+    pub fn inactive_reason(&self, now: i64) -> Option<Error> {
+        if self.revoked_at.is_some() {
+            Some(Error::SessionRevoked)
+        } else if now >= self.expires_at || now - self.last_used_at > self.idle_ttl {
+            Some(Error::SessionExpired)
+        } else {
+            None
+        }
+    }
+}
+
+/// Result of presenting a refresh token for rotation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotation {
+    /// The token was current: it is now used, `new_hash` is stored as generation `generation + 1`.
+    Rotated(SessionRecord),
+    /// The token was the immediate parent of the newest one, used within the grace window:
+    /// `new_hash` is stored as a sibling of the newest token (same generation).
+    Graced(SessionRecord),
+    /// The token was used before (outside the grace rules): the session is now revoked (RT-3).
+    Reused,
+    /// The session is revoked or expired; nothing changed.
+    Inactive(Error),
+    /// No such token.
+    Unknown,
+}
+
+/// Result of consuming a one-time token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consumption {
+    Consumed {
+        subject: String,
+        data: Option<Value>,
+    },
+    Unknown,
+    WrongPurpose,
+    Expired,
+    Used,
+}
+
+/// A throttle counter after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counter {
+    pub failures: i64,
+    pub last_failure_at: i64,
+    pub locked_until: i64,
+}
+
+/// A store handle; clones share the connection pool.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Memory(MemoryStore),
+    /// SQLite or PostgreSQL, with the same SQL text.
+    Sql(SqlStore),
+    Redis(RedisStore),
+}
+
+/// Parses `memory://`, `sqlite://path`, `postgres://...`, `redis://...`.
+pub fn scheme(url: &str) -> Result<&str> {
+    let (scheme, _) = url
+        .split_once("://")
+        .ok_or_else(|| Error::InvalidConfig("store URL must look like scheme://...".into()))?;
+    match scheme {
+        "memory" | "sqlite" | "postgres" | "postgresql" | "redis" | "rediss" => Ok(scheme),
+        _ => Err(Error::InvalidConfig(
+            "store URL scheme must be memory, sqlite, postgres or redis".into(),
+        )),
+    }
+}
+
+impl Store {
+    /// Opens a store and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        match scheme(url)? {
+            "memory" => Ok(Store::Memory(MemoryStore::default())),
+            "sqlite" | "postgres" | "postgresql" => Ok(Store::Sql(SqlStore::open(url).await?)),
+            _ => Ok(Store::Redis(RedisStore::open(url).await?)),
+        }
+    }
+
+    /// The SQL of every migration (SQLite and PostgreSQL share it), for teams that apply
+    /// migrations themselves; `Store::open` applies pending ones automatically.
+    pub fn migrations_sql() -> String {
+        sql::migration_sql()
+            .iter()
+            .map(|(version, text)| format!("-- polyauth migration {version}\n{text}\n"))
+            .collect()
+    }
+
+    /// Which backend this is: "memory", "sqlite", "postgres" or "redis".
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Memory(_) => "memory",
+            Store::Sql(s) => s.backend(),
+            Store::Redis(_) => "redis",
+        }
+    }
+
+    /// Inserts a session and its first refresh token (generation 0) together.
+    pub async fn create_session(&self, session: &SessionRecord, token_hash: &str) -> Result<()> {
+        match self {
+            Store::Memory(m) => m.create_session(session, token_hash),
+            Store::Sql(s) => s.create_session(session, token_hash).await,
+            Store::Redis(r) => r.create_session(session, token_hash).await,
+        }
+    }
+
+    /// Atomically checks and rotates a refresh token (RT-2..RT-5).
+    pub async fn rotate(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace: i64,
+    ) -> Result<Rotation> {
+        match self {
+            Store::Memory(m) => m.rotate(token_hash, new_hash, now, grace),
+            Store::Sql(s) => s.rotate(token_hash, new_hash, now, grace).await,
+            Store::Redis(r) => r.rotate(token_hash, new_hash, now, grace).await,
+        }
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        match self {
+            Store::Memory(m) => m.get_session(id),
+            Store::Sql(s) => s.get_session(id).await,
+            Store::Redis(r) => r.get_session(id).await,
+        }
+    }
+
+    /// Marks a session revoked; false when it does not exist or was already revoked.
+    pub async fn revoke_session(&self, id: &str, now: i64) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.revoke_session(id, now),
+            Store::Sql(s) => s.revoke_session(id, now).await,
+            Store::Redis(r) => r.revoke_session(id, now).await,
+        }
+    }
+
+    /// Revokes every session of `subject`; returns how many were not yet revoked.
+    pub async fn revoke_subject(&self, subject: &str, now: i64) -> Result<u64> {
+        match self {
+            Store::Memory(m) => m.revoke_subject(subject, now),
+            Store::Sql(s) => s.revoke_subject(subject, now).await,
+            Store::Redis(r) => r.revoke_subject(subject, now).await,
+        }
+    }
+
+    /// Sessions of `subject` that are neither revoked nor expired at `now`, newest first.
+    pub async fn list_sessions(&self, subject: &str, now: i64) -> Result<Vec<SessionRecord>> {
+        match self {
+            Store::Memory(m) => m.list_sessions(subject, now),
+            Store::Sql(s) => s.list_sessions(subject, now).await,
+            Store::Redis(r) => r.list_sessions(subject, now).await,
+        }
+    }
+
+    pub async fn insert_one_time(
+        &self,
+        hash: &str,
+        subject: &str,
+        purpose: &str,
+        data: Option<&Value>,
+        expires_at: i64,
+    ) -> Result<()> {
+        match self {
+            Store::Memory(m) => m.insert_one_time(hash, subject, purpose, data, expires_at),
+            Store::Sql(s) => {
+                s.insert_one_time(hash, subject, purpose, data, expires_at)
+                    .await
+            }
+            Store::Redis(r) => {
+                r.insert_one_time(hash, subject, purpose, data, expires_at)
+                    .await
+            }
+        }
+    }
+
+    /// Atomically consumes a one-time token for `purpose`.
+    pub async fn consume_one_time(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Consumption> {
+        match self {
+            Store::Memory(m) => m.consume_one_time(hash, purpose, now),
+            Store::Sql(s) => s.consume_one_time(hash, purpose, now).await,
+            Store::Redis(r) => r.consume_one_time(hash, purpose, now).await,
+        }
+    }
+
+    /// Atomically counts a failure: starts over when the last one is older than `reset_after`,
+    /// and extends `locked_until` to at least `lock_for(failures)` from now.
+    pub async fn throttle_fail(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Counter> {
+        match self {
+            Store::Memory(m) => m.throttle_fail(key, now, reset_after, lock_for),
+            Store::Sql(s) => s.throttle_fail(key, now, reset_after, lock_for).await,
+            Store::Redis(r) => r.throttle_fail(key, now, reset_after, lock_for).await,
+        }
+    }
+
+    pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
+        match self {
+            Store::Memory(m) => m.throttle_get(key),
+            Store::Sql(s) => s.throttle_get(key).await,
+            Store::Redis(r) => r.throttle_get(key).await,
+        }
+    }
+
+    pub async fn throttle_reset(&self, key: &str) -> Result<()> {
+        match self {
+            Store::Memory(m) => m.throttle_reset(key),
+            Store::Sql(s) => s.throttle_reset(key).await,
+            Store::Redis(r) => r.throttle_reset(key).await,
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! `memory://`: the reference semantics of the store, in one process (tests, single-instance dev).
+//! Every operation is one critical section, which is what the SQL and Redis backends reproduce
+//! with conditional statements, transactions and Lua scripts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+
+use super::{Consumption, Counter, Rotation, SessionRecord};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+struct RefreshRow {
+    session_id: String,
+    generation: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct OneTimeRow {
+    subject: String,
+    purpose: String,
+    data: Option<Value>,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sessions: HashMap<String, SessionRecord>,
+    refresh: HashMap<String, RefreshRow>,
+    one_time: HashMap<String, OneTimeRow>,
+    throttle: HashMap<String, Counter>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn create_session(&self, session: &SessionRecord, token_hash: &str) -> Result<()> {
+        let mut s = self.lock();
+        if s.sessions.contains_key(&session.id) || s.refresh.contains_key(token_hash) {
+            return Err(Error::Internal("session or token id collision".into()));
+        }
+        s.sessions.insert(session.id.clone(), session.clone());
+        s.refresh.insert(
+            token_hash.to_owned(),
+            RefreshRow {
+                session_id: session.id.clone(),
+                generation: session.generation,
+                used_at: None,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn rotate(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace: i64,
+    ) -> Result<Rotation> {
+        let mut s = self.lock();
+        let Some(row) = s.refresh.get(token_hash).cloned() else {
+            return Ok(Rotation::Unknown);
+        };
+        let Some(session) = s.sessions.get(&row.session_id).cloned() else {
+            return Ok(Rotation::Unknown);
+        };
+        if let Some(reason) = session.inactive_reason(now) {
+            return Ok(Rotation::Inactive(reason));
+        }
+        match row.used_at {
+            None => {
+                let mut session = session;
+                session.generation += 1;
+                session.last_used_at = now;
+                if let Some(r) = s.refresh.get_mut(token_hash) {
+                    r.used_at = Some(now);
+                }
+                s.refresh.insert(
+                    new_hash.to_owned(),
+                    RefreshRow {
+                        session_id: session.id.clone(),
+                        generation: session.generation,
+                        used_at: None,
+                    },
+                );
+                s.sessions.insert(session.id.clone(), session.clone());
+                Ok(Rotation::Rotated(session))
+            }
+            Some(used_at)
+                if grace > 0
+                    && now - used_at <= grace
+                    && row.generation == session.generation - 1 =>
+            {
+                let mut session = session;
+                session.last_used_at = now;
+                s.refresh.insert(
+                    new_hash.to_owned(),
+                    RefreshRow {
+                        session_id: session.id.clone(),
+                        generation: session.generation,
+                        used_at: None,
+                    },
+                );
+                s.sessions.insert(session.id.clone(), session.clone());
+                Ok(Rotation::Graced(session))
+            }
+            Some(_) => {
+                if let Some(sess) = s.sessions.get_mut(&row.session_id) {
+                    sess.revoked_at = Some(now);
+                }
+                Ok(Rotation::Reused)
+            }
+        }
+    }
+
+    pub(crate) fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        Ok(self.lock().sessions.get(id).cloned())
+    }
+
+    pub(crate) fn revoke_session(&self, id: &str, now: i64) -> Result<bool> {
+        let mut s = self.lock();
+        match s.sessions.get_mut(id) {
+            Some(sess) if sess.revoked_at.is_none() => {
+                sess.revoked_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    pub(crate) fn revoke_subject(&self, subject: &str, now: i64) -> Result<u64> {
+        let mut s = self.lock();
+        let mut n = 0;
+        for sess in s.sessions.values_mut() {
+            if sess.subject == subject && sess.revoked_at.is_none() {
+                sess.revoked_at = Some(now);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn list_sessions(&self, subject: &str, now: i64) -> Result<Vec<SessionRecord>> {
+        let s = self.lock();
+        let mut out: Vec<SessionRecord> = s
+            .sessions
+            .values()
+            .filter(|x| x.subject == subject && x.inactive_reason(now).is_none())
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    pub(crate) fn insert_one_time(
+        &self,
+        hash: &str,
+        subject: &str,
+        purpose: &str,
+        data: Option<&Value>,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        if s.one_time.contains_key(hash) {
+            return Err(Error::Internal("one-time token collision".into()));
+        }
+        s.one_time.insert(
+            hash.to_owned(),
+            OneTimeRow {
+                subject: subject.to_owned(),
+                purpose: purpose.to_owned(),
+                data: data.cloned(),
+                expires_at,
+                used_at: None,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn consume_one_time(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Consumption> {
+        let mut s = self.lock();
+        let Some(row) = s.one_time.get_mut(hash) else {
+            return Ok(Consumption::Unknown);
+        };
+        Ok(if row.purpose != purpose {
+            Consumption::WrongPurpose
+        } else if row.used_at.is_some() {
+            Consumption::Used
+        } else if now >= row.expires_at {
+            Consumption::Expired
+        } else {
+            row.used_at = Some(now);
+            Consumption::Consumed {
+                subject: row.subject.clone(),
+                data: row.data.clone(),
+            }
+        })
+    }
+
+    pub(crate) fn throttle_fail(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Counter> {
+        let mut s = self.lock();
+        let c = s.throttle.entry(key.to_owned()).or_default();
+        c.failures = if c.failures > 0 && now - c.last_failure_at < reset_after {
+            c.failures + 1
+        } else {
+            1
+        };
+        c.last_failure_at = now;
+        c.locked_until = c.locked_until.max(now + lock_for(c.failures));
+        Ok(*c)
+    }
+
+    pub(crate) fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
+        Ok(self.lock().throttle.get(key).copied())
+    }
+
+    pub(crate) fn throttle_reset(&self, key: &str) -> Result<()> {
+        self.lock().throttle.remove(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,840 @@
+//! `redis://` / `rediss://`: the store in Redis, for deployments that already run it
+//! (DESIGN.md §6). Every read-modify-write is one Lua script (EVALSHA, loaded on demand), so each
+//! decision is atomic exactly like one critical section of `memory.rs`, the reference semantics.
+//!
+//! PERSISTENCE (RT-9): revocations and reuse detection live only in Redis. Run the server with
+//! AOF persistence: `appendonly yes` and `appendfsync everysec` (at most about one second of
+//! writes lost on a crash) or `appendfsync always`. Without AOF (RDB snapshots only, or no
+//! persistence) a restart forgets every revocation, every used refresh token and every consumed
+//! one-time token made since the last snapshot: revoked sessions come back to life and replayed
+//! tokens are accepted again. Likewise keep `maxmemory-policy noeviction` (the default): every
+//! polyauth key carries an expiry, so both the `allkeys-*` and the `volatile-*` policies may evict
+//! them under memory pressure, and an evicted key is a forgotten revocation.
+//!
+//! Layout (all keys under `polyauth:` or `polyauth:<namespace>:`, the namespace coming from the
+//! optional URL query parameter `polyauth_namespace=<[a-z0-9_]{1,40}>`):
+//! - `session:<id>`: hash of the session (claims and meta as JSON text, times as decimal seconds);
+//! - `refresh:<sha256 hex>`: hash `sid`, `gen`, `used_at` of one refresh token;
+//! - `subject:<subject>`: sorted set of the subject's session ids (for revoke-all and listing),
+//!   scored by when the session's key expires, so stale ids are pruned cheaply;
+//! - `onetime:<sha256 hex>`: hash of a one-time token;
+//! - `throttle:<key>`: hash `failures`, `last_failure_at`, `locked_until`.
+//!
+//! Retention: keys expire some time after they can no longer matter, never before. A session and
+//! all its refresh tokens live for the session's whole lifetime plus one day (so reuse detection
+//! and revocation hold until the session's absolute end, RT-9); a one-time token one day past its
+//! expiry; a throttle counter one day past both its lock and its `reset_after` window. Lifetimes
+//! are relative to the caller's clock where the call provides one (times are always passed in by
+//! the caller, never read from the Redis clock, so injected clocks behave as with the other
+//! backends).
+//!
+//! The scripts derive some key names from stored data (a refresh token names its session), so
+//! this backend targets a standalone Redis (or a primary with replicas / Sentinel-managed
+//! failover addressed through one URL), not Redis Cluster.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation};
+use serde_json::{Map, Value};
+
+use super::{Consumption, Counter, Rotation, SessionRecord};
+use crate::error::{Error, Result};
+
+/// How long data is kept after it stops mattering.
+const RETAIN: i64 = 86_400;
+/// Upper bound for any expiry we set (ten years), so no arithmetic overflows Redis' limits.
+const MAX_TTL: i64 = 10 * 365 * 86_400;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Hard bound on one store call, whatever the connection does underneath.
+const CALL_DEADLINE: Duration = Duration::from_secs(10);
+const NAMESPACE_PARAM: &str = "polyauth_namespace";
+
+/// A Redis store handle; clones share one multiplexed, automatically reconnecting connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: Arc<str>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts. Lua numbers are doubles: every time is an integer number of seconds far below 2^53,
+// and values computed in Lua are written back with `%d`, values passed in are stored verbatim.
+// ---------------------------------------------------------------------------------------------
+
+/// KEYS: session, first refresh token, subject set.
+/// ARGV: ttl, zset score, wall now, id, subject, audience, claims, meta, created_at,
+/// last_used_at, expires_at, idle_ttl, generation, revoked_at ('' = none).
+static CREATE_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'id', ARGV[4], 'subject', ARGV[5], 'audience', ARGV[6],
+  'claims', ARGV[7], 'meta', ARGV[8], 'created_at', ARGV[9], 'last_used_at', ARGV[10],
+  'expires_at', ARGV[11], 'idle_ttl', ARGV[12], 'generation', ARGV[13])
+if ARGV[14] ~= '' then
+  redis.call('HSET', KEYS[1], 'revoked_at', ARGV[14])
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('HSET', KEYS[2], 'sid', ARGV[4], 'gen', ARGV[13])
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+if redis.call('TTL', KEYS[3]) < ttl then
+  redis.call('EXPIRE', KEYS[3], ttl)
+end
+return 1
+"#,
+    )
+});
+
+/// KEYS: presented token, new token. ARGV: key prefix, now, grace.
+/// Returns {status, flat session hash (rotated/graced) or {}}.
+static ROTATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local row = redis.call('HMGET', KEYS[1], 'sid', 'gen', 'used_at')
+if not row[1] then
+  return {'unknown', {}}
+end
+local skey = ARGV[1] .. 'session:' .. row[1]
+if redis.call('EXISTS', skey) == 0 then
+  return {'unknown', {}}
+end
+local s = redis.call('HMGET', skey, 'revoked_at', 'expires_at', 'last_used_at', 'idle_ttl', 'generation')
+local now = tonumber(ARGV[2])
+local grace = tonumber(ARGV[3])
+if s[1] then
+  return {'revoked', {}}
+end
+if now >= tonumber(s[2]) or now - tonumber(s[3]) > tonumber(s[4]) then
+  return {'expired', {}}
+end
+local sgen = tonumber(s[5])
+local pttl = redis.call('PTTL', skey)
+local function store_token(gen)
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'sid', row[1], 'gen', gen)
+  if pttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], pttl)
+  end
+end
+if not row[3] then
+  local ng = string.format('%d', sgen + 1)
+  redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
+  store_token(ng)
+  redis.call('HSET', skey, 'generation', ng, 'last_used_at', ARGV[2])
+  return {'rotated', redis.call('HGETALL', skey)}
+end
+if grace > 0 and now - tonumber(row[3]) <= grace and tonumber(row[2]) == sgen - 1 then
+  store_token(s[5])
+  redis.call('HSET', skey, 'last_used_at', ARGV[2])
+  return {'graced', redis.call('HGETALL', skey)}
+end
+redis.call('HSET', skey, 'revoked_at', ARGV[2])
+return {'reused', {}}
+"#,
+    )
+});
+
+/// KEYS: session. ARGV: now. Returns 1 when this call revoked it.
+static REVOKE_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'revoked_at') == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1])
+return 1
+"#,
+    )
+});
+
+/// KEYS: subject set. ARGV: key prefix, now. Returns how many sessions this call revoked.
+static REVOKE_SUBJECT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local n = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local skey = ARGV[1] .. 'session:' .. id
+  if redis.call('EXISTS', skey) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  elseif redis.call('HEXISTS', skey, 'revoked_at') == 0 then
+    redis.call('HSET', skey, 'revoked_at', ARGV[2])
+    n = n + 1
+  end
+end
+return n
+"#,
+    )
+});
+
+/// KEYS: subject set. ARGV: key prefix. Returns every stored session of the subject (flat
+/// hashes); the caller filters by activity and sorts, as `memory.rs` does.
+static LIST_SESSIONS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local h = redis.call('HGETALL', ARGV[1] .. 'session:' .. id)
+  if #h == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    out[#out + 1] = h
+  end
+end
+return out
+"#,
+    )
+});
+
+/// KEYS: one-time token. ARGV: subject, purpose, expires_at, ttl, has data ('1'/'0'), data.
+static INSERT_ONE_TIME: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'subject', ARGV[1], 'purpose', ARGV[2], 'expires_at', ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'data', ARGV[6])
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 1
+"#,
+    )
+});
+
+/// KEYS: one-time token. ARGV: purpose, now. Returns {status, {subject, has data, data}}.
+static CONSUME_ONE_TIME: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local r = redis.call('HMGET', KEYS[1], 'subject', 'purpose', 'data', 'expires_at', 'used_at')
+if not r[1] or not r[2] or not r[4] then
+  return {'unknown', {}}
+end
+if r[2] ~= ARGV[1] then
+  return {'wrong_purpose', {}}
+end
+if r[5] then
+  return {'used', {}}
+end
+if tonumber(ARGV[2]) >= tonumber(r[4]) then
+  return {'expired', {}}
+end
+redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
+if r[3] then
+  return {'consumed', {r[1], '1', r[3]}}
+end
+return {'consumed', {r[1], '0', ''}}
+"#,
+    )
+});
+
+/// Step 1 of a failure. KEYS: counter. ARGV: now, reset_after, ttl. Returns the new failure count.
+static THROTTLE_COUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local r = redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at')
+local failures = tonumber(r[1] or '0') or 0
+local last = tonumber(r[2] or '0') or 0
+local now = tonumber(ARGV[1])
+if failures > 0 and now - last < tonumber(ARGV[2]) then
+  failures = failures + 1
+else
+  failures = 1
+end
+redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'locked_until', '0')
+local ttl = tonumber(ARGV[3])
+if redis.call('TTL', KEYS[1]) < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+return failures
+"#,
+    )
+});
+
+/// Step 2 of a failure: locked_until = max(locked_until, candidate). KEYS: counter.
+/// ARGV: candidate, ttl. Returns {failures, last_failure_at, locked_until}, or {} when the counter
+/// was reset in between.
+static THROTTLE_LOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+local cur = redis.call('HGET', KEYS[1], 'locked_until')
+if not cur or tonumber(ARGV[1]) > (tonumber(cur) or 0) then
+  redis.call('HSET', KEYS[1], 'locked_until', ARGV[1])
+end
+local ttl = tonumber(ARGV[2])
+if redis.call('TTL', KEYS[1]) < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+return redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until')
+"#,
+    )
+});
+
+// ---------------------------------------------------------------------------------------------
+// URL handling and errors.
+// ---------------------------------------------------------------------------------------------
+
+/// Splits `polyauth_namespace` off the URL: (URL for the redis crate, key prefix).
+fn split_namespace(url: &str) -> Result<(String, String)> {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (url, None),
+    };
+    let (base, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let mut namespace: Option<&str> = None;
+    let mut kept: Vec<&str> = Vec::new();
+    for param in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        if name != NAMESPACE_PARAM {
+            kept.push(param);
+            continue;
+        }
+        let valid = (1..=40).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(Error::InvalidConfig(format!(
+                "{NAMESPACE_PARAM} must match [a-z0-9_]{{1,40}}"
+            )));
+        }
+        if namespace.replace(value).is_some() {
+            return Err(Error::InvalidConfig(format!(
+                "{NAMESPACE_PARAM} given twice"
+            )));
+        }
+    }
+    let mut out = base.to_owned();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    let prefix = match namespace {
+        Some(ns) => format!("polyauth:{ns}:"),
+        None => "polyauth:".to_owned(),
+    };
+    Ok((out, prefix))
+}
+
+/// Redis errors that mean "the store cannot serve right now" rather than a bug.
+fn is_unavailable(e: &RedisError) -> bool {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        return true;
+    }
+    if matches!(
+        e.kind(),
+        ErrorKind::BusyLoadingError
+            | ErrorKind::TryAgain
+            | ErrorKind::ClusterDown
+            | ErrorKind::MasterDown
+            | ErrorKind::ReadOnly
+            | ErrorKind::AuthenticationFailed
+    ) {
+        return true;
+    }
+    matches!(
+        e.code(),
+        Some(
+            "LOADING"
+                | "MISCONF"
+                | "OOM"
+                | "NOAUTH"
+                | "WRONGPASS"
+                | "NOPERM"
+                | "BUSY"
+                | "NOREPLICAS"
+                | "MASTERDOWN"
+                | "READONLY"
+        )
+    )
+}
+
+/// Maps a redis error without echoing server text, keys or values.
+fn map_err(e: RedisError) -> Error {
+    if !is_unavailable(&e) {
+        return Error::Internal("redis store: unexpected error from the server".into());
+    }
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connection_refusal() {
+        "connection refused"
+    } else if e.is_connection_dropped() {
+        "connection lost"
+    } else if e.is_io_error() {
+        "I/O error"
+    } else if matches!(e.kind(), ErrorKind::AuthenticationFailed)
+        || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
+    {
+        "authentication or permission failure"
+    } else if matches!(e.kind(), ErrorKind::BusyLoadingError) {
+        "server is loading its data"
+    } else {
+        "server cannot serve the request now"
+    };
+    Error::StoreUnavailable(format!("redis: {what}"))
+}
+
+fn malformed(what: &str) -> Error {
+    Error::Internal(format!("redis store: malformed {what} record"))
+}
+
+fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut map = HashMap::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        map.insert(k, v);
+    }
+    map
+}
+
+fn session_from(mut h: HashMap<String, String>) -> Result<SessionRecord> {
+    fn take(h: &mut HashMap<String, String>, k: &str) -> Result<String> {
+        h.remove(k).ok_or_else(|| malformed("session"))
+    }
+    fn int(h: &mut HashMap<String, String>, k: &str) -> Result<i64> {
+        take(h, k)?.parse().map_err(|_| malformed("session"))
+    }
+    fn json(h: &mut HashMap<String, String>, k: &str) -> Result<Map<String, Value>> {
+        serde_json::from_str(&take(h, k)?).map_err(|_| malformed("session"))
+    }
+    let revoked_at = match h.remove("revoked_at") {
+        Some(v) => Some(v.parse().map_err(|_| malformed("session"))?),
+        None => None,
+    };
+    Ok(SessionRecord {
+        id: take(&mut h, "id")?,
+        subject: take(&mut h, "subject")?,
+        audience: take(&mut h, "audience")?,
+        claims: json(&mut h, "claims")?,
+        meta: json(&mut h, "meta")?,
+        created_at: int(&mut h, "created_at")?,
+        last_used_at: int(&mut h, "last_used_at")?,
+        expires_at: int(&mut h, "expires_at")?,
+        idle_ttl: int(&mut h, "idle_ttl")?,
+        generation: int(&mut h, "generation")?,
+        revoked_at,
+    })
+}
+
+fn counter_from(values: &[Option<String>]) -> Result<Option<Counter>> {
+    let parse = |v: &Option<String>| -> Result<i64> {
+        match v {
+            Some(s) => s.parse().map_err(|_| malformed("throttle")),
+            None => Ok(0),
+        }
+    };
+    match values {
+        [None, None, None] => Ok(None),
+        [f, l, u] => Ok(Some(Counter {
+            failures: parse(f)?,
+            last_failure_at: parse(l)?,
+            locked_until: parse(u)?,
+        })),
+        _ => Err(malformed("throttle")),
+    }
+}
+
+/// A relative expiry in seconds: `secs` from now plus the retention margin, bounded.
+fn ttl(secs: i64) -> i64 {
+    secs.clamp(0, MAX_TTL) + RETAIN
+}
+
+fn to_json(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|_| Error::Internal("redis store: cannot encode JSON".into()))
+}
+
+impl RedisStore {
+    /// Connects to `redis://[user:password@]host[:port][/db][?polyauth_namespace=ns]` (or
+    /// `rediss://`). Fails with `store_unavailable` when the server cannot be reached.
+    pub async fn open(url: &str) -> Result<RedisStore> {
+        let (url, prefix) = split_namespace(url)?;
+        let client = redis::Client::open(url.as_str()).map_err(|e| {
+            if e.kind() == ErrorKind::InvalidClientConfig && url.starts_with("rediss://") {
+                Error::InvalidConfig(
+                    "rediss:// needs TLS support, which this build of polyauth lacks".into(),
+                )
+            } else {
+                Error::InvalidConfig("invalid redis URL".into())
+            }
+        })?;
+        match &client.get_connection_info().addr {
+            redis::ConnectionAddr::Tcp(host, _) | redis::ConnectionAddr::TcpTls { host, .. }
+                if !host.is_empty() => {}
+            _ => return Err(Error::InvalidConfig("redis URL needs a host".into())),
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            // One attempt per reconnection: a call never waits through a backoff series (the
+            // next call starts a new attempt, see `call`).
+            .set_number_of_retries(0);
+        let conn = match tokio::time::timeout(
+            CALL_DEADLINE,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) if e.kind() == ErrorKind::InvalidClientConfig => {
+                return Err(Error::InvalidConfig(
+                    "redis URL is not usable with this build".into(),
+                ))
+            }
+            Ok(Err(e)) => return Err(unavailable_on_open(e)),
+            Err(_) => {
+                return Err(Error::StoreUnavailable(
+                    "redis: timed out connecting".into(),
+                ))
+            }
+        };
+        Ok(RedisStore {
+            conn,
+            prefix: prefix.into(),
+        })
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    /// Runs one request with the hard deadline. A request that failed because the connection
+    /// was refused never reached the server, so it is tried once more: the first try may only
+    /// have seen the previous, failed reconnection attempt, and it started a new one.
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let attempt = async {
+            match f(self.conn.clone()).await {
+                Err(e) if e.is_connection_refusal() => f(self.conn.clone()).await,
+                r => r,
+            }
+        };
+        match tokio::time::timeout(CALL_DEADLINE, attempt).await {
+            Ok(r) => r.map_err(map_err),
+            Err(_) => Err(Error::StoreUnavailable("redis: timed out".into())),
+        }
+    }
+
+    async fn script<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> Result<T> {
+        self.call(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await
+    }
+
+    pub async fn create_session(&self, session: &SessionRecord, token_hash: &str) -> Result<()> {
+        let keep = ttl(session.expires_at.saturating_sub(session.created_at));
+        let wall = crate::token::now();
+        let mut inv = CREATE_SESSION.prepare_invoke();
+        inv.key(self.key("session", &session.id))
+            .key(self.key("refresh", token_hash))
+            .key(self.key("subject", &session.subject))
+            .arg(keep)
+            .arg(wall.saturating_add(keep))
+            .arg(wall)
+            .arg(&session.id)
+            .arg(&session.subject)
+            .arg(&session.audience)
+            .arg(to_json(&session.claims)?)
+            .arg(to_json(&session.meta)?)
+            .arg(session.created_at)
+            .arg(session.last_used_at)
+            .arg(session.expires_at)
+            .arg(session.idle_ttl)
+            .arg(session.generation)
+            .arg(
+                session
+                    .revoked_at
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            );
+        let created: i64 = self.script(&inv).await?;
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(Error::Internal("session or token id collision".into()))
+        }
+    }
+
+    pub async fn rotate(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace: i64,
+    ) -> Result<Rotation> {
+        let mut inv = ROTATE.prepare_invoke();
+        inv.key(self.key("refresh", token_hash))
+            .key(self.key("refresh", new_hash))
+            .arg(&*self.prefix)
+            .arg(now)
+            .arg(grace);
+        let (status, flat): (String, Vec<String>) = self.script(&inv).await?;
+        Ok(match status.as_str() {
+            "rotated" => Rotation::Rotated(session_from(pairs(flat))?),
+            "graced" => Rotation::Graced(session_from(pairs(flat))?),
+            "reused" => Rotation::Reused,
+            "revoked" => Rotation::Inactive(Error::SessionRevoked),
+            "expired" => Rotation::Inactive(Error::SessionExpired),
+            "unknown" => Rotation::Unknown,
+            _ => return Err(malformed("rotation")),
+        })
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        let key = self.key("session", id);
+        let h: HashMap<String, String> = self
+            .call(|mut c| {
+                let key = &key;
+                async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await }
+            })
+            .await?;
+        if h.is_empty() {
+            Ok(None)
+        } else {
+            session_from(h).map(Some)
+        }
+    }
+
+    pub async fn revoke_session(&self, id: &str, now: i64) -> Result<bool> {
+        let mut inv = REVOKE_SESSION.prepare_invoke();
+        inv.key(self.key("session", id)).arg(now);
+        let n: i64 = self.script(&inv).await?;
+        Ok(n == 1)
+    }
+
+    pub async fn revoke_subject(&self, subject: &str, now: i64) -> Result<u64> {
+        let mut inv = REVOKE_SUBJECT.prepare_invoke();
+        inv.key(self.key("subject", subject))
+            .arg(&*self.prefix)
+            .arg(now);
+        self.script(&inv).await
+    }
+
+    pub async fn list_sessions(&self, subject: &str, now: i64) -> Result<Vec<SessionRecord>> {
+        let mut inv = LIST_SESSIONS.prepare_invoke();
+        inv.key(self.key("subject", subject)).arg(&*self.prefix);
+        let rows: Vec<Vec<String>> = self.script(&inv).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let s = session_from(pairs(row))?;
+            if s.subject == subject && s.inactive_reason(now).is_none() {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    pub async fn insert_one_time(
+        &self,
+        hash: &str,
+        subject: &str,
+        purpose: &str,
+        data: Option<&Value>,
+        expires_at: i64,
+    ) -> Result<()> {
+        let keep = ttl(expires_at.saturating_sub(crate::token::now()));
+        let data = data.map(to_json).transpose()?;
+        let mut inv = INSERT_ONE_TIME.prepare_invoke();
+        inv.key(self.key("onetime", hash))
+            .arg(subject)
+            .arg(purpose)
+            .arg(expires_at)
+            .arg(keep)
+            .arg(if data.is_some() { "1" } else { "0" })
+            .arg(data.unwrap_or_default());
+        let inserted: i64 = self.script(&inv).await?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(Error::Internal("one-time token collision".into()))
+        }
+    }
+
+    pub async fn consume_one_time(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Consumption> {
+        let mut inv = CONSUME_ONE_TIME.prepare_invoke();
+        inv.key(self.key("onetime", hash)).arg(purpose).arg(now);
+        let (status, fields): (String, Vec<String>) = self.script(&inv).await?;
+        Ok(match status.as_str() {
+            "consumed" => {
+                let [subject, has_data, data]: [String; 3] =
+                    fields.try_into().map_err(|_| malformed("one-time"))?;
+                let data = if has_data == "1" {
+                    Some(serde_json::from_str(&data).map_err(|_| malformed("one-time"))?)
+                } else {
+                    None
+                };
+                Consumption::Consumed { subject, data }
+            }
+            "unknown" => Consumption::Unknown,
+            "wrong_purpose" => Consumption::WrongPurpose,
+            "used" => Consumption::Used,
+            "expired" => Consumption::Expired,
+            _ => return Err(malformed("one-time")),
+        })
+    }
+
+    pub async fn throttle_fail(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Counter> {
+        let k = self.key("throttle", key);
+        let mut inv = THROTTLE_COUNT.prepare_invoke();
+        inv.key(&k).arg(now).arg(reset_after).arg(ttl(reset_after));
+        let failures: i64 = self.script(&inv).await?;
+        // Computed before the next await: `lock_for` need not be Send.
+        let candidate = now.saturating_add(lock_for(failures));
+        let keep = ttl(candidate.saturating_sub(now).max(reset_after));
+        let mut inv = THROTTLE_LOCK.prepare_invoke();
+        inv.key(&k).arg(candidate).arg(keep);
+        let values: Vec<Option<String>> = self.script(&inv).await?;
+        if values.is_empty() {
+            // Reset between the two steps: this failure happened before the reset.
+            return Ok(Counter {
+                failures,
+                last_failure_at: now,
+                locked_until: candidate,
+            });
+        }
+        counter_from(&values)?.ok_or_else(|| malformed("throttle"))
+    }
+
+    pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
+        let k = self.key("throttle", key);
+        let values: Vec<Option<String>> = self
+            .call(|mut c| {
+                let k = &k;
+                async move {
+                    redis::cmd("HMGET")
+                        .arg(k)
+                        .arg("failures")
+                        .arg("last_failure_at")
+                        .arg("locked_until")
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        counter_from(&values)
+    }
+
+    pub async fn throttle_reset(&self, key: &str) -> Result<()> {
+        let k = self.key("throttle", key);
+        self.call(|mut c| {
+            let k = &k;
+            async move { redis::cmd("DEL").arg(k).query_async::<()>(&mut c).await }
+        })
+        .await
+    }
+}
+
+/// Errors of the first connection: never the URL or credentials in the message.
+fn unavailable_on_open(e: RedisError) -> Error {
+    match map_err(e) {
+        Error::StoreUnavailable(m) => Error::StoreUnavailable(format!("{m} (while connecting)")),
+        _ => Error::StoreUnavailable("redis: cannot connect".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_is_split_off_and_checked() {
+        let (u, p) = split_namespace("redis://h:1/2?polyauth_namespace=ab_9").unwrap();
+        assert_eq!(
+            (u.as_str(), p.as_str()),
+            ("redis://h:1/2", "polyauth:ab_9:")
+        );
+        let (u, p) =
+            split_namespace("redis://h?protocol=resp3&polyauth_namespace=x#insecure").unwrap();
+        assert_eq!(
+            (u.as_str(), p.as_str()),
+            ("redis://h?protocol=resp3#insecure", "polyauth:x:")
+        );
+        let (u, p) = split_namespace("redis://:pw@h").unwrap();
+        assert_eq!((u.as_str(), p.as_str()), ("redis://:pw@h", "polyauth:"));
+        for bad in ["", "A", "a-b", "a:b", &"a".repeat(41)] {
+            let e = split_namespace(&format!("redis://h?polyauth_namespace={bad}")).unwrap_err();
+            assert_eq!(e.code(), "invalid_config", "{bad}");
+        }
+        let e = split_namespace("redis://h?polyauth_namespace=a&polyauth_namespace=b").unwrap_err();
+        assert_eq!(e.code(), "invalid_config");
+    }
+
+    #[test]
+    fn counters_and_sessions_parse_strictly() {
+        assert_eq!(counter_from(&[None, None, None]).unwrap(), None);
+        let c = counter_from(&[Some("2".into()), Some("5".into()), None])
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.failures, c.last_failure_at, c.locked_until), (2, 5, 0));
+        assert!(counter_from(&[Some("x".into()), None, None]).is_err());
+        assert!(session_from(pairs(vec!["id".into(), "s".into()])).is_err());
+    }
+
+    #[test]
+    fn unreachable_urls_do_not_leak_credentials() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let e = rt
+            .block_on(RedisStore::open("redis://user:hunter2@127.0.0.1:1/0"))
+            .unwrap_err();
+        assert_eq!(e.code(), "store_unavailable");
+        let text = e.to_string();
+        assert!(
+            !text.contains("hunter2") && !text.contains("127.0.0.1"),
+            "{text}"
+        );
+        for bad in ["redis://", "redis://:pw@/0", "rediss://127.0.0.1:1"] {
+            let e = rt.block_on(RedisStore::open(bad)).unwrap_err();
+            assert_eq!(e.code(), "invalid_config", "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! Store conformance: the same scenarios against every backend (memory, SQLite, PostgreSQL,
+//! Redis). Servers come from POLYAUTH_TEST_POSTGRES_URL / POLYAUTH_TEST_REDIS_URL (defaults:
+//! 127.0.0.1); with POLYAUTH_REQUIRE_SERVICES=1 (CI) a missing server fails instead of skipping.
+
+use std::sync::Arc;
+
+use polyauth_core::onetime::OneTimeTokens;
+use polyauth_core::session::{Sessions, SessionsConfig};
+use polyauth_core::store::Store;
+use polyauth_core::throttle::{Throttle, ThrottleConfig};
+use polyauth_core::{Alg, KeySet, KeySource, Tokens, TokensConfig, VerifyOptions};
+use serde_json::{json, Map, Value};
+
+fn require_services() -> bool {
+    std::env::var("POLYAUTH_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// POLYAUTH_TEST_BACKENDS=memory,sqlite narrows a local run; CI runs every backend.
+fn wanted(backend: &str) -> bool {
+    std::env::var("POLYAUTH_TEST_BACKENDS")
+        .map_or(true, |v| v.split(',').any(|b| b.trim() == backend))
+}
+
+/// Every backend reachable here, each opened fresh (SQL: a new schema/file; Redis: a new prefix).
+async fn stores() -> Vec<Store> {
+    let mut out = vec![Store::open("memory://").await.unwrap()];
+    if wanted("sqlite") {
+        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        out.push(
+            Store::open(&format!("sqlite://{}", dir.join("store.db").display()))
+                .await
+                .unwrap(),
+        );
+    }
+    for (var, default) in [
+        (
+            "POLYAUTH_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        ("POLYAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+    ] {
+        if !wanted(if var.contains("POSTGRES") {
+            "postgres"
+        } else {
+            "redis"
+        }) {
+            continue;
+        }
+        let url = std::env::var(var).unwrap_or_else(|_| default.to_owned());
+        match Store::open(&isolated(&url)).await {
+            Ok(s) => out.push(s),
+            Err(e) if !require_services() => eprintln!("skipping {var}: {e}"),
+            Err(e) => panic!("{var} unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
+        }
+    }
+    out
+}
+
+fn rand_suffix() -> String {
+    let mut b = [0u8; 6];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    hex::encode(b)
+}
+
+/// Gives each test run its own namespace so runs never see each other's rows.
+fn isolated(url: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}polyauth_namespace=t{}", rand_suffix())
+}
+
+fn tokens() -> Tokens {
+    let keys = KeySet::generate(Alg::EdDSA, None).unwrap();
+    Tokens::new(
+        KeySource::Local(keys),
+        TokensConfig::new("https://issuer.example", vec!["api".into()]),
+    )
+    .unwrap()
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_rotate_and_detect_reuse() {
+    for store in stores().await {
+        let b = store.backend();
+        let t = tokens();
+        let s = Sessions::new(store.clone(), t.clone(), SessionsConfig::default()).unwrap();
+        let pair = s
+            .start(
+                "user-1",
+                obj(json!({"scope": "read", "amr": ["pwd"]})),
+                obj(json!({"user_agent": "ua", "ip": "127.0.0.1"})),
+            )
+            .await
+            .unwrap();
+        assert!(
+            pair.refresh_token.starts_with("prt_") && pair.refresh_token.len() == 47,
+            "{b}"
+        );
+        let claims = t
+            .verify(&pair.access_token, &VerifyOptions::default())
+            .unwrap();
+        assert_eq!(claims["sid"], pair.session_id.as_str(), "{b}");
+        let second = s.refresh(&pair.refresh_token).await.unwrap();
+        assert_ne!(second.refresh_token, pair.refresh_token, "{b}: rotated");
+        assert_eq!(second.session_id, pair.session_id, "{b}");
+        let c2 = t
+            .verify(&second.access_token, &VerifyOptions::default())
+            .unwrap();
+        assert_eq!(c2["scope"], "read", "{b}: claims carried");
+        assert_eq!(c2["amr"], json!(["pwd"]), "{b}");
+        let third = s.refresh(&second.refresh_token).await.unwrap();
+        // Reuse of an old token revokes the family, including the newest token (RT-3).
+        assert_eq!(
+            s.refresh(&pair.refresh_token).await.unwrap_err().code(),
+            "refresh_reused",
+            "{b}"
+        );
+        assert_eq!(
+            s.refresh(&third.refresh_token).await.unwrap_err().code(),
+            "session_revoked",
+            "{b}"
+        );
+        assert!(!s.is_active(&pair.session_id).await.unwrap(), "{b}");
+        // Malformed and unknown tokens never reach a row.
+        for bad in [
+            "",
+            "prt_",
+            "prt_short",
+            "pot_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            &format!("{}x", third.refresh_token),
+        ] {
+            assert_eq!(
+                s.refresh(bad).await.unwrap_err().code(),
+                "invalid_token",
+                "{b}: {bad}"
+            );
+        }
+        let unknown = format!("prt_{}", polyauth_core::b64::encode([7u8; 32]));
+        assert_eq!(
+            s.refresh(&unknown).await.unwrap_err().code(),
+            "invalid_token",
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grace_window_tolerates_only_the_immediate_parent() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = SessionsConfig {
+            reuse_grace: 10,
+            ..Default::default()
+        };
+        let s = Sessions::new(store, tokens(), cfg).unwrap();
+        let now = polyauth_core::token::now();
+        let p0 = s.start_at("u", Map::new(), Map::new(), now).await.unwrap();
+        let p1 = s.refresh_at(&p0.refresh_token, now + 1).await.unwrap();
+        // p0 is p1's parent: inside the window it gives a token of the same session.
+        let again = s.refresh_at(&p0.refresh_token, now + 2).await.unwrap();
+        assert_eq!(again.session_id, p0.session_id, "{b}");
+        let p2 = s.refresh_at(&p1.refresh_token, now + 3).await.unwrap();
+        // p0 is now a grandparent: reuse, even inside the window.
+        assert_eq!(
+            s.refresh_at(&p0.refresh_token, now + 4)
+                .await
+                .unwrap_err()
+                .code(),
+            "refresh_reused",
+            "{b}"
+        );
+        assert_eq!(
+            s.refresh_at(&p2.refresh_token, now + 5)
+                .await
+                .unwrap_err()
+                .code(),
+            "session_revoked",
+            "{b}"
+        );
+        // Outside the window the parent revokes too.
+        let q0 = s.start_at("u", Map::new(), Map::new(), now).await.unwrap();
+        s.refresh_at(&q0.refresh_token, now + 1).await.unwrap();
+        assert_eq!(
+            s.refresh_at(&q0.refresh_token, now + 20)
+                .await
+                .unwrap_err()
+                .code(),
+            "refresh_reused",
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lifetimes_revocation_and_listing() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = SessionsConfig {
+            refresh_ttl: 100,
+            idle_ttl: 30,
+            reuse_grace: 0,
+        };
+        let s = Sessions::new(store, tokens(), cfg).unwrap();
+        let now = polyauth_core::token::now();
+        let idle = s.start_at("u2", Map::new(), Map::new(), now).await.unwrap();
+        assert_eq!(
+            s.refresh_at(&idle.refresh_token, now + 31)
+                .await
+                .unwrap_err()
+                .code(),
+            "session_expired",
+            "{b}: idle"
+        );
+        let abs = s.start_at("u2", Map::new(), Map::new(), now).await.unwrap();
+        let mut tok = abs.refresh_token.clone();
+        for step in [20, 40, 60, 80] {
+            tok = s.refresh_at(&tok, now + step).await.unwrap().refresh_token;
+        }
+        assert_eq!(
+            s.refresh_at(&tok, now + 100).await.unwrap_err().code(),
+            "session_expired",
+            "{b}: absolute"
+        );
+        let subject = format!("list-{}", rand_suffix());
+        let a = s
+            .start(&subject, Map::new(), obj(json!({"user_agent": "A"})))
+            .await
+            .unwrap();
+        let c = s
+            .start(&subject, Map::new(), obj(json!({"user_agent": "C"})))
+            .await
+            .unwrap();
+        let listed = s.list(&subject).await.unwrap();
+        assert_eq!(listed.len(), 2, "{b}");
+        assert!(listed.iter().any(|x| x.meta["user_agent"] == "A"), "{b}");
+        assert!(s.revoke(&a.session_id).await.unwrap(), "{b}");
+        assert!(
+            !s.revoke(&a.session_id).await.unwrap(),
+            "{b}: second revoke"
+        );
+        assert_eq!(s.list(&subject).await.unwrap().len(), 1, "{b}");
+        assert_eq!(s.revoke_all(&subject).await.unwrap(), 1, "{b}");
+        assert!(!s.is_active(&c.session_id).await.unwrap(), "{b}");
+        assert_eq!(
+            s.refresh(&c.refresh_token).await.unwrap_err().code(),
+            "session_revoked",
+            "{b}"
+        );
+        assert!(!s.is_active("no-such-session").await.unwrap(), "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_has_exactly_one_winner() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = Arc::new(Sessions::new(store, tokens(), SessionsConfig::default()).unwrap());
+        for _ in 0..3 {
+            let pair = s.start("racer", Map::new(), Map::new()).await.unwrap();
+            let tasks: Vec<_> = (0..100)
+                .map(|_| {
+                    let s = s.clone();
+                    let t = pair.refresh_token.clone();
+                    tokio::spawn(async move { s.refresh(&t).await })
+                })
+                .collect();
+            let mut ok = Vec::new();
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(p) => ok.push(p.refresh_token),
+                    Err(e) => assert!(
+                        ["refresh_reused", "session_revoked"].contains(&e.code()),
+                        "{b}: {e}"
+                    ),
+                }
+            }
+            assert_eq!(ok.len(), 1, "{b}: exactly one rotation wins");
+            assert!(
+                !s.is_active(&pair.session_id).await.unwrap(),
+                "{b}: reuse revoked the session"
+            );
+            assert_eq!(
+                s.refresh(&ok[0]).await.unwrap_err().code(),
+                "session_revoked",
+                "{b}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_time_tokens() {
+    for store in stores().await {
+        let b = store.backend();
+        let o = Arc::new(OneTimeTokens::new(store));
+        let now = polyauth_core::token::now();
+        let t = o
+            .issue(
+                "user-9",
+                "password_reset",
+                600,
+                Some(json!({"email": "a@b.c"})),
+            )
+            .await
+            .unwrap();
+        assert!(t.starts_with("pot_"), "{b}");
+        assert_eq!(
+            o.consume(&t, "email_verify").await.unwrap_err().code(),
+            "invalid_type",
+            "{b}"
+        );
+        let (subject, data) = o.consume(&t, "password_reset").await.unwrap();
+        assert_eq!(
+            (subject.as_str(), data),
+            ("user-9", Some(json!({"email": "a@b.c"}))),
+            "{b}"
+        );
+        assert_eq!(
+            o.consume(&t, "password_reset").await.unwrap_err().code(),
+            "token_used",
+            "{b}"
+        );
+        let e = o.issue_at("u", "magic", 60, None, now - 120).await.unwrap();
+        assert_eq!(
+            o.consume(&e, "magic").await.unwrap_err().code(),
+            "token_expired",
+            "{b}"
+        );
+        assert_eq!(
+            o.consume("pot_nope", "magic").await.unwrap_err().code(),
+            "invalid_token",
+            "{b}"
+        );
+        let race = o.issue("u", "magic", 60, None).await.unwrap();
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let o = o.clone();
+                let t = race.clone();
+                tokio::spawn(async move { o.consume(&t, "magic").await })
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(e) => assert_eq!(e.code(), "token_used", "{b}"),
+            }
+        }
+        assert_eq!(wins, 1, "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn throttle_backoff_and_ceiling() {
+    for store in stores().await {
+        let b = store.backend();
+        let th = Throttle::new(store, ThrottleConfig::default()).unwrap();
+        let key = format!("login:{}", rand_suffix());
+        let now = polyauth_core::token::now();
+        for _ in 0..5 {
+            th.check_at(&key, now).await.unwrap();
+            th.fail_at(&key, now).await.unwrap();
+        }
+        th.check_at(&key, now).await.unwrap();
+        let c = th.fail_at(&key, now).await.unwrap();
+        assert_eq!((c.failures, c.locked_until), (6, now + 1), "{b}");
+        let e = th.check_at(&key, now).await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.retry_after()),
+            ("rate_limited", Some(1)),
+            "{b}"
+        );
+        th.check_at(&key, now + 1).await.unwrap();
+        for _ in 0..94 {
+            th.fail_at(&key, now + 2).await.unwrap();
+        }
+        let c = th.fail_at(&key, now + 2).await.unwrap();
+        assert_eq!(c.failures, 101, "{b}");
+        assert_eq!(
+            th.check_at(&key, now + 3600).await.unwrap_err().code(),
+            "rate_limited",
+            "{b}: locked at the ceiling"
+        );
+        th.reset(&key).await.unwrap();
+        th.check_at(&key, now + 3600).await.unwrap();
+        // Old failures are forgotten after reset_after.
+        th.fail_at(&key, now).await.unwrap();
+        let c = th.fail_at(&key, now + 86_401).await.unwrap();
+        assert_eq!(c.failures, 1, "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_urls_are_invalid_config() {
+    for url in [
+        "",
+        "nope",
+        "ftp://x",
+        "mysql://localhost/db",
+        "postgres://",
+        "redis://",
+    ] {
+        let e = Store::open(url).await.unwrap_err();
+        assert!(
+            ["invalid_config", "store_unavailable"].contains(&e.code()),
+            "{url}: {e}"
+        );
+    }
+}
+
+/// The SQL backends reachable here, as URLs that open the same database again (RT-9).
+async fn durable_urls() -> Vec<String> {
+    let mut out = Vec::new();
+    if wanted("sqlite") {
+        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        out.push(format!("sqlite://{}", dir.join("durable.db").display()));
+    }
+    if wanted("postgres") {
+        let url = std::env::var("POLYAUTH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let url = isolated(&url);
+        match Store::open(&url).await {
+            Ok(_) => out.push(url),
+            Err(e) if !require_services() => eprintln!("skipping postgres: {e}"),
+            Err(e) => panic!("postgres unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn state_survives_reopening_the_store() {
+    for url in durable_urls().await {
+        let key = format!("login:{}", rand_suffix());
+        let now = polyauth_core::token::now();
+        let (kept, old, rotated, revoked, one_time) = {
+            let store = Store::open(&url).await.unwrap();
+            let b = store.backend();
+            let s = Sessions::new(store.clone(), tokens(), SessionsConfig::default()).unwrap();
+            let kept = s
+                .start("durable", Map::new(), obj(json!({"user_agent": "ua"})))
+                .await
+                .unwrap();
+            let rotated = s.refresh(&kept.refresh_token).await.unwrap();
+            let revoked = s.start("durable", Map::new(), Map::new()).await.unwrap();
+            assert!(s.revoke(&revoked.session_id).await.unwrap(), "{b}");
+            let o = OneTimeTokens::new(store.clone());
+            let one_time = o
+                .issue("durable", "email_verify", 600, Some(json!({"n": 1})))
+                .await
+                .unwrap();
+            o.consume(&one_time, "email_verify").await.unwrap();
+            let th = Throttle::new(store.clone(), ThrottleConfig::default()).unwrap();
+            for _ in 0..3 {
+                th.fail_at(&key, now).await.unwrap();
+            }
+            (
+                kept.session_id,
+                kept.refresh_token,
+                rotated.refresh_token,
+                revoked,
+                one_time,
+            )
+            // Every handle (and so the pool) is dropped here.
+        };
+        let store = Store::open(&url).await.unwrap();
+        let b = store.backend();
+        let s = Sessions::new(store.clone(), tokens(), SessionsConfig::default()).unwrap();
+        // Revocation survived.
+        assert!(!s.is_active(&revoked.session_id).await.unwrap(), "{b}");
+        assert_eq!(
+            s.refresh(&revoked.refresh_token).await.unwrap_err().code(),
+            "session_revoked",
+            "{b}"
+        );
+        // The rotated family is intact: its newest token works, listing sees it.
+        assert!(s.is_active(&kept).await.unwrap(), "{b}");
+        let listed = s.list("durable").await.unwrap();
+        assert_eq!(listed.len(), 1, "{b}");
+        assert_eq!(
+            (listed[0].session_id.as_str(), &listed[0].meta["user_agent"]),
+            (kept.as_str(), &json!("ua")),
+            "{b}"
+        );
+        let newest = s.refresh(&rotated).await.unwrap();
+        // The used token is still known as used: reuse is detected and revokes the family.
+        assert_eq!(
+            s.refresh(&old).await.unwrap_err().code(),
+            "refresh_reused",
+            "{b}"
+        );
+        assert_eq!(
+            s.refresh(&newest.refresh_token).await.unwrap_err().code(),
+            "session_revoked",
+            "{b}"
+        );
+        // The consumed one-time token stays consumed.
+        let o = OneTimeTokens::new(store.clone());
+        assert_eq!(
+            o.consume(&one_time, "email_verify")
+                .await
+                .unwrap_err()
+                .code(),
+            "token_used",
+            "{b}"
+        );
+        // Throttle counters survived.
+        let c = store.throttle_get(&key).await.unwrap().unwrap();
+        assert_eq!((c.failures, c.last_failure_at), (3, now), "{b}");
+        let th = Throttle::new(store, ThrottleConfig::default()).unwrap();
+        assert_eq!(th.fail_at(&key, now).await.unwrap().failures, 4, "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_opens_migrate_once() {
+    for url in durable_urls().await {
+        // Several handles (each its own pool, as separate processes would be) open the same new
+        // database at once; every open succeeds and they share one schema.
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::open(&url).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for o in opens {
+            stores.push(o.await.unwrap().unwrap());
+        }
+        let b = stores[0].backend();
+        let t = tokens();
+        let s = Sessions::new(stores[0].clone(), t.clone(), SessionsConfig::default()).unwrap();
+        let pair = s.start("migrated", Map::new(), Map::new()).await.unwrap();
+        for store in &stores {
+            assert!(
+                store.get_session(&pair.session_id).await.unwrap().is_some(),
+                "{b}"
+            );
+        }
+        // One token raced through every handle (no shared in-process lock): one winner.
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let store = stores[i % stores.len()].clone();
+                let s = Sessions::new(store, t.clone(), SessionsConfig::default()).unwrap();
+                let tok = pair.refresh_token.clone();
+                tokio::spawn(async move { s.refresh(&tok).await })
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(e) => assert!(
+                    ["refresh_reused", "session_revoked"].contains(&e.code()),
+                    "{b}: {e}"
+                ),
+            }
+        }
+        assert_eq!(wins, 1, "{b}");
+        assert!(!s.is_active(&pair.session_id).await.unwrap(), "{b}");
+    }
+}
+
+/// Every store future can be spawned on a multi-thread runtime (the bindings do), with borrowed
+/// arguments that live inside the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_futures_are_send() {
+    let store = Store::open("memory://").await.unwrap();
+    let st = store.clone();
+    let task = tokio::spawn(async move {
+        let (id, hash, url) = (
+            String::from("s"),
+            String::from("h"),
+            String::from("memory://"),
+        );
+        let _ = Store::open(&url).await;
+        let rec = polyauth_core::store::SessionRecord {
+            id: id.clone(),
+            subject: "u".into(),
+            audience: "api".into(),
+            claims: Map::new(),
+            meta: Map::new(),
+            created_at: 1,
+            last_used_at: 1,
+            expires_at: 100,
+            idle_ttl: 100,
+            generation: 0,
+            revoked_at: None,
+        };
+        st.create_session(&rec, &hash).await.unwrap();
+        st.rotate(&hash, &format!("{hash}2"), 2, 0).await.unwrap();
+        st.get_session(&id).await.unwrap();
+        st.list_sessions(&rec.subject, 2).await.unwrap();
+        st.revoke_session(&id, 3).await.unwrap();
+        st.revoke_subject(&rec.subject, 3).await.unwrap();
+        let data = json!({"a": 1});
+        st.insert_one_time(&hash, &id, &id, Some(&data), 10)
+            .await
+            .unwrap();
+        st.consume_one_time(&hash, &id, 2).await.unwrap();
+        let lock = |n: i64| n;
+        st.throttle_fail(&id, 1, 10, &lock).await.unwrap();
+        st.throttle_get(&id).await.unwrap();
+        st.throttle_reset(&id).await.unwrap();
+    });
+    task.await.unwrap();
+}
