@@ -7,7 +7,6 @@
 mod legacy;
 mod phc;
 mod policy;
-pub mod simd;
 mod workspace;
 
 use std::sync::{Arc, OnceLock};
@@ -307,7 +306,7 @@ impl PasswordHasher {
         .map_err(|e| Error::InvalidConfig(format!("argon2: {e}")))?;
         let mut out = Zeroizing::new(vec![0u8; tag_len]);
         workspace::with_blocks(blocks, |mem| {
-            simd::fill(&argon, password, salt, &mut out, mem)
+            argon.hash_password_into_with_memory(password, salt, &mut out, mem)
         })
         .map_err(|e| Error::InvalidHash(format!("argon2: {e}")))?;
         Ok(out)
