@@ -1,7 +1,8 @@
 // Every ```js block of the README runs as written (the quickstarts stay runnable).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -21,7 +22,13 @@ blocks.forEach((code, i) => {
     try {
       // The token quickstart loads its keys from the environment, as a deployment would.
       const jwks = JSON.parse(readFileSync(path.join(root, 'vectors', 'tokens.json'), 'utf8')).keys.EdDSA
-      execFileSync(process.execPath, [file], { stdio: 'pipe', env: { ...process.env, POLYAUTH_JWKS: JSON.stringify(jwks) } })
+      // A scratch working directory: the store quickstart creates polyauth.db in it.
+      const cwd = mkdtempSync(path.join(tmpdir(), 'polyauth-readme-'))
+      try {
+        execFileSync(process.execPath, [file], { stdio: 'pipe', cwd, env: { ...process.env, POLYAUTH_JWKS: JSON.stringify(jwks) } })
+      } finally {
+        rmSync(cwd, { recursive: true, force: true })
+      }
     } finally {
       rmSync(file, { force: true })
     }

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_readme_has_python_quickstarts() -> None:
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_block_runs(code: str) -> None:
+def test_readme_block_runs(code: str, tmp_path: Path) -> None:
     # The token quickstart loads its keys from the environment, as a deployment would.
     env = {**os.environ, "POLYAUTH_JWKS": json.dumps(load_project("tokens.json")["keys"]["EdDSA"])}
     result = subprocess.run(
