@@ -4,7 +4,9 @@
 // - Shared vectors (`../shared/vectors/` relative to the repository root) live outside the project.
 //   When they are absent the tests that need them are skipped, unless CI or
 //   POLYAUTH_REQUIRE_VECTORS is set, in which case those tests fail (DESIGN.md §8).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
@@ -98,4 +100,86 @@ export function decodeJwt(token) {
     payload = text
   }
   return { header, payload }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores (DESIGN.md §8): the same scenarios over every backend. Servers come from
+// POLYAUTH_TEST_POSTGRES_URL / POLYAUTH_TEST_REDIS_URL (defaults: 127.0.0.1); with
+// POLYAUTH_REQUIRE_SERVICES=1 (CI) a missing server fails instead of skipping.
+// POLYAUTH_TEST_BACKENDS=memory,sqlite narrows a local run.
+
+/** True when a missing PostgreSQL/Redis server must fail the tests instead of skipping them. */
+export function servicesRequired() {
+  return truthyEnv('POLYAUTH_REQUIRE_SERVICES')
+}
+
+export const TEST_POSTGRES_URL = process.env.POLYAUTH_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
+export const TEST_REDIS_URL = process.env.POLYAUTH_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
+
+/** A fresh `polyauth_namespace` value (`[a-z0-9_]{1,40}`). */
+export function randomNamespace() {
+  return `t${randomBytes(8).toString('hex')}`
+}
+
+/** `url` with a `polyauth_namespace` query parameter (a fresh random one unless given). */
+export function withNamespace(url, namespace = randomNamespace()) {
+  return `${url}${url.includes('?') ? '&' : '?'}polyauth_namespace=${namespace}`
+}
+
+const tempDirs = []
+/** A temporary directory removed when the process exits. */
+export function tempDir(prefix = 'polyauth-node-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  if (tempDirs.length === 0) {
+    process.on('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
+    })
+  }
+  tempDirs.push(dir)
+  return dir
+}
+
+/** `sqlite://` URL of a new database file in a fresh temporary directory. */
+export function tempSqliteUrl(name = 'store.db') {
+  return `sqlite://${join(tempDir(), name)}`
+}
+
+function backendWanted(name) {
+  const v = process.env.POLYAUTH_TEST_BACKENDS
+  return v === undefined || v === '' || v.split(',').some((b) => b.trim() === name)
+}
+
+/**
+ * The store backends to run store scenarios on: `[{ name, skip, url() }]` for memory, sqlite,
+ * postgres and redis. `url()` returns a fresh isolated URL every call (a new random
+ * `polyauth_namespace`; SQLite: a new temporary file). Servers are probed once with `Store.open`
+ * (pass the `Store` class); an unreachable server gives a `skip` reason, or, with
+ * POLYAUTH_REQUIRE_SERVICES=1, `skip: false` so the tests fail when they open it.
+ */
+export async function storeBackends(Store) {
+  const out = [
+    { name: 'memory', skip: false, url: () => withNamespace('memory://') },
+    { name: 'sqlite', skip: false, url: () => withNamespace(tempSqliteUrl()) },
+  ].filter((b) => backendWanted(b.name))
+  const servers = [
+    { name: 'postgres', base: TEST_POSTGRES_URL, variable: 'POLYAUTH_TEST_POSTGRES_URL' },
+    { name: 'redis', base: TEST_REDIS_URL, variable: 'POLYAUTH_TEST_REDIS_URL' },
+  ].filter((b) => backendWanted(b.name))
+  const probed = await Promise.all(
+    servers.map(async ({ name, base, variable }) => {
+      let skip = false
+      try {
+        await Store.open(withNamespace(base))
+      } catch (e) {
+        skip = servicesRequired() ? false : `${name} unreachable at ${variable} (${e?.code ?? ''} ${e?.message}); set POLYAUTH_REQUIRE_SERVICES=1 to fail instead`
+      }
+      return { name, skip, url: () => withNamespace(base) }
+    }),
+  )
+  return [...out, ...probed]
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

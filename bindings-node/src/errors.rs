@@ -23,3 +23,33 @@ pub fn to_napi(e: Error) -> napi::Error {
 pub fn run<T>(f: impl FnOnce() -> polyauth_core::Result<T>) -> napi::Result<T> {
     polyauth_core::catch_panic(f).map_err(to_napi)
 }
+
+/// Reads an optional JavaScript number that must be a whole number in `0..=max`. napi's own
+/// `u32` conversion wraps negative and oversized numbers around (-1 becomes 4294967295), which
+/// would turn a typo into "no throttling" or "sessions never idle out".
+pub fn whole(value: Option<f64>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
+    checked(value, default, max).ok_or_else(|| {
+        to_napi(Error::InvalidConfig(format!(
+            "{what} must be a whole number from 0 to {max}"
+        )))
+    })
+}
+
+/// [`whole`] for a per-call argument: a bad value is `invalid_input`, not `invalid_config`.
+pub fn whole_arg(value: Option<f64>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
+    checked(value, default, max).ok_or_else(|| {
+        to_napi(Error::InvalidInput(format!(
+            "{what} must be a whole number from 0 to {max}"
+        )))
+    })
+}
+
+fn checked(value: Option<f64>, default: u64, max: u64) -> Option<u64> {
+    match value {
+        None => Some(default),
+        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 => {
+            Some(v as u64)
+        }
+        Some(_) => None,
+    }
+}

@@ -8,7 +8,7 @@ use polyauth_core::password::{
 };
 use zeroize::Zeroizing;
 
-use crate::errors::{run, to_napi};
+use crate::errors::{run, to_napi, whole};
 
 /// Reads a password given as a string or UTF-8 bytes. Strings are read as UTF-16 so that lone
 /// surrogates are refused (`invalid_input`) rather than replaced by U+FFFD.
@@ -22,11 +22,11 @@ fn password_arg(password: Either<Utf16String, Uint8Array>) -> Result<Zeroizing<S
 #[napi(object)]
 pub struct PolicyOptions {
     /// Minimum length in code points (default 15).
-    pub min_length: Option<u32>,
+    pub min_length: Option<f64>,
     /// Maximum length in code points (default 128, at least 64).
-    pub max_length: Option<u32>,
+    pub max_length: Option<f64>,
     /// Minimum for accounts with a second factor (default 8).
-    pub min_length_mfa: Option<u32>,
+    pub min_length_mfa: Option<f64>,
     /// The application's own forbidden passwords.
     pub blocklist: Option<Vec<String>>,
     /// Words always forbidden inside a password (e.g. the service name).
@@ -63,9 +63,14 @@ impl PasswordPolicy {
         });
         let d = PolicyConfig::default();
         let config = PolicyConfig {
-            min_length: o.min_length.map_or(d.min_length, |v| v as usize),
-            max_length: o.max_length.map_or(d.max_length, |v| v as usize),
-            min_length_mfa: o.min_length_mfa.map_or(d.min_length_mfa, |v| v as usize),
+            min_length: whole(o.min_length, d.min_length as u64, 4096, "minLength")? as usize,
+            max_length: whole(o.max_length, d.max_length as u64, 4096, "maxLength")? as usize,
+            min_length_mfa: whole(
+                o.min_length_mfa,
+                d.min_length_mfa as u64,
+                4096,
+                "minLengthMfa",
+            )? as usize,
             use_builtin_blocklist: o.use_builtin_blocklist.unwrap_or(d.use_builtin_blocklist),
             blocklist: o.blocklist.unwrap_or_default(),
             context_words: o.context_words.unwrap_or_default(),
@@ -126,15 +131,15 @@ impl PasswordPolicy {
 #[napi(object)]
 pub struct HasherOptions {
     /// argon2 passes (default 2).
-    pub time_cost: Option<u32>,
+    pub time_cost: Option<f64>,
     /// argon2 memory in KiB (default 19456).
-    pub memory_kib: Option<u32>,
+    pub memory_kib: Option<f64>,
     /// argon2 lanes (default 1).
-    pub parallelism: Option<u32>,
+    pub parallelism: Option<f64>,
     /// Optional server-side secret (argon2's secret input).
     pub pepper: Option<Either<String, Buffer>>,
     /// Largest memory cost accepted from a stored hash, in KiB (default 262144).
-    pub max_memory_kib: Option<u32>,
+    pub max_memory_kib: Option<f64>,
 }
 
 /// What a hashing task computes on the libuv pool.
@@ -222,14 +227,25 @@ impl PasswordHasher {
         let config = match options {
             None => d,
             Some(o) => HasherConfig {
-                time_cost: o.time_cost.unwrap_or(d.time_cost),
-                memory_kib: o.memory_kib.unwrap_or(d.memory_kib),
-                parallelism: o.parallelism.unwrap_or(d.parallelism),
+                time_cost: whole(o.time_cost, d.time_cost.into(), 4294967295, "timeCost")? as u32,
+                memory_kib: whole(o.memory_kib, d.memory_kib.into(), 4294967295, "memoryKib")?
+                    as u32,
+                parallelism: whole(
+                    o.parallelism,
+                    d.parallelism.into(),
+                    4294967295,
+                    "parallelism",
+                )? as u32,
                 pepper: o.pepper.map(|p| match p {
                     Either::A(s) => Zeroizing::new(s.into_bytes()),
                     Either::B(b) => Zeroizing::new(b.to_vec()),
                 }),
-                max_memory_kib: o.max_memory_kib.unwrap_or(d.max_memory_kib),
+                max_memory_kib: whole(
+                    o.max_memory_kib,
+                    d.max_memory_kib.into(),
+                    4294967295,
+                    "maxMemoryKib",
+                )? as u32,
             },
         };
         let policy = policy.map_or_else(CorePolicy::default, |p| p.inner.clone());

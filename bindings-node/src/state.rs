@@ -9,7 +9,10 @@ use polyauth_core::store::Store as CoreStore;
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use serde_json::{Map, Value};
 
-use crate::errors::{run, to_napi};
+use crate::errors::{run, to_napi, whole, whole_arg};
+
+/// Upper bound for durations and counts given in seconds (about 31 years); the core narrows it.
+const MAX_SECONDS: u64 = 1 << 30;
 use crate::tokens::Tokens;
 
 fn object(v: Option<Value>, what: &str) -> Result<Map<String, Value>> {
@@ -92,11 +95,11 @@ pub struct SessionInfo {
 #[napi(object)]
 pub struct SessionsOptions {
     /// Absolute session lifetime in seconds (default 30 days).
-    pub refresh_ttl: Option<u32>,
+    pub refresh_ttl: Option<f64>,
     /// Idle lifetime in seconds (default 7 days).
-    pub idle_ttl: Option<u32>,
+    pub idle_ttl: Option<f64>,
     /// Grace window for the immediate parent token in seconds (default 0).
-    pub reuse_grace: Option<u32>,
+    pub reuse_grace: Option<f64>,
 }
 
 /// Sessions with refresh-token rotation and reuse detection.
@@ -113,9 +116,9 @@ impl Sessions {
         let config = match options {
             None => d,
             Some(o) => SessionsConfig {
-                refresh_ttl: o.refresh_ttl.map_or(d.refresh_ttl, u64::from),
-                idle_ttl: o.idle_ttl.map_or(d.idle_ttl, u64::from),
-                reuse_grace: o.reuse_grace.map_or(d.reuse_grace, u64::from),
+                refresh_ttl: whole(o.refresh_ttl, d.refresh_ttl, MAX_SECONDS, "refreshTtl")?,
+                idle_ttl: whole(o.idle_ttl, d.idle_ttl, MAX_SECONDS, "idleTtl")?,
+                reuse_grace: whole(o.reuse_grace, d.reuse_grace, MAX_SECONDS, "reuseGrace")?,
             },
         };
         Ok(Sessions {
@@ -218,12 +221,13 @@ impl OneTimeTokens {
         &self,
         subject: String,
         purpose: String,
-        ttl: Option<u32>,
+        ttl: Option<f64>,
         data: Option<Value>,
     ) -> Result<String> {
         let data = data.filter(|d| !d.is_null());
+        let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
         self.inner
-            .issue(&subject, &purpose, ttl.map_or(3600, u64::from), data)
+            .issue(&subject, &purpose, ttl, data)
             .await
             .map_err(to_napi)
     }
@@ -242,11 +246,11 @@ impl OneTimeTokens {
 
 #[napi(object)]
 pub struct ThrottleOptions {
-    pub free_attempts: Option<u32>,
-    pub base_delay: Option<u32>,
-    pub max_delay: Option<u32>,
-    pub max_failures: Option<u32>,
-    pub reset_after: Option<u32>,
+    pub free_attempts: Option<f64>,
+    pub base_delay: Option<f64>,
+    pub max_delay: Option<f64>,
+    pub max_failures: Option<f64>,
+    pub reset_after: Option<f64>,
 }
 
 /// A failure counter after `fail`.
@@ -270,11 +274,27 @@ impl Throttle {
         let config = match options {
             None => d,
             Some(o) => ThrottleConfig {
-                free_attempts: o.free_attempts.map_or(d.free_attempts, i64::from),
-                base_delay: o.base_delay.map_or(d.base_delay, i64::from),
-                max_delay: o.max_delay.map_or(d.max_delay, i64::from),
-                max_failures: o.max_failures.map_or(d.max_failures, i64::from),
-                reset_after: o.reset_after.map_or(d.reset_after, i64::from),
+                free_attempts: whole(
+                    o.free_attempts,
+                    d.free_attempts as u64,
+                    MAX_SECONDS,
+                    "freeAttempts",
+                )? as i64,
+                base_delay: whole(o.base_delay, d.base_delay as u64, MAX_SECONDS, "baseDelay")?
+                    as i64,
+                max_delay: whole(o.max_delay, d.max_delay as u64, MAX_SECONDS, "maxDelay")? as i64,
+                max_failures: whole(
+                    o.max_failures,
+                    d.max_failures as u64,
+                    MAX_SECONDS,
+                    "maxFailures",
+                )? as i64,
+                reset_after: whole(
+                    o.reset_after,
+                    d.reset_after as u64,
+                    MAX_SECONDS,
+                    "resetAfter",
+                )? as i64,
             },
         };
         Ok(Throttle {

@@ -9,7 +9,7 @@ use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, 
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::errors::run;
+use crate::errors::{run, whole, whole_arg};
 
 fn alg_arg(alg: Option<String>) -> Result<Option<Alg>> {
     alg.map(|a| run(|| Alg::parse(&a))).transpose()
@@ -129,8 +129,8 @@ impl KeySet {
 
     /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
     #[napi]
-    pub fn verify_jws(&self, token: String, max_size: Option<u32>) -> Result<Buffer> {
-        let max = max_size.map_or(8192, |m| m as usize);
+    pub fn verify_jws(&self, token: String, max_size: Option<f64>) -> Result<Buffer> {
+        let max = whole_arg(max_size, 8192, 1 << 20, "maxSize")? as usize;
         let (_, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
         Ok(payload.into())
     }
@@ -170,15 +170,15 @@ impl RemoteKeySet {
     #[napi(constructor)]
     pub fn new(
         url: String,
-        cache_ttl: Option<u32>,
-        cooldown: Option<u32>,
-        timeout_ms: Option<u32>,
+        cache_ttl: Option<f64>,
+        cooldown: Option<f64>,
+        timeout_ms: Option<f64>,
     ) -> Result<Self> {
         let config = RemoteConfig {
             url,
-            cache_ttl: cache_ttl.map_or(300, u64::from),
-            cooldown: cooldown.map_or(30, u64::from),
-            timeout_ms: timeout_ms.map_or(5000, u64::from),
+            cache_ttl: whole(cache_ttl, 300, 1 << 30, "cacheTtl")?,
+            cooldown: whole(cooldown, 30, 1 << 30, "cooldown")?,
+            timeout_ms: whole(timeout_ms, 5000, 1 << 30, "timeout")?,
         };
         Ok(RemoteKeySet {
             inner: run(|| CoreRemote::new(config))?,
@@ -219,11 +219,11 @@ pub struct TokensOptions {
     pub issuer: String,
     pub audience: Either<String, Vec<String>>,
     /// Access-token lifetime in seconds (default 900).
-    pub access_ttl: Option<u32>,
+    pub access_ttl: Option<f64>,
     /// Clock skew allowed in seconds (default 30, at most 300).
-    pub leeway: Option<u32>,
+    pub leeway: Option<f64>,
     /// Longest token accepted, in bytes (default 8192).
-    pub max_token_size: Option<u32>,
+    pub max_token_size: Option<f64>,
     /// Allow signing with RS256/384/512 keys (verification always works).
     pub allow_rsa_pkcs1_signing: Option<bool>,
 }
@@ -233,7 +233,7 @@ pub struct IssueOptions {
     /// Application claims (`sid`, `scope`, `amr`, roles, ...).
     pub claims: Option<Value>,
     /// Lifetime in seconds, overriding `accessTtl`.
-    pub ttl: Option<u32>,
+    pub ttl: Option<f64>,
 }
 
 #[napi(object)]
@@ -272,11 +272,14 @@ impl Tokens {
         let config = TokensConfig {
             issuer: options.issuer,
             audience: audience_list(options.audience),
-            access_ttl: options.access_ttl.map_or(d.access_ttl, u64::from),
-            leeway: options.leeway.map_or(d.leeway, u64::from),
-            max_token_size: options
-                .max_token_size
-                .map_or(d.max_token_size, |v| v as usize),
+            access_ttl: whole(options.access_ttl, d.access_ttl, 1 << 30, "accessTtl")?,
+            leeway: whole(options.leeway, d.leeway, 1 << 30, "leeway")?,
+            max_token_size: whole(
+                options.max_token_size,
+                d.max_token_size as u64,
+                1 << 30,
+                "maxTokenSize",
+            )? as usize,
             allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
         };
         Ok(Tokens {
@@ -297,7 +300,9 @@ impl Tokens {
                         return Err(Error::new(Status::InvalidArg, "claims must be an object"))
                     }
                 },
-                o.ttl.map(u64::from),
+                o.ttl
+                    .map(|t| whole(Some(t), 0, 1 << 30, "ttl"))
+                    .transpose()?,
             ),
         };
         run(|| self.inner.issue(&subject, claims, ttl))

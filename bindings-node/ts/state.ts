@@ -106,7 +106,7 @@ export class OneTimeTokens {
   readonly native: native.OneTimeTokens
 
   constructor(store: Store) {
-    this.native = new native.OneTimeTokens(store.native)
+    this.native = call(() => new native.OneTimeTokens(store.native))
   }
 
   /** Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600). */

@@ -739,7 +739,10 @@ impl RedisStore {
                 locked_until: candidate,
             });
         }
-        counter_from(&values)?.ok_or_else(|| malformed("throttle"))
+        // Report the count this call's own increment produced (as the SQL and memory stores do),
+        // with the lock as it stands now.
+        let stored = counter_from(&values)?.ok_or_else(|| malformed("throttle"))?;
+        Ok(Counter { failures, ..stored })
     }
 
     pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
