@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 
-from . import errors
+from . import _native, errors
 from ._native import (
     BUILTIN_BLOCKLIST_SIZE,
     KeySet,
@@ -69,12 +69,8 @@ __all__ = [
     "InvalidTokenError",
     "InvalidTypeError",
     "KeySet",
-    "OneTimeTokens",
-    "Sessions",
-    "Store",
-    "Throttle",
-    "TokenPair",
     "MissingClaimError",
+    "OneTimeTokens",
     "PasswordHasher",
     "PasswordPolicy",
     "PasswordPolicyError",
@@ -83,9 +79,13 @@ __all__ = [
     "RemoteKeySet",
     "SessionExpiredError",
     "SessionRevokedError",
+    "Sessions",
+    "Store",
     "StoreUnavailableError",
+    "Throttle",
     "TokenExpiredError",
     "TokenNotYetValidError",
+    "TokenPair",
     "TokenUsedError",
     "Tokens",
     "TotpInvalidError",

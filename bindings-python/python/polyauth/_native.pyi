@@ -1,5 +1,6 @@
 """Type stubs of the compiled ``polyauth._native`` module (checked by stubtest in test_errors.py)."""
 
+import builtins
 import os
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -197,3 +198,119 @@ class Tokens:
         """The audiences issued; verification accepts any of them."""
     def _remote_fetch_due(self, token: str) -> bool:
         """For remote key sets: whether a JWKS fetch is due before verifying ``token``."""
+
+def _drain(timeout: float = 5.0) -> bool:
+    """Waits (GIL released) until no store or hashing task is in flight, at most ``timeout``
+    seconds; registered with ``atexit``. False when tasks were still running at the deadline."""
+
+@final
+class Store:
+    """An open store: ``sqlite://path`` (default ``sqlite://polyauth.db``), ``postgres://...``,
+    ``redis://...`` or ``memory://``; ``polyauth_namespace=<[a-z0-9_]{1,40}>`` in the query string
+    isolates a tenant or a test run on a shared server. Migrations are applied on open."""
+
+    @staticmethod
+    def open(url: str = ...) -> Awaitable[Store]:
+        """Opens (and migrates) the store at ``url`` (default ``sqlite://polyauth.db``); awaitable.
+        Raises ``InvalidConfigError`` for a malformed URL and ``StoreUnavailableError`` when the
+        server cannot be reached."""
+    @staticmethod
+    def migrations_sql() -> str:
+        """The SQL of every migration, for teams that apply migrations themselves."""
+    @property
+    def backend(self) -> str:
+        """``"memory"``, ``"sqlite"``, ``"postgres"`` or ``"redis"``."""
+
+@final
+class TokenPair:
+    """Access token, refresh token, session id and lifetimes returned by ``Sessions.start`` and
+    ``Sessions.refresh``. Its repr never shows the tokens."""
+
+    @property
+    def access_token(self) -> str:
+        """The access token (compact JWS carrying ``sid`` and the session's claims)."""
+    @property
+    def refresh_token(self) -> str:
+        """The opaque ``prt_...`` refresh token; only its SHA-256 is stored."""
+    @property
+    def session_id(self) -> str:
+        """The session (refresh-token family) id, also the access token's ``sid``."""
+    @property
+    def expires_in(self) -> int:
+        """Seconds until the access token expires."""
+    @property
+    def refresh_expires_at(self) -> int:
+        """When the session ends at the latest (seconds since the epoch)."""
+
+@final
+class Sessions:
+    """Sessions with refresh-token rotation and reuse detection over a store."""
+
+    def __new__(
+        cls,
+        store: Store,
+        tokens: Tokens,
+        *,
+        refresh_ttl: int = ...,
+        idle_ttl: int = ...,
+        reuse_grace: int = 0,
+    ) -> Self:
+        """Sessions issuing access tokens with ``tokens``. ``refresh_ttl`` is the absolute lifetime
+        (default 30 days, at most 400), ``idle_ttl`` ends unused sessions (default 7 days),
+        ``reuse_grace`` keeps the immediate parent token usable that many seconds (default 0, at
+        most 300); all in seconds. Raises ``InvalidConfigError`` otherwise."""
+    def start(
+        self, subject: str, claims: dict[str, Any] | None = None, meta: dict[str, Any] | None = None
+    ) -> Awaitable[TokenPair]:
+        """Starts a session for ``subject``; ``claims`` go into every access token of the session,
+        ``meta`` (user agent, IP) is kept for ``list``."""
+    def refresh(self, refresh_token: str) -> Awaitable[TokenPair]:
+        """Rotates a refresh token. Reuse of a rotated token revokes the session and raises
+        ``RefreshReusedError``."""
+    def revoke(self, session_id: str) -> Awaitable[bool]:
+        """Revokes one session; False when unknown or already revoked."""
+    def revoke_all(self, subject: str) -> Awaitable[int]:
+        """Revokes every session of ``subject``; how many were active."""
+    def list(self, subject: str) -> Awaitable[builtins.list[dict[str, Any]]]:
+        """Active sessions of ``subject``, newest first, as dicts (``session_id``, ``subject``,
+        ``created_at``, ``last_used_at``, ``expires_at``, ``claims``, ``meta``)."""
+    def is_active(self, session_id: str) -> Awaitable[bool]:
+        """Whether a session is usable (not revoked, not expired)."""
+
+@final
+class OneTimeTokens:
+    """Single-use, purpose-bound tokens (email verification, password reset, magic links)."""
+
+    def __new__(cls, store: Store) -> Self:
+        """One-time tokens kept in ``store``."""
+    def issue(self, subject: str, purpose: str, ttl: int = 3600, data: Any = None) -> Awaitable[str]:
+        """Issues a ``pot_...`` token for ``subject`` and ``purpose``, valid ``ttl`` seconds, carrying
+        the JSON-compatible ``data``."""
+    def consume(self, token: str, purpose: str) -> Awaitable[tuple[str, Any]]:
+        """Consumes ``token`` for ``purpose``, once: ``(subject, data)``. A wrong purpose raises
+        ``InvalidTypeError`` (the token stays usable), expiry ``TokenExpiredError``, reuse
+        ``TokenUsedError``."""
+
+@final
+class Throttle:
+    """Failure counters with exponential backoff and a lockout ceiling, shared through the store."""
+
+    def __new__(
+        cls,
+        store: Store,
+        *,
+        free_attempts: int = 5,
+        base_delay: int = 1,
+        max_delay: int = 900,
+        max_failures: int = 100,
+        reset_after: int = 86400,
+    ) -> Self:
+        """A throttle over ``store``: ``free_attempts`` failures without delay, then ``base_delay``
+        seconds doubled per failure up to ``max_delay``; after ``max_failures`` (at most 100) the key
+        stays locked; failures older than ``reset_after`` seconds are forgotten."""
+    def check(self, key: str) -> Awaitable[None]:
+        """Raises ``RateLimitedError`` (with ``retry_after`` seconds) while ``key`` is locked."""
+    def fail(self, key: str) -> Awaitable[tuple[int, int]]:
+        """Records a failure: ``(failures, locked_until)`` (seconds since the epoch)."""
+    def reset(self, key: str) -> Awaitable[None]:
+        """Clears the counter after a success."""

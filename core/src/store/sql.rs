@@ -35,6 +35,8 @@ type SqlResult<T> = std::result::Result<T, sqlx::Error>;
 /// Advisory lock key serialising migrations on PostgreSQL (ASCII "polyauth").
 const MIGRATION_LOCK: i64 = 0x706f_6c79_6175_7468;
 
+/// Longest a whole store operation may take, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -271,6 +273,9 @@ fn map_err(e: sqlx::Error) -> Error {
                     26 => Some(format!("the file is not a database (code {c})")),
                     _ => None,
                 },
+                DbCode::Postgres(c) if c == "57014" || c == "55P03" => Some(format!(
+                    "the database did not answer in time (statement or lock timeout, SQLSTATE {c})"
+                )),
                 DbCode::Postgres(c) => match &c[..2] {
                     "08" => Some(format!("connection failure (SQLSTATE {c})")),
                     "28" => Some(format!(
@@ -404,6 +409,8 @@ async fn setup_postgres(conn: &mut AnyConnection, set_path: Option<&str>) -> Sql
     if let Some(stmt) = set_path {
         conn.execute(stmt).await?;
     }
+    // A statement stuck behind another client's lock fails instead of waiting forever.
+    conn.execute("SET statement_timeout = 5000").await?;
     Ok(())
 }
 
@@ -519,7 +526,17 @@ impl SqlStore {
     {
         let mut attempt = 1;
         loop {
-            match op().await {
+            // The pool's acquire timeout covers getting a connection; this bounds the whole
+            // operation, so a server that stops answering mid-call is an error, not a hang.
+            let outcome = match tokio::time::timeout(OPERATION_TIMEOUT, op()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::StoreUnavailable(
+                        "the database did not answer in time".into(),
+                    ))
+                }
+            };
+            match outcome {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
                     tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
