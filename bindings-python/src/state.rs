@@ -12,7 +12,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
 
 use crate::asyncio::spawn;
-use crate::errors::run;
+use crate::errors::{run, to_py};
 use crate::tokens::Tokens;
 
 fn none(py: Python<'_>, _: ()) -> PyResult<Bound<'_, PyAny>> {
@@ -39,11 +39,18 @@ fn map_arg(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, V
     }
 }
 
+/// A `str` argument. One with lone surrogates cannot be UTF-8 and is `InvalidInputError`, as in
+/// `PasswordHasher`, rather than a bare `UnicodeEncodeError`.
 fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    obj.cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?
-        .to_cow()
-        .map(|c| c.into_owned())
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
+    s.to_cow().map(|c| c.into_owned()).map_err(|_| {
+        to_py(
+            obj.py(),
+            polyauth_core::Error::InvalidInput(format!("{what} is not well-formed Unicode")),
+        )
+    })
 }
 
 fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -184,20 +191,35 @@ impl Sessions {
     }
 
     /// Revokes one session; awaitable → False when unknown or already revoked.
-    fn revoke<'py>(&self, py: Python<'py>, session_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session_id = str_arg(session_id, "session_id")?;
         let s = self.inner.clone();
         spawn(py, async move { s.revoke(&session_id).await }, plain)
     }
 
     /// Revokes every session of `subject`; awaitable → how many were active.
-    fn revoke_all<'py>(&self, py: Python<'py>, subject: String) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke_all<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
         let s = self.inner.clone();
         spawn(py, async move { s.revoke_all(&subject).await }, plain)
     }
 
     /// Active sessions of `subject`, newest first; awaitable → list of dicts (session_id,
     /// created_at, last_used_at, expires_at, claims, meta).
-    fn list<'py>(&self, py: Python<'py>, subject: String) -> PyResult<Bound<'py, PyAny>> {
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
         let s = self.inner.clone();
         spawn(py, async move { s.list(&subject).await }, |py, list| {
             let values: Vec<Value> = list
@@ -215,7 +237,12 @@ impl Sessions {
     }
 
     /// Whether a session is usable (not revoked, not expired); awaitable → bool.
-    fn is_active<'py>(&self, py: Python<'py>, session_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn is_active<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session_id = str_arg(session_id, "session_id")?;
         let s = self.inner.clone();
         spawn(py, async move { s.is_active(&session_id).await }, plain)
     }
@@ -252,11 +279,13 @@ impl OneTimeTokens {
     fn issue<'py>(
         &self,
         py: Python<'py>,
-        subject: String,
-        purpose: String,
+        subject: &Bound<'py, PyAny>,
+        purpose: &Bound<'py, PyAny>,
         ttl: u64,
         data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let purpose = str_arg(purpose, "purpose")?;
         let data = match data {
             None => None,
             Some(d) if d.is_none() => None,
@@ -279,8 +308,9 @@ impl OneTimeTokens {
         &self,
         py: Python<'py>,
         token: &Bound<'py, PyAny>,
-        purpose: String,
+        purpose: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let purpose = str_arg(purpose, "purpose")?;
         let token = str_arg(token, "token")?;
         let o = self.inner.clone();
         spawn(
@@ -328,13 +358,15 @@ impl Throttle {
     }
 
     /// Raises `RateLimitedError` (with `retry_after` seconds) while `key` is locked; awaitable.
-    fn check<'py>(&self, py: Python<'py>, key: String) -> PyResult<Bound<'py, PyAny>> {
+    fn check<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
         let t = self.inner.clone();
         spawn(py, async move { t.check(&key).await }, none)
     }
 
     /// Records a failure; awaitable → (failures, locked_until).
-    fn fail<'py>(&self, py: Python<'py>, key: String) -> PyResult<Bound<'py, PyAny>> {
+    fn fail<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
         let t = self.inner.clone();
         spawn(
             py,
@@ -344,7 +376,8 @@ impl Throttle {
     }
 
     /// Clears the counter after a success; awaitable.
-    fn reset<'py>(&self, py: Python<'py>, key: String) -> PyResult<Bound<'py, PyAny>> {
+    fn reset<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
         let t = self.inner.clone();
         spawn(py, async move { t.reset(&key).await }, none)
     }

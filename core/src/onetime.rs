@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::session::{check_format, token_hash};
+use crate::session::{check_format, check_text, token_hash};
 use crate::store::{Consumption, Store};
 use crate::token;
 
@@ -41,10 +41,12 @@ impl OneTimeTokens {
         data: Option<Value>,
         now: i64,
     ) -> Result<String> {
-        if purpose.is_empty() || purpose.len() > 64 {
+        check_text(purpose, "purpose", 64)?;
+        check_text(subject, "subject", 1024)?;
+        if purpose.is_empty() {
             return Err(Error::InvalidInput("purpose must be 1 to 64 bytes".into()));
         }
-        if subject.is_empty() || subject.len() > 1024 {
+        if subject.is_empty() {
             return Err(Error::InvalidInput(
                 "subject must be 1 to 1024 bytes".into(),
             ));
@@ -90,6 +92,7 @@ impl OneTimeTokens {
         now: i64,
     ) -> Result<(String, Option<Value>)> {
         check_format(token, ONE_TIME_PREFIX)?;
+        check_text(purpose, "purpose", 64)?;
         match self
             .store
             .consume_one_time(&token_hash(token), purpose, now)

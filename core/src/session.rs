@@ -89,6 +89,22 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Checks an identifier argument (subject, session id, purpose, throttle key): at most `max`
+/// bytes and no NUL, which PostgreSQL cannot store in text; every backend refuses it alike.
+pub fn check_text(value: &str, what: &str, max: usize) -> Result<()> {
+    if value.len() > max || value.contains('\0') {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be at most {max} bytes without NUL characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `id` could name a stored session; ids that cannot (oversized, NUL) are simply unknown.
+fn possible_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && !id.contains('\0')
+}
+
 /// Checks a presented token's shape (`prefix` + 43 base64url characters) before any store access.
 pub fn check_format(token: &str, prefix: &str) -> Result<()> {
     let body = token
@@ -171,6 +187,7 @@ impl Sessions {
         meta: Map<String, Value>,
         now: i64,
     ) -> Result<TokenPair> {
+        check_text(subject, "subject", 1024)?;
         if let Some(name) = token::REGISTERED
             .iter()
             .chain(["sid"].iter())
@@ -256,16 +273,22 @@ impl Sessions {
 
     /// Revokes one session; false when it was unknown or already revoked.
     pub async fn revoke(&self, session_id: &str) -> Result<bool> {
+        if !possible_session_id(session_id) {
+            return Ok(false);
+        }
         self.store.revoke_session(session_id, token::now()).await
     }
 
-    /// Revokes every session of `subject`; returns how many were active.
+    /// Revokes every session of `subject`; returns how many were not yet revoked (sessions that
+    /// already expired included: they are marked revoked too).
     pub async fn revoke_all(&self, subject: &str) -> Result<u64> {
+        check_text(subject, "subject", 1024)?;
         self.store.revoke_subject(subject, token::now()).await
     }
 
     /// Active sessions of `subject`, newest first.
     pub async fn list(&self, subject: &str) -> Result<Vec<SessionInfo>> {
+        check_text(subject, "subject", 1024)?;
         Ok(self
             .store
             .list_sessions(subject, token::now())
@@ -281,6 +304,9 @@ impl Sessions {
     }
 
     pub async fn is_active_at(&self, session_id: &str, now: i64) -> Result<bool> {
+        if !possible_session_id(session_id) {
+            return Ok(false);
+        }
         Ok(self
             .store
             .get_session(session_id)

@@ -71,9 +71,10 @@ impl Throttle {
     }
 
     fn check_key(key: &str) -> Result<()> {
-        if key.is_empty() || key.len() > 512 {
+        // NUL: PostgreSQL cannot store it in text, so every backend refuses it alike.
+        if key.is_empty() || key.len() > 512 || key.contains('\0') {
             return Err(Error::InvalidInput(
-                "throttle key must be 1 to 512 bytes".into(),
+                "throttle key must be 1 to 512 bytes without NUL characters".into(),
             ));
         }
         Ok(())

@@ -1,0 +1,680 @@
+"""Sessions over every store backend (memory, SQLite, PostgreSQL, Redis): rotation, reuse detection
+and the rest of DESIGN.md §7 RT-1..RT-9, plus opening stores (bad URLs, unreachable servers,
+migrations, durability across reopening).
+
+PostgreSQL and Redis come from POLYAUTH_TEST_POSTGRES_URL / POLYAUTH_TEST_REDIS_URL (defaults on
+127.0.0.1); each test gets its own ``polyauth_namespace``. A missing server skips its cases, or fails
+them with POLYAUTH_REQUIRE_SERVICES=1. The helpers here are shared with the other store suites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+import polyauth
+from polyauth import KeySet, OneTimeTokens, Sessions, Store, Throttle, TokenPair, Tokens
+
+ISSUER = "https://issuer.example"
+AUDIENCE = "api"
+REQUIRE_SERVICES = os.environ.get("POLYAUTH_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get("POLYAUTH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("POLYAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BACKENDS = ["memory", "sqlite", "postgres", "redis"]
+DURABLE = ["sqlite", "postgres"]
+SHARED = ["sqlite", "postgres", "redis"]
+TABLES = {
+    "polyauth_schema_version",
+    "polyauth_sessions",
+    "polyauth_refresh_tokens",
+    "polyauth_one_time_tokens",
+    "polyauth_throttle",
+}
+
+# ---- helpers shared with test_onetime_throttle.py and test_cross_language_sessions.py -------------
+
+_unreachable: dict[str, str] = {}
+
+
+def with_namespace(url: str) -> str:
+    """``url`` with a fresh random ``polyauth_namespace``, so runs on shared servers never meet."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}polyauth_namespace=t{secrets.token_hex(8)}"
+
+
+def store_url_for(backend: str, tmp_path: Path) -> str:
+    """A fresh URL of ``backend`` (the SQLite file lives in ``tmp_path``)."""
+    if backend == "memory":
+        return with_namespace("memory://")
+    if backend == "sqlite":
+        return with_namespace(f"sqlite://{tmp_path / 'polyauth.db'}")
+    if backend == "postgres":
+        base = POSTGRES_URL
+    elif backend == "redis":
+        base = REDIS_URL
+    else:
+        raise AssertionError(backend)
+    if backend in _unreachable:
+        unavailable(backend, _unreachable[backend])
+    return with_namespace(base)
+
+
+def unavailable(backend: str, why: str) -> NoReturn:
+    """Skips (or, with POLYAUTH_REQUIRE_SERVICES=1, fails) a case whose server is missing."""
+    message = f"{backend} unreachable: {why}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} (POLYAUTH_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def backend_of(url: str) -> str:
+    """The backend a URL names ("postgresql://" is "postgres", "rediss://" is "redis")."""
+    scheme = url.split("://", 1)[0]
+    return {"postgresql": "postgres", "rediss": "redis"}.get(scheme, scheme)
+
+
+async def open_store(url: str) -> Store:
+    """Opens ``url``; a server that cannot be reached skips the case (or fails it in CI)."""
+    backend = backend_of(url)
+    try:
+        return await Store.open(url)
+    except polyauth.StoreUnavailableError as e:
+        if backend not in ("postgres", "redis"):
+            raise
+        _unreachable[backend] = str(e)
+        unavailable(backend, str(e))
+
+
+KEYS = KeySet.generate("EdDSA")
+
+
+def make_tokens(audience: str = AUDIENCE) -> Tokens:
+    return Tokens(KEYS, issuer=ISSUER, audience=audience)
+
+
+async def assert_type_error(call: Callable[[], Any]) -> None:
+    """``call()`` (or awaiting what it returns) raises TypeError."""
+    try:
+        result = call()
+        if inspect.isawaitable(result):
+            await result
+    except TypeError:
+        return
+    pytest.fail("no TypeError raised")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return store_url_for(request.param, tmp_path)
+
+
+@pytest.fixture(params=DURABLE)
+def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return store_url_for(request.param, tmp_path)
+
+
+@pytest.fixture
+def tokens() -> Tokens:
+    return make_tokens()
+
+
+def subject() -> str:
+    return f"user-{secrets.token_hex(6)}"
+
+
+CLAIMS: dict[str, Any] = {"scope": "read write", "roles": ["admin", "ops"], "amr": ["pwd", "otp"]}
+META: dict[str, Any] = {"user_agent": "pytest/1.0", "ip": "203.0.113.7"}
+
+
+def assert_access(tokens: Tokens, pair: TokenPair, sub: str) -> dict[str, Any]:
+    claims = tokens.verify(pair.access_token)
+    assert claims["sid"] == pair.session_id
+    assert claims["sub"] == sub
+    assert claims["iss"] == ISSUER
+    for name, value in CLAIMS.items():
+        assert claims[name] == value, name
+    return claims
+
+
+# ---- start, rotation, reuse (RT-1..RT-3) ---------------------------------------------------------
+
+
+async def test_start_issues_prt_and_access_token_with_claims(store_url: str, tokens: Tokens) -> None:
+    store = await open_store(store_url)
+    assert store.backend == backend_of(store_url)
+    sessions = Sessions(store, tokens)
+    sub = subject()
+    before = int(time.time())
+    pair = await sessions.start(sub, claims=CLAIMS, meta=META)
+    assert isinstance(pair, TokenPair)
+    assert pair.refresh_token.startswith("prt_") and len(pair.refresh_token) == 47
+    assert pair.expires_in == 900
+    assert before + 30 * 86400 <= pair.refresh_expires_at <= int(time.time()) + 30 * 86400
+    claims = assert_access(tokens, pair, sub)
+    assert claims["exp"] - claims["iat"] == 900
+    # Claims are carried into every refreshed access token.
+    current = pair
+    seen = {pair.refresh_token}
+    for _ in range(3):
+        current = await sessions.refresh(current.refresh_token)
+        assert current.session_id == pair.session_id
+        assert current.refresh_token.startswith("prt_") and len(current.refresh_token) == 47
+        assert current.refresh_token not in seen, "rotation issues a new token"
+        seen.add(current.refresh_token)
+        assert current.access_token != pair.access_token
+        assert_access(tokens, current, sub)
+        assert current.refresh_expires_at == pair.refresh_expires_at
+    assert await sessions.is_active(pair.session_id)
+
+
+async def test_reuse_revokes_the_whole_family(store_url: str, tokens: Tokens) -> None:
+    sessions = Sessions(await open_store(store_url), tokens)
+    p0 = await sessions.start(subject())
+    p1 = await sessions.refresh(p0.refresh_token)
+    p2 = await sessions.refresh(p1.refresh_token)
+    with pytest.raises(polyauth.RefreshReusedError) as e:
+        await sessions.refresh(p0.refresh_token)
+    assert e.value.code == "refresh_reused"
+    assert p0.refresh_token not in str(e.value)
+    # RT-3: the newest token dies with the family.
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(p2.refresh_token)
+    assert not await sessions.is_active(p0.session_id)
+    # Presenting the reused token again keeps failing and never resurrects anything.
+    with pytest.raises((polyauth.RefreshReusedError, polyauth.SessionRevokedError)):
+        await sessions.refresh(p1.refresh_token)
+    assert not await sessions.is_active(p0.session_id)
+
+
+async def test_immediate_parent_reuse_without_grace_revokes(store_url: str, tokens: Tokens) -> None:
+    sessions = Sessions(await open_store(store_url), tokens)
+    p0 = await sessions.start(subject())
+    p1 = await sessions.refresh(p0.refresh_token)
+    with pytest.raises(polyauth.RefreshReusedError):
+        await sessions.refresh(p0.refresh_token)
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(p1.refresh_token)
+
+
+async def test_grace_window_only_for_the_immediate_parent(store_url: str, tokens: Tokens) -> None:
+    # RT-5, with the real clock: everything below happens well inside the 5 s window.
+    sessions = Sessions(await open_store(store_url), tokens, reuse_grace=5)
+    p0 = await sessions.start(subject(), claims=CLAIMS)
+    p1 = await sessions.refresh(p0.refresh_token)
+    again = await sessions.refresh(p0.refresh_token)
+    assert again.session_id == p0.session_id
+    assert again.refresh_token not in (p0.refresh_token, p1.refresh_token)
+    assert tokens.verify(again.access_token)["sid"] == p0.session_id
+    p2 = await sessions.refresh(p1.refresh_token)
+    # p0 is now a grandparent: reuse, even inside the window, and the family is revoked.
+    with pytest.raises(polyauth.RefreshReusedError):
+        await sessions.refresh(p0.refresh_token)
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(p2.refresh_token)
+    assert not await sessions.is_active(p0.session_id)
+
+
+# ---- lifetimes (RT-6) ----------------------------------------------------------------------------
+
+
+async def test_idle_and_absolute_expiry(store_url: str, tokens: Tokens) -> None:
+    store = await open_store(store_url)
+
+    async def idle() -> None:
+        sessions = Sessions(store, tokens, idle_ttl=1)
+        sub = subject()
+        pair = await sessions.start(sub)
+        assert len(await sessions.list(sub)) == 1
+        await asyncio.sleep(2.1)
+        with pytest.raises(polyauth.SessionExpiredError) as e:
+            await sessions.refresh(pair.refresh_token)
+        assert e.value.code == "session_expired"
+        assert not await sessions.is_active(pair.session_id)
+        assert await sessions.list(sub) == [], "expired sessions are not listed"
+
+    async def absolute() -> None:
+        # Refreshing every 0.8 s keeps the session from idling, but it ends ~2 s after start.
+        sessions = Sessions(store, tokens, refresh_ttl=2, idle_ttl=60)
+        started = time.monotonic()
+        pair = await sessions.start(subject())
+        token = pair.refresh_token
+        refreshed = 0
+        for _ in range(5):
+            await asyncio.sleep(0.8)
+            try:
+                token = (await sessions.refresh(token)).refresh_token
+                refreshed += 1
+            except polyauth.SessionExpiredError:
+                break
+        else:
+            pytest.fail("the session outlived refresh_ttl=2")
+        elapsed = time.monotonic() - started
+        assert refreshed >= 1, "the first refresh (at 0.8 s) is inside the lifetime"
+        assert 1.0 <= elapsed <= 3.2, elapsed
+        assert not await sessions.is_active(pair.session_id)
+
+    await asyncio.gather(idle(), absolute())
+
+
+async def test_revoke_all_counts_sessions_not_yet_revoked(store_url: str, tokens: Tokens) -> None:
+    store = await open_store(store_url)
+    short, normal = Sessions(store, tokens, refresh_ttl=1), Sessions(store, tokens)
+    sub = subject()
+    ended = await short.start(sub)
+    live = await normal.start(sub)
+    await asyncio.sleep(1.05)
+    assert not await normal.is_active(ended.session_id)
+    assert [x["session_id"] for x in await normal.list(sub)] == [live.session_id]
+    # The expired session is not active, but it was not revoked yet: it is counted and revoked.
+    assert await normal.revoke_all(sub) == 2
+    assert await normal.revoke_all(sub) == 0
+    assert not await normal.is_active(live.session_id)
+
+
+# ---- revoke, revoke_all, list, is_active (RT-7) --------------------------------------------------
+
+
+async def test_revoke_list_and_is_active(store_url: str, tokens: Tokens) -> None:
+    sessions = Sessions(await open_store(store_url), tokens)
+    sub = subject()
+    assert await sessions.list(sub) == []
+    before = int(time.time())
+    a = await sessions.start(sub, claims=CLAIMS, meta={**META, "user_agent": "A"})
+    await asyncio.sleep(1.05)  # created_at has a resolution of one second
+    b = await sessions.start(sub, meta={**META, "user_agent": "B"})
+    c = await sessions.start(sub, meta={"user_agent": "C", "ip": "::1"})
+    other = await sessions.start(subject())
+    a2 = await sessions.refresh(a.refresh_token)
+
+    listed = await sessions.list(sub)
+    assert isinstance(listed, list)
+    assert len(listed) == 3
+    assert {x["session_id"] for x in listed} == {a.session_id, b.session_id, c.session_id}
+    assert listed[-1]["session_id"] == a.session_id, "newest first"
+    now = int(time.time())
+    for item in listed:
+        assert set(item) >= {"session_id", "subject", "created_at", "last_used_at", "expires_at", "meta"}
+        assert item["subject"] == sub
+        assert set(item["meta"]) == {"user_agent", "ip"}
+        assert before <= item["created_at"] <= item["last_used_at"] <= now
+        assert item["expires_at"] == item["created_at"] + 30 * 86400
+    first = listed[-1]
+    assert first["meta"] == {**META, "user_agent": "A"}
+    assert first["claims"] == CLAIMS
+    assert first["last_used_at"] >= first["created_at"] + 1, "refresh updates last_used_at"
+    for item in listed:
+        for secret in (a.refresh_token, a2.refresh_token, a.access_token):
+            assert secret not in repr(item)
+
+    assert await sessions.revoke(b.session_id) is True
+    assert await sessions.revoke(b.session_id) is False, "already revoked"
+    assert not await sessions.is_active(b.session_id)
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(b.refresh_token)
+    assert [x["session_id"] for x in await sessions.list(sub)] == [c.session_id, a.session_id]
+
+    assert await sessions.revoke_all(sub) == 2
+    assert await sessions.revoke_all(sub) == 0
+    assert await sessions.list(sub) == []
+    for pair in (a, c):
+        assert not await sessions.is_active(pair.session_id)
+    for token in (a2.refresh_token, c.refresh_token):
+        with pytest.raises(polyauth.SessionRevokedError):
+            await sessions.refresh(token)
+    # Another subject's session is untouched.
+    assert await sessions.is_active(other.session_id)
+    assert len(await sessions.list(tokens.verify(other.access_token)["sub"])) == 1
+
+
+async def test_unknown_session_ids(store_url: str, tokens: Tokens) -> None:
+    sessions = Sessions(await open_store(store_url), tokens)
+    for sid in ["no-such-session", "", "x" * 1000, "'; DROP TABLE polyauth_sessions; --"]:
+        assert await sessions.is_active(sid) is False
+        assert await sessions.revoke(sid) is False
+    assert await sessions.revoke_all("nobody-" + secrets.token_hex(4)) == 0
+    assert await sessions.list("nobody-" + secrets.token_hex(4)) == []
+
+
+# ---- audience binding (RT-8) ---------------------------------------------------------------------
+
+
+async def test_refresh_through_another_audience_is_rejected(store_url: str) -> None:
+    store = await open_store(store_url)
+    api, other = make_tokens("api"), make_tokens("other")
+    api_sessions, other_sessions = Sessions(store, api), Sessions(store, other)
+    pair = await api_sessions.start(subject(), claims=CLAIMS)
+    with pytest.raises(polyauth.InvalidAudienceError) as e:
+        await other_sessions.refresh(pair.refresh_token)
+    assert e.value.code == "invalid_audience"
+    with pytest.raises(polyauth.InvalidAudienceError):
+        other.verify(pair.access_token)
+    # The reverse direction too.
+    theirs = await other_sessions.start(subject())
+    with pytest.raises(polyauth.InvalidAudienceError):
+        await api_sessions.refresh(theirs.refresh_token)
+
+
+# ---- malformed input -----------------------------------------------------------------------------
+
+
+async def test_malformed_refresh_tokens_are_invalid_token(store_url: str, tokens: Tokens) -> None:
+    store = await open_store(store_url)
+    sessions = Sessions(store, tokens)
+    pair = await sessions.start(subject())
+    one_time = await OneTimeTokens(store).issue("u", "email_verify")
+    good = pair.refresh_token
+    body = good[4:]
+    bad = [
+        "",
+        "prt_",
+        "prt_short",
+        "prt" + body,
+        "PRT_" + body,
+        " " + good,
+        good + " ",
+        good[:-1],  # truncated
+        good[:20],
+        good + "x",
+        good + "A",
+        "prt_" + body[:-1] + "!",  # not base64url
+        "prt_" + body[:-1] + "=",
+        "prt_" + "A" * 42 + "B",  # 43 chars whose last one carries non-zero padding bits
+        "prt_" + "é" * 43,
+        "prt_" + "A" * (1024 * 1024),  # 1 MB
+        "x" * (1024 * 1024),
+        one_time,  # a pot_ token presented as refresh
+        "pot_" + body,
+        pair.access_token,  # a JWT presented as refresh
+        "prt_" + secrets.token_urlsafe(32),  # well-formed but unknown
+    ]
+    for token in bad:
+        with pytest.raises(polyauth.InvalidTokenError) as e:
+            await sessions.refresh(token)
+        assert e.value.code == "invalid_token"
+        if len(token) > 8:
+            assert token not in str(e.value)
+    # None of these touched the session.
+    assert await sessions.is_active(pair.session_id)
+    assert (await sessions.refresh(good)).session_id == pair.session_id
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "memory",
+        "sqlite",
+        "postgres",
+        "redis",
+    ],
+)
+async def test_nul_characters_behave_alike_on_every_backend(backend: str, tmp_path: Path) -> None:
+    store = await open_store(store_url_for(backend, tmp_path))
+    sessions, one_time, throttle = Sessions(store, make_tokens()), OneTimeTokens(store), Throttle(store)
+    unknown = "pot_" + secrets.token_urlsafe(32)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: sessions.is_active("sid\x00"),
+        lambda: sessions.revoke("sid\x00"),
+        lambda: sessions.revoke_all("user\x00"),
+        lambda: sessions.list("user\x00"),
+        lambda: sessions.start("user\x00x"),
+        lambda: one_time.issue("user\x00", "magic"),
+        lambda: one_time.issue("user", "magic\x00"),
+        lambda: one_time.consume(unknown, "magic\x00"),
+        lambda: throttle.check("login:\x00"),
+        lambda: throttle.fail("login:\x00"),
+        lambda: throttle.reset("login:\x00"),
+    ]
+    for call in calls:
+        try:
+            await call()
+        except (polyauth.InvalidInputError, polyauth.InvalidTokenError):
+            pass
+
+
+async def test_lone_surrogates_are_invalid_input(tokens: Tokens) -> None:
+    store = await Store.open("memory://")
+    sessions, one_time, throttle = Sessions(store, tokens), OneTimeTokens(store), Throttle(store)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: sessions.start("user\ud800"),
+        lambda: sessions.refresh("prt_\ud800"),
+        lambda: sessions.revoke("\udfff"),
+        lambda: sessions.is_active("\ud800"),
+        lambda: one_time.consume("pot_\ud800", "magic"),
+        lambda: one_time.issue("u", "magic\ud800"),
+        lambda: throttle.fail("login:\ud800"),
+    ]
+    for call in calls:
+        with pytest.raises(polyauth.InvalidInputError):
+            await call()
+
+
+async def test_wrong_types_raise_type_error(tokens: Tokens) -> None:
+    store = await Store.open("memory://")
+    sessions = Sessions(store, tokens)
+    pair = await sessions.start("u")
+    s: Any = sessions  # the calls below are deliberately ill-typed
+    cls: Any = Sessions
+    calls: list[Any] = [
+        lambda: s.start(123),
+        lambda: s.start(None),
+        lambda: s.start(b"u"),
+        lambda: s.start("u", claims="scope"),
+        lambda: s.start("u", claims=[("scope", "x")]),
+        lambda: s.start("u", claims={"x": object()}),
+        lambda: s.start("u", meta=["ua"]),
+        lambda: s.start("u", meta=42),
+        lambda: s.refresh(None),
+        lambda: s.refresh(pair.refresh_token.encode()),
+        lambda: s.refresh(47),
+        lambda: s.revoke(None),
+        lambda: s.revoke(1),
+        lambda: s.revoke_all(None),
+        lambda: s.list(b"u"),
+        lambda: s.is_active(None),
+        lambda: cls(object(), tokens),
+        lambda: cls(store, object()),
+        lambda: cls(store, tokens, refresh_ttl="60"),
+        lambda: cls(store, tokens, reuse_grace=None),
+    ]
+    for call in calls:
+        await assert_type_error(call)
+    # Nothing above hurt the session.
+    assert await sessions.is_active(pair.session_id)
+
+
+async def test_reserved_claims_and_bad_config(tokens: Tokens) -> None:
+    store = await Store.open("memory://")
+    sessions = Sessions(store, tokens)
+    for name in ["sid", "sub", "exp", "iss", "aud", "jti"]:
+        with pytest.raises(polyauth.InvalidInputError):
+            await sessions.start("u", claims={name: "x"})
+    for kwargs in [{"refresh_ttl": 0}, {"idle_ttl": 0}, {"reuse_grace": 301}, {"refresh_ttl": 401 * 86400}]:
+        with pytest.raises(polyauth.InvalidConfigError):
+            Sessions(store, tokens, **kwargs)
+
+
+async def test_token_pair_repr_redacts_tokens(tokens: Tokens) -> None:
+    sessions = Sessions(await Store.open("memory://"), tokens)
+    pair = await sessions.start("u", claims=CLAIMS)
+    for text in (repr(pair), str(pair)):
+        assert pair.refresh_token not in text
+        assert pair.refresh_token[4:20] not in text
+        assert pair.access_token not in text
+        assert pair.access_token.split(".")[2] not in text
+        assert pair.session_id in text
+    assert "redacted" in repr(pair)
+
+
+# ---- concurrency (RT-4) --------------------------------------------------------------------------
+
+
+async def test_concurrent_refreshes_have_exactly_one_winner(store_url: str, tokens: Tokens) -> None:
+    sessions = Sessions(await open_store(store_url), tokens)
+    for _ in range(3):
+        pair = await sessions.start(subject())
+        results = await asyncio.gather(
+            *(sessions.refresh(pair.refresh_token) for _ in range(100)), return_exceptions=True
+        )
+        wins = [r for r in results if isinstance(r, TokenPair)]
+        errors = [r for r in results if not isinstance(r, TokenPair)]
+        assert len(wins) == 1, [type(e).__name__ for e in errors][:5]
+        for e in errors:
+            assert isinstance(e, (polyauth.RefreshReusedError, polyauth.SessionRevokedError)), repr(e)
+        assert any(isinstance(e, polyauth.RefreshReusedError) for e in errors)
+        issued = [w.refresh_token for w in wins] + [w.access_token for w in wins]
+        assert len(set(issued)) == len(issued), "no token issued twice"
+        assert wins[0].refresh_token != pair.refresh_token
+        assert not await sessions.is_active(pair.session_id), "the reuse revoked the session"
+        with pytest.raises(polyauth.SessionRevokedError):
+            await sessions.refresh(wins[0].refresh_token)
+
+
+# ---- durability (RT-9) ---------------------------------------------------------------------------
+
+
+async def test_state_survives_reopening(durable_url: str) -> None:
+    sub = subject()
+    key = f"login:{secrets.token_hex(6)}"
+    locked_key = f"login:{secrets.token_hex(6)}"
+
+    async def first_life() -> tuple[TokenPair, TokenPair, TokenPair, str]:
+        store = await open_store(durable_url)
+        sessions = Sessions(store, make_tokens())
+        kept = await sessions.start(sub, claims=CLAIMS, meta=META)
+        rotated = await sessions.refresh(kept.refresh_token)
+        revoked = await sessions.start(sub)
+        assert await sessions.revoke(revoked.session_id)
+        one_time = OneTimeTokens(store)
+        used = await one_time.issue(sub, "email_verify", data={"n": 1})
+        await one_time.consume(used, "email_verify")
+        throttle = Throttle(store)
+        for _ in range(3):
+            await throttle.fail(key)
+        lock = Throttle(store, free_attempts=0, base_delay=600, max_delay=600)
+        await lock.fail(locked_key)
+        return kept, rotated, revoked, used
+
+    kept, rotated, revoked, used = await first_life()
+    gc.collect()  # every handle of the first store is gone: its pool closes
+
+    store = await open_store(durable_url)
+    sessions = Sessions(store, make_tokens())
+    assert not await sessions.is_active(revoked.session_id)
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(revoked.refresh_token)
+    assert await sessions.is_active(kept.session_id)
+    listed = await sessions.list(sub)
+    assert [x["session_id"] for x in listed] == [kept.session_id]
+    assert listed[0]["meta"] == META
+    newest = await sessions.refresh(rotated.refresh_token)
+    assert_access(make_tokens(), newest, sub)
+    # The used token is still known as used: reuse is detected and revokes the family.
+    with pytest.raises(polyauth.RefreshReusedError):
+        await sessions.refresh(kept.refresh_token)
+    with pytest.raises(polyauth.SessionRevokedError):
+        await sessions.refresh(newest.refresh_token)
+    with pytest.raises(polyauth.TokenUsedError):
+        await OneTimeTokens(store).consume(used, "email_verify")
+    failures, _ = await Throttle(store).fail(key)
+    assert failures == 4
+    with pytest.raises(polyauth.RateLimitedError) as e:
+        await Throttle(store).check(locked_key)
+    assert 500 <= e.value.retry_after <= 600
+
+
+# ---- opening stores ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "nope",
+        "ftp://x",
+        "mysql://x",
+        "postgres://",
+        "sqlite://",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=memory",
+        "redis://",
+        "sqlite://x.db?polyauth_namespace=Bad",
+        "sqlite://x.db?polyauth_namespace=",
+        "sqlite://x.db?polyauth_namespace=a-b",
+        "sqlite://x.db?polyauth_namespace=" + "a" * 41,
+        "postgres://postgres@127.0.0.1:1/db?polyauth_namespace=pg_catalog",
+        "postgres://postgres@127.0.0.1:1/db?polyauth_namespace=a&polyauth_namespace=b",
+        "redis://127.0.0.1:1?polyauth_namespace=UPPER",
+    ],
+)
+async def test_invalid_urls_are_invalid_config(url: str, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative sqlite path must never be created in the repository
+    with pytest.raises(polyauth.InvalidConfigError):
+        await asyncio.wait_for(Store.open(url), 10)
+    assert not (tmp_path / "x.db").exists()
+
+
+async def test_unreachable_servers_are_store_unavailable() -> None:
+    async def attempt(url: str) -> float:
+        started = time.monotonic()
+        with pytest.raises(polyauth.StoreUnavailableError) as e:
+            await asyncio.wait_for(Store.open(url), 10)
+        assert e.value.code == "store_unavailable"
+        assert "s3cret" not in str(e.value) and "s3cret" not in repr(e.value), "no credentials"
+        return time.monotonic() - started
+
+    urls = [
+        "postgres://postgres:s3cret@127.0.0.1:1/postgres",
+        "redis://:s3cret@127.0.0.1:1",
+        "postgresql://127.0.0.1:1/x?password=s3cret",
+    ]
+    for elapsed in await asyncio.gather(*(attempt(url) for url in urls)):
+        assert elapsed < 10
+
+
+async def test_migrations_sql_covers_every_table(tmp_path: Path) -> None:
+    sql = Store.migrations_sql()
+    assert isinstance(sql, str)
+    for table in TABLES:
+        assert table in sql, table
+    # Every polyauth_ table a real store creates is in the published SQL.
+    path = tmp_path / "m.db"
+    await Store.open(f"sqlite://{path}")
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'polyauth%'")
+        found = {row[0] for row in rows}
+    assert found >= TABLES
+    for table in found:
+        assert table in sql, table
+
+
+async def test_migrations_sql_applied_by_hand_is_recognised(tmp_path: Path, tokens: Tokens) -> None:
+    # A team that applies the printed SQL itself gets a database polyauth opens and uses as is.
+    path = tmp_path / "manual.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(Store.migrations_sql())
+    sessions = Sessions(await Store.open(f"sqlite://{path}"), tokens)
+    pair = await sessions.start("u")
+    assert (await sessions.refresh(pair.refresh_token)).session_id == pair.session_id
+    with sqlite3.connect(path) as db:
+        versions = [row[0] for row in db.execute("SELECT version FROM polyauth_schema_version")]
+    assert versions == [1]
+
+
+async def test_store_repr_and_backend(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite://{tmp_path / 'r.db'}")
+    assert store.backend == "sqlite"
+    assert repr(store) == 'Store(backend="sqlite")'
+    assert (await Store.open("memory://")).backend == "memory"
+    no_constructor: Any = Store
+    with pytest.raises(TypeError):
+        no_constructor()
