@@ -158,7 +158,7 @@ impl Sessions {
         self.inner.revoke(&session_id).await.map_err(to_napi)
     }
 
-    /// Revokes every session of `subject`; resolves to how many were active.
+    /// Revokes every session of `subject`; resolves to how many were not yet revoked.
     #[napi]
     pub async fn revoke_all(&self, subject: String) -> Result<u32> {
         self.inner

@@ -84,7 +84,7 @@ export class Sessions {
     return callAsync(() => this.native.revoke(sessionId))
   }
 
-  /** Revokes every session of `subject`; resolves to how many were active. */
+  /** Revokes every session of `subject`; resolves to how many were not yet revoked (expired ones included). */
   revokeAll(subject: string): Promise<number> {
     return callAsync(() => this.native.revokeAll(subject))
   }

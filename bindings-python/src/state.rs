@@ -201,7 +201,7 @@ impl Sessions {
         spawn(py, async move { s.revoke(&session_id).await }, plain)
     }
 
-    /// Revokes every session of `subject`; awaitable → how many were active.
+    /// Revokes every session of `subject`; awaitable → how many were not yet revoked.
     fn revoke_all<'py>(
         &self,
         py: Python<'py>,

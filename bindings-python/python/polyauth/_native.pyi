@@ -270,7 +270,7 @@ class Sessions:
     def revoke(self, session_id: str) -> Awaitable[bool]:
         """Revokes one session; False when unknown or already revoked."""
     def revoke_all(self, subject: str) -> Awaitable[int]:
-        """Revokes every session of ``subject``; how many were active."""
+        """Revokes every session of ``subject``; how many were not yet revoked (expired ones included)."""
     def list(self, subject: str) -> Awaitable[builtins.list[dict[str, Any]]]:
         """Active sessions of ``subject``, newest first, as dicts (``session_id``, ``subject``,
         ``created_at``, ``last_used_at``, ``expires_at``, ``claims``, ``meta``)."""
