@@ -14,6 +14,7 @@ export const {
   Sessions,
   OneTimeTokens,
   Throttle,
+  Totp,
   _debugPanic,
 } = cjs
 export default cjs

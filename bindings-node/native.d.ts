@@ -112,7 +112,7 @@ export declare class Sessions {
   refresh(refreshToken: string): Promise<TokenPair>
   /** Revokes one session; false when unknown or already revoked. */
   revoke(sessionId: string): Promise<boolean>
-  /** Revokes every session of `subject`; resolves to how many were active. */
+  /** Revokes every session of `subject`; resolves to how many were not yet revoked. */
   revokeAll(subject: string): Promise<number>
   /** Active sessions of `subject`, newest first. */
   list(subject: string): Promise<Array<SessionInfo>>
@@ -148,6 +148,32 @@ export declare class Tokens {
   remoteFetchDue(token: string): boolean
   get issuer(): string
   get audience(): Array<string>
+}
+
+/** RFC 6238 TOTP. */
+export declare class Totp {
+  constructor(options?: TotpOptions | undefined | null)
+  /** A fresh random secret (base32, at least 160 bits). */
+  generateSecret(): string
+  /** The code for `secret` at `now` (seconds since the epoch; default: the system clock). */
+  code(secret: string, now?: number | undefined | null): string
+  /** The matched time step when `code` is valid and later than `afterStep`, else null. */
+  verify(secret: string, code: string, afterStep?: number | undefined | null, now?: number | undefined | null): number | null
+  /** The otpauth:// Key URI for authenticator apps. */
+  uri(secret: string, account: string): string
+  /** Reads an otpauth URI. */
+  static parseUri(uri: string): ParsedUri
+  /** An SVG document of the QR code of `uri`. */
+  static qrSvg(uri: string): string
+  /** PNG bytes of the QR code of `uri`. */
+  static qrPng(uri: string): Buffer
+  /** `data:image/png;base64,...` of the QR code of `uri`, for an `<img src>`. */
+  static qrDataUri(uri: string): string
+  get issuer(): string
+  get digits(): number
+  get period(): number
+  get algorithm(): string
+  get window(): number
 }
 
 /** Panics inside Rust; the caller receives an `internal_error` (used by tests). */
@@ -230,6 +256,16 @@ export interface NativeVerifyOptions {
 /** Opens (and migrates) a store. */
 export declare function openStore(url: string): Promise<Store>
 
+/** What `parseUri` returns. */
+export interface ParsedUri {
+  secret: string
+  account: string
+  issuer?: string
+  digits: number
+  period: number
+  algorithm: string
+}
+
 export interface PolicyOptions {
   /** Minimum length in code points (default 15). */
   minLength?: number
@@ -295,6 +331,19 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+}
+
+export interface TotpOptions {
+  /** Shown by authenticator apps. */
+  issuer?: string
+  /** 6 to 8 (default 6). */
+  digits?: number
+  /** Seconds per step (default 30). */
+  period?: number
+  /** SHA1 (default), SHA256 or SHA512. */
+  algorithm?: string
+  /** Steps accepted on each side of the current one: 0 or 1 (default 1). */
+  window?: number
 }
 
 /** `{ valid, newHash }` from `verifyAndUpdate`. */

@@ -844,6 +844,7 @@ module.exports.Sessions = nativeBinding.Sessions
 module.exports.Store = nativeBinding.Store
 module.exports.Throttle = nativeBinding.Throttle
 module.exports.Tokens = nativeBinding.Tokens
+module.exports.Totp = nativeBinding.Totp
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports.builtinBlocklistSize = nativeBinding.builtinBlocklistSize
 module.exports.errorCodes = nativeBinding.errorCodes

@@ -6,6 +6,7 @@ mod errors;
 mod password;
 mod state;
 mod tokens;
+mod totp;
 
 use napi_derive::napi;
 

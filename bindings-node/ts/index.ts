@@ -11,6 +11,8 @@ export { PasswordHasher, PasswordPolicy, BUILTIN_BLOCKLIST_SIZE } from './passwo
 export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcome, PolicyReason } from './password'
 export { KeySet, RemoteKeySet, Tokens } from './tokens'
 export { Store, Sessions, OneTimeTokens, Throttle } from './state'
+export { Totp } from './totp'
+export type { TotpOptions, ParsedTotpUri } from './totp'
 export type { TokenPair, SessionInfo, SessionsOptions, ThrottleOptions } from './state'
 export type { Algorithm, Claims, Jwks, KeyOptions, TokensOptions, VerifyOptions } from './tokens'
 

@@ -7,6 +7,7 @@ mod errors;
 mod password;
 mod state;
 mod tokens;
+mod totp;
 
 use pyo3::prelude::*;
 
@@ -32,5 +33,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     password::register(m)?;
     tokens::register(m)?;
     state::register(m)?;
+    totp::register(m)?;
     Ok(())
 }

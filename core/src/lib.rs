@@ -12,6 +12,7 @@ pub mod session;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 
 pub use error::{catch_panic, Error, Result};
 pub use keys::{Alg, Key, KeySet};

@@ -19,6 +19,7 @@ from ._native import (
     Store,
     Throttle,
     TokenPair,
+    Totp,
     __version__,
     error_codes,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "TokenExpiredError",
     "TokenNotYetValidError",
     "TokenPair",
+    "Totp",
     "TokenUsedError",
     "Tokens",
     "TotpInvalidError",

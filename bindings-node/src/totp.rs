@@ -1,0 +1,160 @@
+//! `Totp` for Node: stateless TOTP primitives (codes, verification, otpauth URIs, QR codes).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
+
+use crate::errors::{run, whole, whole_arg};
+
+fn now_or(now: Option<f64>) -> Result<u64> {
+    let default = polyauth_core::token::now().max(0) as u64;
+    whole_arg(now, default, 1 << 40, "now")
+}
+
+#[napi(object)]
+pub struct TotpOptions {
+    /// Shown by authenticator apps.
+    pub issuer: Option<String>,
+    /// 6 to 8 (default 6).
+    pub digits: Option<f64>,
+    /// Seconds per step (default 30).
+    pub period: Option<f64>,
+    /// SHA1 (default), SHA256 or SHA512.
+    pub algorithm: Option<String>,
+    /// Steps accepted on each side of the current one: 0 or 1 (default 1).
+    pub window: Option<f64>,
+}
+
+/// What `parseUri` returns.
+#[napi(object)]
+pub struct ParsedUri {
+    pub secret: String,
+    pub account: String,
+    pub issuer: Option<String>,
+    pub digits: u32,
+    pub period: u32,
+    pub algorithm: String,
+}
+
+/// RFC 6238 TOTP.
+#[napi]
+pub struct Totp {
+    inner: CoreTotp,
+}
+
+#[napi]
+impl Totp {
+    #[napi(constructor)]
+    pub fn new(options: Option<TotpOptions>) -> Result<Self> {
+        let d = TotpConfig::default();
+        let o = options.unwrap_or(TotpOptions {
+            issuer: None,
+            digits: None,
+            period: None,
+            algorithm: None,
+            window: None,
+        });
+        let algorithm = match o.algorithm {
+            Some(a) => run(|| TotpAlgorithm::parse(&a))?,
+            None => d.algorithm,
+        };
+        let config = TotpConfig {
+            issuer: o.issuer.unwrap_or_default(),
+            digits: whole(o.digits, d.digits.into(), 255, "digits")? as u8,
+            period: whole(o.period, d.period, 1 << 30, "period")?,
+            algorithm,
+            window: whole(o.window, d.window, 1 << 30, "window")?,
+        };
+        Ok(Totp {
+            inner: run(|| CoreTotp::new(config))?,
+        })
+    }
+
+    /// A fresh random secret (base32, at least 160 bits).
+    #[napi]
+    pub fn generate_secret(&self) -> Result<String> {
+        run(|| self.inner.generate_secret().map(|s| s.as_str().to_owned()))
+    }
+
+    /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
+    #[napi]
+    pub fn code(&self, secret: String, now: Option<f64>) -> Result<String> {
+        let now = now_or(now)?;
+        run(|| self.inner.code(&secret, now))
+    }
+
+    /// The matched time step when `code` is valid and later than `afterStep`, else null.
+    #[napi]
+    pub fn verify(
+        &self,
+        secret: String,
+        code: String,
+        after_step: Option<f64>,
+        now: Option<f64>,
+    ) -> Result<Option<f64>> {
+        let now = now_or(now)?;
+        let after = after_step
+            .map(|s| whole_arg(Some(s), 0, 1 << 40, "afterStep"))
+            .transpose()?;
+        run(|| self.inner.verify(&secret, &code, after, now)).map(|s| s.map(|v| v as f64))
+    }
+
+    /// The otpauth:// Key URI for authenticator apps.
+    #[napi]
+    pub fn uri(&self, secret: String, account: String) -> Result<String> {
+        run(|| self.inner.uri(&secret, &account))
+    }
+
+    /// Reads an otpauth URI.
+    #[napi]
+    pub fn parse_uri(uri: String) -> Result<ParsedUri> {
+        let p = run(|| CoreTotp::parse_uri(&uri))?;
+        Ok(ParsedUri {
+            secret: p.secret.as_str().to_owned(),
+            account: p.account,
+            issuer: p.issuer,
+            digits: u32::from(p.digits),
+            period: p.period as u32,
+            algorithm: p.algorithm.name().to_owned(),
+        })
+    }
+
+    /// An SVG document of the QR code of `uri`.
+    #[napi]
+    pub fn qr_svg(uri: String) -> Result<String> {
+        run(|| totp::qr_svg(&uri))
+    }
+
+    /// PNG bytes of the QR code of `uri`.
+    #[napi]
+    pub fn qr_png(uri: String) -> Result<Buffer> {
+        run(|| totp::qr_png(&uri)).map(Buffer::from)
+    }
+
+    /// `data:image/png;base64,...` of the QR code of `uri`, for an `<img src>`.
+    #[napi]
+    pub fn qr_data_uri(uri: String) -> Result<String> {
+        run(|| totp::qr_data_uri(&uri))
+    }
+
+    #[napi(getter)]
+    pub fn issuer(&self) -> String {
+        self.inner.config().issuer.clone()
+    }
+    #[napi(getter)]
+    pub fn digits(&self) -> u32 {
+        self.inner.config().digits.into()
+    }
+    #[napi(getter)]
+    pub fn period(&self) -> u32 {
+        self.inner.config().period as u32
+    }
+    #[napi(getter)]
+    pub fn algorithm(&self) -> &'static str {
+        self.inner.config().algorithm.name()
+    }
+    #[napi(getter)]
+    pub fn window(&self) -> u32 {
+        self.inner.config().window as u32
+    }
+}
