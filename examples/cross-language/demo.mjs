@@ -1,5 +1,5 @@
 // Cross-language demo, Node side: passwords and access tokens, driven by run.sh.
-import { KeySet, PasswordHasher, PolyauthError, Sessions, Store, Tokens } from 'polyauth'
+import { KeySet, PasswordHasher, PolyauthError, Sessions, Store, Tokens, Totp } from 'polyauth'
 
 const ISSUER = 'https://demo.polyauth.dev'
 const AUDIENCE = 'demo-api'
@@ -15,6 +15,10 @@ if (command === 'hash') {
   console.log(JSON.stringify({ token: tokens().issue(args[1], { claims: { scope: 'read', amr: ['pwd'] } }) }))
 } else if (command === 'verify-token') {
   console.log(JSON.stringify({ claims: tokens().verify(args[1]) }))
+} else if (command === 'totp-code') {
+  // The user's authenticator app, played by Node: it only needs the otpauth URI.
+  const { secret } = Totp.parseUri(args[0])
+  console.log(JSON.stringify({ code: new Totp({ issuer: 'polyauth demo' }).code(secret) }))
 } else if (command === 'session-refresh') {
   // Sessions on the embedded SQLite default: the file is shared with the Python side.
   const sessions = new Sessions(await Store.open(`sqlite://${args[1]}`), tokens())

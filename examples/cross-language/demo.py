@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 
-from polyauth import AuthError, KeySet, PasswordHasher, Sessions, Store, Tokens
+from polyauth import AuthError, KeySet, PasswordHasher, Sessions, Store, Tokens, Totp
 
 ISSUER, AUDIENCE = "https://demo.polyauth.dev", "demo-api"
 
@@ -30,6 +30,18 @@ def main() -> None:
     elif command == "verify-token":
         tokens = Tokens(KeySet.load(path=args[0]), issuer=ISSUER, audience=AUDIENCE)
         print(json.dumps({"claims": tokens.verify(args[1])}))
+    elif command == "totp-enroll":
+        # What an app shows at enrollment: the otpauth URI (and its QR code) for the user's app.
+        totp = Totp(issuer="polyauth demo")
+        secret = totp.generate_secret()
+        uri = totp.uri(secret, args[0])
+        with open(args[1], "w") as f:
+            f.write(Totp.qr_svg(uri))
+        print(json.dumps({"secret": secret, "uri": uri}))
+    elif command == "totp-verify":
+        secret, code, after = args
+        step = Totp(issuer="polyauth demo").verify(secret, code, after_step=int(after) if after else None)
+        print(json.dumps({"step": step}))
     elif command.startswith("session-"):
         print(json.dumps(asyncio.run(session(command, *args))))
     else:

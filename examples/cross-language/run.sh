@@ -70,4 +70,16 @@ check "Python sees the newest token revoked too" "session_revoked" "$("$PY" demo
 other=$("$PY" demo.py session-start "$jwks" "$db" user-42)
 check "Python revokes a session" "True" "$("$PY" demo.py session-revoke "$jwks" "$db" "$(printf '%s' "$other" | field session_id)" | field revoked)"
 check "Node cannot refresh the revoked session" "session_revoked" "$(node demo.mjs session-refresh "$jwks" "$db" "$(printf '%s' "$other" | field refresh_token)" | field error)"
+
+echo "== TOTP: enrollment in Python, the authenticator played by Node"
+enrolled=$("$PY" demo.py totp-enroll jane@example.com "$work/totp-qr.svg")
+uri=$(printf '%s' "$enrolled" | field uri)
+secret=$(printf '%s' "$enrolled" | field secret)
+cp "$work/totp-qr.svg" ./totp-qr.svg
+echo "  Key URI: $uri"
+echo "  QR code written to examples/cross-language/totp-qr.svg"
+code=$(node demo.mjs totp-code "$uri" | field code)
+step=$("$PY" demo.py totp-verify "$secret" "$code" "" | field step)
+check "Python accepts the code Node computed (step $step)" "yes" "$([ "$step" != "None" ] && echo yes || echo no)"
+check "Python refuses the same code again (replay guard)" "None" "$("$PY" demo.py totp-verify "$secret" "$code" "$step" | field step)"
 echo "demo passed"
