@@ -122,6 +122,8 @@ export declare class Sessions {
 
 /** An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`). */
 export declare class Store {
+  /** One trivial round trip to the backend (health check); rejects `store_unavailable` when down. */
+  ping(): Promise<void>
   /** "memory", "sqlite", "postgres" or "redis". */
   get backend(): string
 }

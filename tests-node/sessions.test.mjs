@@ -438,3 +438,12 @@ describe('Store.open', { concurrency: true }, () => {
     assert.ok(TEST_POSTGRES_URL.startsWith('postgres') && TEST_REDIS_URL.startsWith('redis'))
   })
 })
+
+describe('Store.ping', () => {
+  for (const backend of BACKENDS) {
+    test(`${backend.name}: one round trip through the store's own connection`, { skip: backend.skip }, async () => {
+      const store = await Store.open(backend.url())
+      assert.equal(await store.ping(), undefined)
+    })
+  }
+})

@@ -49,6 +49,12 @@ pub fn migrations_sql() -> String {
 
 #[napi]
 impl Store {
+    /// One trivial round trip to the backend (health check); rejects `store_unavailable` when down.
+    #[napi]
+    pub async fn ping(&self) -> Result<()> {
+        self.inner.ping().await.map_err(to_napi)
+    }
+
     /// "memory", "sqlite", "postgres" or "redis".
     #[napi(getter)]
     pub fn backend(&self) -> &'static str {

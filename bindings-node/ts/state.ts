@@ -44,6 +44,11 @@ export class Store {
     return native.migrationsSql()
   }
 
+  /** One trivial round trip to the backend (health check); rejects `store_unavailable` when it is down. */
+  ping(): Promise<void> {
+    return callAsync(() => this.native.ping())
+  }
+
   /** "memory", "sqlite", "postgres" or "redis". */
   get backend(): string {
     return this.native.backend

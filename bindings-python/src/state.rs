@@ -87,6 +87,13 @@ impl Store {
         CoreStore::migrations_sql()
     }
 
+    /// One trivial round trip to the backend (health check); awaitable, raises
+    /// `StoreUnavailableError` when it is down.
+    fn ping<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.inner.clone();
+        spawn(py, async move { s.ping().await }, none)
+    }
+
     /// "memory", "sqlite", "postgres" or "redis".
     #[getter]
     fn backend(&self) -> &'static str {

@@ -263,4 +263,14 @@ impl Store {
             Store::Redis(r) => r.throttle_reset(key).await,
         }
     }
+
+    /// One trivial round trip to the backend (`SELECT 1`, `PING`): `store_unavailable` when it is
+    /// down. For health checks; also the baseline of the session benchmark.
+    pub async fn ping(&self) -> Result<()> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Sql(s) => s.ping().await,
+            Store::Redis(r) => r.ping().await,
+        }
+    }
 }

@@ -217,6 +217,8 @@ class Store:
     @staticmethod
     def migrations_sql() -> str:
         """The SQL of every migration, for teams that apply migrations themselves."""
+    def ping(self) -> Awaitable[None]:
+        """One trivial round trip to the backend (health check); raises ``StoreUnavailableError``."""
     @property
     def backend(self) -> str:
         """``"memory"``, ``"sqlite"``, ``"postgres"`` or ``"redis"``."""
@@ -314,3 +316,53 @@ class Throttle:
         """Records a failure: ``(failures, locked_until)`` (seconds since the epoch)."""
     def reset(self, key: str) -> Awaitable[None]:
         """Clears the counter after a success."""
+
+@final
+class Totp:
+    """RFC 6238 TOTP: secrets, codes, verification with a replay guard, otpauth URIs and QR codes.
+    Stateless; its repr never shows a secret."""
+
+    def __new__(
+        cls, issuer: str = "", digits: int = 6, period: int = 30, algorithm: str = "SHA1", window: int = 1
+    ) -> Self:
+        """TOTP with ``digits`` (6 to 8), ``period`` (15 to 300 seconds), ``algorithm`` (SHA1, SHA256
+        or SHA512) and ``window`` (0 or 1 step either side); ``InvalidConfigError`` otherwise."""
+    def generate_secret(self) -> str:
+        """A fresh random base32 secret (at least 160 bits; the hash size for SHA256/SHA512)."""
+    def code(self, secret: str, now: int | None = None) -> str:
+        """The code for ``secret`` at ``now`` (seconds since the epoch; default: the system clock)."""
+    def verify(self, secret: str, code: str, after_step: int | None = None, now: int | None = None) -> int | None:
+        """The matched time step when ``code`` is valid at ``now`` (within the window) and later than
+        ``after_step``, else None. Store the step and pass it as ``after_step`` next time so that a
+        code is never accepted twice. A malformed secret or an oversized code raises
+        ``InvalidInputError``."""
+    def uri(self, secret: str, account: str) -> str:
+        """The ``otpauth://totp/...`` Key URI for authenticator apps."""
+    @staticmethod
+    def parse_uri(uri: str) -> dict[str, Any]:
+        """Reads an otpauth URI: dict with ``secret``, ``account``, ``issuer``, ``digits``,
+        ``period`` and ``algorithm``."""
+    @staticmethod
+    def qr_svg(uri: str) -> str:
+        """An SVG document of the QR code of ``uri``."""
+    @staticmethod
+    def qr_png(uri: str) -> bytes:
+        """PNG bytes of the QR code of ``uri``."""
+    @staticmethod
+    def qr_data_uri(uri: str) -> str:
+        """``data:image/png;base64,...`` of the QR code of ``uri``, for an ``<img src>``."""
+    @property
+    def issuer(self) -> str:
+        """The issuer written into URIs."""
+    @property
+    def digits(self) -> int:
+        """Digits per code."""
+    @property
+    def period(self) -> int:
+        """Seconds per time step."""
+    @property
+    def algorithm(self) -> str:
+        """``"SHA1"``, ``"SHA256"`` or ``"SHA512"``."""
+    @property
+    def window(self) -> int:
+        """Steps accepted either side of the current one (0 or 1)."""

@@ -764,6 +764,12 @@ impl RedisStore {
         counter_from(&values)
     }
 
+    /// One trivial round trip (`PING`): a health check and the benchmark's baseline.
+    pub async fn ping(&self) -> Result<()> {
+        self.call(|mut c| async move { redis::cmd("PING").query_async::<()>(&mut c).await })
+            .await
+    }
+
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
         let k = self.key("throttle", key);
         self.call(|mut c| {

@@ -929,6 +929,16 @@ impl SqlStore {
         .await
     }
 
+    /// One trivial round trip through the pool (`SELECT 1`): a health check, and the baseline
+    /// the session benchmark compares rotation with.
+    pub async fn ping(&self) -> Result<()> {
+        self.run(|| async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
         self.run(|| async {
             let _slot = self.slot().await;
