@@ -683,4 +683,4 @@ async def test_store_repr_and_backend(tmp_path: Path) -> None:
 async def test_ping(store_url: str) -> None:
     """One round trip through the store's own connection: a health check."""
     store = await open_store(store_url)
-    assert await store.ping() is None
+    await store.ping()  # raises StoreUnavailableError when the backend is down

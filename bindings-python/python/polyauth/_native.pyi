@@ -331,7 +331,9 @@ class Totp:
         """A fresh random base32 secret (at least 160 bits; the hash size for SHA256/SHA512)."""
     def code(self, secret: str, now: int | None = None) -> str:
         """The code for ``secret`` at ``now`` (seconds since the epoch; default: the system clock)."""
-    def verify(self, secret: str, code: str, after_step: int | None = None, now: int | None = None) -> int | None:
+    def verify(
+        self, secret: str, code: str, after_step: int | None = None, now: int | None = None
+    ) -> int | None:
         """The matched time step when ``code`` is valid at ``now`` (within the window) and later than
         ``after_step``, else None. Store the step and pass it as ``after_step`` next time so that a
         code is never accepted twice. A malformed secret or an oversized code raises
