@@ -47,8 +47,10 @@ test: build test-rust test-python test-node
 demo: build
 	bash examples/cross-language/run.sh
 
+# Writes bench/RESULTS.md (passwords) and bench/RESULTS-tokens-sessions.md (tokens, sessions).
 bench: build
 	bash bench/run.sh
+	bash bench/run_more.sh
 
 fmt:
 	cargo fmt --all

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Password hashing benchmark: the Python bench, then the Node bench (never concurrently), then
+# bench/RESULTS.md from their JSON (bench/report.py). Run through `make bench`, which builds both
+# bindings first. Takes about 1 minute on 2 cores.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PY="${PY:-.venv/bin/python}"
+WORK=bench/.work
+mkdir -p "$WORK"
+rm -f "$WORK/python.json" "$WORK/node.json"
+BENCH_CLK_TCK="$(getconf CLK_TCK)"
+export BENCH_CLK_TCK
+
+# The command recorded in RESULTS.md: make exports MAKELEVEL to the recipes it runs.
+if [[ -n "${MAKELEVEL:-}" ]]; then CMD="make bench"; else CMD="bash bench/run.sh"; fi
+
+# The machine may be shared: each bench waits for a quiet machine before every phase and records
+# the CPU other processes used, which RESULTS.md reports.
+"$PY" bench/python/bench_password.py --out "$WORK/python.json"
+node bench/node/bench_password.mjs --out "$WORK/node.json"
+"$PY" bench/report.py --python "$WORK/python.json" --node "$WORK/node.json" \
+  --command "$CMD" --out bench/RESULTS.md
+echo "wrote bench/RESULTS.md"
