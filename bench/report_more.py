@@ -486,6 +486,37 @@ def notes(tp: dict[str, Any], tn: dict[str, Any], sp: dict[str, Any], sn: dict[s
 # --- main --------------------------------------------------------------------------------------
 
 
+def totp_section(work: Path) -> str:
+    """TOTP verify of a valid current code (window 1) against pyotp and otplib."""
+    rows = []
+    for name, peer, target in (("totp_python.json", "pyotp", 0.3), ("totp_node.json", "otplib", 0.5)):
+        path = work / name
+        if not path.exists():
+            continue
+        d = json.loads(path.read_text())
+        ns = d["ns_per_op"]
+        r = ns["polyauth"] / ns[peer]
+        rows.append(
+            [
+                "Python" if peer == "pyotp" else "Node",
+                f"{ns['polyauth'] / 1000:.2f}",
+                f"{ns[peer] / 1000:.2f} ({peer})",
+                fx(r),
+                f"<= {target}x",
+                "**met**" if r <= target else "**missed**",
+            ]
+        )
+    if not rows:
+        return ""
+    return (
+        "## TOTP\n\nVerify of a valid current code (SHA1, 6 digits, window 1), the same secret and "
+        "clock for both libraries, interleaved batches, medians "
+        "(`bench/python/bench_totp.py`, `bench/node/bench_totp.mjs`).\n\n"
+        + table(["run", "polyauth µs", "peer µs", "ratio", "target", "verdict"], rows, "lrrrll")
+        + "\n"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--work", type=Path, default=Path("bench/.work"))
@@ -667,6 +698,7 @@ def main() -> None:
         "so that backends which exit at the end still count.\n"
     )
 
+    md.append(totp_section(args.work))
     md.append("## Notes\n")
     for n in notes(tp, tn, sp, sn):
         md.append(f"- {n}")
