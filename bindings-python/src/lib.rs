@@ -3,6 +3,7 @@
 //! No decisions are made here; they belong to polyauth-core.
 
 mod asyncio;
+mod convert;
 mod errors;
 mod password;
 mod state;

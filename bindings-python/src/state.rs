@@ -54,7 +54,7 @@ fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
 }
 
 fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, v).map_err(|e| PyTypeError::new_err(e.to_string()))
+    crate::convert::value(py, v)
 }
 
 fn pair<'py>(py: Python<'py>, p: CorePair) -> PyResult<Bound<'py, PyAny>> {

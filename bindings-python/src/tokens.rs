@@ -38,10 +38,6 @@ fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
         .map_err(|e| PyTypeError::new_err(format!("not JSON-compatible: {e}")))
 }
 
-fn to_python<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, v).map_err(|e| PyTypeError::new_err(e.to_string()))
-}
-
 /// A set of signing/verification keys, parsed once. Clones share state: `rotate` is seen by
 /// every `Tokens` built on the set.
 #[pyclass(module = "polyauth._native", frozen)]
@@ -121,7 +117,7 @@ impl KeySet {
     /// The JWKS as a dict: public keys only (HMAC keys omitted) unless `private=True`.
     #[pyo3(signature = (*, private=false))]
     fn to_jwks<'py>(&self, py: Python<'py>, private: bool) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.to_jwks(private))
+        crate::convert::value(py, &self.inner.to_jwks(private))
     }
 
     /// One key as PEM (the signing key unless `kid`): SPKI, or PKCS#8 with `private=True`.
@@ -354,7 +350,7 @@ impl Tokens {
             now,
         };
         let claims = run(|| self.inner.verify(&token, &options))?;
-        to_python(py, &serde_json::Value::Object(claims))
+        crate::convert::object(py, &claims).map(Bound::into_any)
     }
 
     /// The key set or remote key set given at construction.
