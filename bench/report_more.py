@@ -377,7 +377,8 @@ def notes(tp: dict[str, Any], tn: dict[str, Any], sp: dict[str, Any], sn: dict[s
     j = med(inn, "HS256", "verify", "polyauth verifyJws")
     jp = med(inn, "HS256", "verify", "polyauth verifyJws+JSON.parse")
     wrapper = (
-        f"the TypeScript wrapper, which maps options and errors, adds {fus(v - nat)} µs"
+        f"the TypeScript wrapper, which maps options and errors and `JSON.parse`s the claims text the "
+        f"native method returns, adds {fus(v - nat)} µs"
         if v - nat >= 0.1
         else "the TypeScript wrapper adds no measurable time"
     )
@@ -394,7 +395,10 @@ def notes(tp: dict[str, Any], tn: dict[str, Any], sp: dict[str, Any], sn: dict[s
             f"(jsonwebtoken: {fus(med(inn, 'HS256', 'verify', 'jsonwebtoken'))} µs)."
         )
     else:
-        text += "so the claims conversion is not where the time goes."
+        text += (
+            "and the native method returns the checked claims as JSON text, which the TypeScript "
+            "layer parses with V8's JSON.parse (faster than building the object through napi)."
+        )
     out.append(text)
     out.append(
         f"**jose** signs and verifies through WebCrypto (`crypto.subtle`, asynchronous): "
