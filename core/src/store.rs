@@ -190,11 +190,19 @@ impl Store {
 
     /// Sessions of `subject` that are neither revoked nor expired at `now`, newest first.
     pub async fn list_sessions(&self, subject: &str, now: i64) -> Result<Vec<SessionRecord>> {
-        match self {
-            Store::Memory(m) => m.list_sessions(subject, now),
-            Store::Sql(s) => s.list_sessions(subject, now).await,
-            Store::Redis(r) => r.list_sessions(subject, now).await,
-        }
+        let mut out = match self {
+            Store::Memory(m) => m.list_sessions(subject, now)?,
+            Store::Sql(s) => s.list_sessions(subject, now).await?,
+            Store::Redis(r) => r.list_sessions(subject, now).await?,
+        };
+        // One order for every backend, decided here: newest first, then by id (byte-wise, whatever
+        // a database's collation would say).
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
     }
 
     pub async fn insert_one_time(

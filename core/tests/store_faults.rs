@@ -5,9 +5,10 @@
 //! revocation made before a crash survives the restart (RT-9).
 //!
 //! Skipped when `redis-server` is not installed, unless POLYAUTH_REQUIRE_SERVICES=1 (CI).
+mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,24 +43,6 @@ fn have_redis_server() -> bool {
             false
         }
     }
-}
-
-fn rand_u32() -> u32 {
-    let mut b = [0u8; 4];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    u32::from_le_bytes(b)
-}
-
-/// A free port in 16379..26379 (below the usual ephemeral range, so an outgoing connection
-/// cannot take it while the server is down).
-fn free_port() -> u16 {
-    for _ in 0..200 {
-        let port = 16_379 + (rand_u32() % 10_000) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port found");
 }
 
 /// A redis-server child process; killed (SIGKILL, like a crash) on `kill` and on drop.
@@ -172,7 +155,7 @@ fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "polyauth-redis-{}-{:08x}",
         std::process::id(),
-        rand_u32()
+        common::rand_u32()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -217,7 +200,7 @@ async fn redis_outage_fails_fast_and_the_same_handle_recovers() {
         return;
     }
     let dir = temp_dir();
-    let port = free_port();
+    let port = common::free_port(16379);
     let mut server = Server::start(port, &dir, false);
     let store = Store::open(&server.url()).await.unwrap();
     let s = sessions(store.clone());
@@ -298,7 +281,7 @@ async fn redis_that_stops_answering_is_a_timeout_not_a_hang() {
         return;
     }
     let dir = temp_dir();
-    let server = Server::start(free_port(), &dir, false);
+    let server = Server::start(common::free_port(16379), &dir, false);
     let store = Store::open(&server.url()).await.unwrap();
     let s = sessions(store);
     let pair = s.start("user-1", Map::new(), Map::new()).await.unwrap();
@@ -345,7 +328,7 @@ async fn revocations_survive_a_crash_with_aof() {
         return;
     }
     let dir = temp_dir();
-    let port = free_port();
+    let port = common::free_port(16379);
     let mut server = Server::start(port, &dir, true);
     let store = Store::open(&server.url()).await.unwrap();
     let s = sessions(store);

@@ -11,9 +11,9 @@
 //! Server binaries: POLYAUTH_TEST_PG_BINDIR, else the newest /usr/lib/postgresql/*/bin. Skipped
 //! when they are missing, unless POLYAUTH_REQUIRE_SERVICES=1 (CI). Running as root (postgres
 //! refuses to), initdb and pg_ctl run as the `postgres` OS user through `runuser`.
+mod common;
 
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,24 +64,6 @@ fn pg_bindir() -> Option<PathBuf> {
     versions.pop().map(|(_, bin)| bin)
 }
 
-fn rand_u32() -> u32 {
-    let mut b = [0u8; 4];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    u32::from_le_bytes(b)
-}
-
-/// A free port in 15432..25432 (below the usual ephemeral range, so an outgoing connection
-/// cannot take it while the server is down).
-fn free_port() -> u16 {
-    for _ in 0..200 {
-        let port = 15_432 + (rand_u32() % 10_000) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port found");
-}
-
 fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -126,14 +108,14 @@ impl Cluster {
         let root = std::env::temp_dir().join(format!(
             "polyauth-pg-{}-{:08x}",
             std::process::id(),
-            rand_u32()
+            common::rand_u32()
         ));
         std::fs::create_dir_all(&root).unwrap();
         // From here on the guard removes the directory, whatever happens.
         let mut cluster = Cluster {
             bindir,
             root,
-            port: free_port(),
+            port: common::free_port(15432),
             as_postgres,
             running: false,
         };

@@ -153,17 +153,12 @@ impl MemoryStore {
 
     pub(crate) fn list_sessions(&self, subject: &str, now: i64) -> Result<Vec<SessionRecord>> {
         let s = self.lock();
-        let mut out: Vec<SessionRecord> = s
+        let out: Vec<SessionRecord> = s
             .sessions
             .values()
             .filter(|x| x.subject == subject && x.inactive_reason(now).is_none())
             .cloned()
             .collect();
-        out.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
         Ok(out)
     }
 

@@ -652,11 +652,6 @@ impl RedisStore {
                 out.push(s);
             }
         }
-        out.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
         Ok(out)
     }
 

@@ -795,11 +795,6 @@ impl SqlStore {
             .await?;
         // The same filter and order as the reference, byte-wise on ids whatever the collation.
         out.retain(|s| s.inactive_reason(now).is_none());
-        out.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
         Ok(out)
     }
 

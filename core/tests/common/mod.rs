@@ -25,3 +25,21 @@ pub fn read_json(path: PathBuf) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
+
+/// A free TCP port on 127.0.0.1 in `base..base + 10_000`, below the usual ephemeral range so an
+/// outgoing connection cannot take it while a test's private server is down.
+pub fn free_port(base: u16) -> u16 {
+    for _ in 0..200 {
+        let port = base + (rand_u32() % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port found");
+}
+
+pub fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    u32::from_le_bytes(b)
+}
