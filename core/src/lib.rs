@@ -5,6 +5,7 @@ pub mod b64;
 pub mod error;
 pub mod jws;
 pub mod keys;
+pub mod mfa;
 pub mod onetime;
 pub mod password;
 pub mod remote;

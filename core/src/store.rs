@@ -1,8 +1,8 @@
-//! The auth state store: sessions and their refresh-token families, one-time tokens and
-//! throttle counters (DESIGN.md §6). One set of semantics on every backend; each read-modify-write
+//! The auth state store: sessions and their refresh-token families, one-time tokens, throttle
+//! counters and MFA factors with their recovery codes (DESIGN.md §6). One set of semantics on every backend; each read-modify-write
 //! is a single atomic step (one conditional statement or transaction in SQL, a Lua script in
 //! Redis, one critical section in memory). The logic built on these primitives lives in
-//! `session.rs`, `onetime.rs` and `throttle.rs`, never in a backend.
+//! `session.rs`, `onetime.rs`, `throttle.rs` and `mfa.rs`, never in a backend.
 
 mod memory;
 mod redis;
@@ -86,6 +86,57 @@ pub struct Counter {
     pub failures: i64,
     pub last_failure_at: i64,
     pub locked_until: i64,
+}
+
+/// Result of reserving a throttled attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted as a failure until `throttle_reset`; the counter after it.
+    Allowed(Counter),
+    /// The key is locked until this time; nothing was counted.
+    Locked(i64),
+}
+
+/// A subject's TOTP factor as stored: a confirmed secret and/or a pending enrollment, both
+/// encrypted by `mfa.rs` (the store never sees a plaintext secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaRecord {
+    /// The confirmed factor's encrypted secret; `None` while only an enrollment is pending.
+    pub secret: Option<String>,
+    /// The last accepted time step (-1: none yet); only later steps are accepted (OTP-2).
+    pub last_step: i64,
+    pub confirmed_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// An enrollment awaiting `confirm`, and when it lapses.
+    pub pending_secret: Option<String>,
+    pub pending_expires_at: Option<i64>,
+    /// Recovery codes not used yet.
+    pub recovery_remaining: i64,
+}
+
+/// What the atomic confirmation of a pending enrollment writes.
+#[derive(Debug, Clone, Copy)]
+pub struct MfaConfirmation<'a> {
+    /// The pending secret that the code was checked against; the update only applies while it is
+    /// still the pending one (a concurrent `begin_enrollment` or `confirm` wins otherwise).
+    pub expected_pending: &'a str,
+    /// The secret to keep as the confirmed factor (re-encrypted under the current key).
+    pub secret: &'a str,
+    /// The step of the confirming code: it counts as used.
+    pub step: i64,
+    pub now: i64,
+    /// Hashes of the new recovery codes; they replace every earlier one.
+    pub code_hashes: &'a [String],
+}
+
+/// Result of presenting a recovery code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryUse {
+    /// Consumed now; how many unused codes remain.
+    Consumed(i64),
+    /// Consumed before.
+    Used,
+    Unknown,
 }
 
 /// A store handle; clones share the connection pool.
@@ -269,6 +320,121 @@ impl Store {
             Store::Memory(m) => m.throttle_reset(key),
             Store::Sql(s) => s.throttle_reset(key).await,
             Store::Redis(r) => r.throttle_reset(key).await,
+        }
+    }
+
+    /// Atomically reserves an attempt: when `key` is locked at `now` nothing changes and the lock's
+    /// end is returned; otherwise the attempt is counted like `throttle_fail` (so concurrent
+    /// attempts can never all pass a check before any of them is counted) until `throttle_reset`.
+    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
+    pub async fn throttle_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
+        match self {
+            Store::Memory(m) => m.throttle_attempt(key, now, reset_after, lock_for),
+            Store::Sql(s) => s.throttle_attempt(key, now, reset_after, lock_for).await,
+            Store::Redis(r) => r.throttle_attempt(key, now, reset_after, lock_for).await,
+        }
+    }
+
+    /// The subject's MFA factor, if any (with its count of unused recovery codes).
+    pub async fn mfa_get(&self, subject: &str) -> Result<Option<MfaRecord>> {
+        match self {
+            Store::Memory(m) => m.mfa_get(subject),
+            Store::Sql(s) => s.mfa_get(subject).await,
+            Store::Redis(r) => r.mfa_get(subject).await,
+        }
+    }
+
+    /// Stores a pending enrollment, replacing an earlier pending one; a confirmed factor stays
+    /// as it is until the new one is confirmed.
+    pub async fn mfa_begin(
+        &self,
+        subject: &str,
+        pending_secret: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        match self {
+            Store::Memory(m) => m.mfa_begin(subject, pending_secret, expires_at),
+            Store::Sql(s) => s.mfa_begin(subject, pending_secret, expires_at).await,
+            Store::Redis(r) => r.mfa_begin(subject, pending_secret, expires_at).await,
+        }
+    }
+
+    /// Atomically turns the pending enrollment into the confirmed factor, with `c.step` as its
+    /// last accepted step and `c.code_hashes` as its only recovery codes. False (and nothing
+    /// changed) when the pending enrollment is no longer `c.expected_pending` or has lapsed.
+    pub async fn mfa_confirm(&self, subject: &str, c: &MfaConfirmation<'_>) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.mfa_confirm(subject, c),
+            Store::Sql(s) => s.mfa_confirm(subject, c).await,
+            Store::Redis(r) => r.mfa_confirm(subject, c).await,
+        }
+    }
+
+    /// Atomically accepts time step `step` for the confirmed factor (OTP-2): only when its secret
+    /// is still `expected_secret` and `step` is later than its last accepted step; then stores
+    /// `secret` (the same, or re-encrypted under a newer key). False when nothing changed.
+    pub async fn mfa_accept_step(
+        &self,
+        subject: &str,
+        expected_secret: &str,
+        secret: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.mfa_accept_step(subject, expected_secret, secret, step, now),
+            Store::Sql(s) => {
+                s.mfa_accept_step(subject, expected_secret, secret, step, now)
+                    .await
+            }
+            Store::Redis(r) => {
+                r.mfa_accept_step(subject, expected_secret, secret, step, now)
+                    .await
+            }
+        }
+    }
+
+    /// Atomically consumes one recovery code of the subject (OTP-7).
+    pub async fn mfa_use_recovery(
+        &self,
+        subject: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<RecoveryUse> {
+        match self {
+            Store::Memory(m) => m.mfa_use_recovery(subject, code_hash, now),
+            Store::Sql(s) => s.mfa_use_recovery(subject, code_hash, now).await,
+            Store::Redis(r) => r.mfa_use_recovery(subject, code_hash, now).await,
+        }
+    }
+
+    /// Atomically replaces every recovery code of a confirmed factor; false when the subject has
+    /// no confirmed factor.
+    pub async fn mfa_replace_recovery(
+        &self,
+        subject: &str,
+        code_hashes: &[String],
+    ) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.mfa_replace_recovery(subject, code_hashes),
+            Store::Sql(s) => s.mfa_replace_recovery(subject, code_hashes).await,
+            Store::Redis(r) => r.mfa_replace_recovery(subject, code_hashes).await,
+        }
+    }
+
+    /// Removes the subject's factor, pending enrollment and recovery codes; false when there was
+    /// nothing to remove.
+    pub async fn mfa_delete(&self, subject: &str) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.mfa_delete(subject),
+            Store::Sql(s) => s.mfa_delete(subject).await,
+            Store::Redis(r) => r.mfa_delete(subject).await,
         }
     }
 

@@ -2,8 +2,12 @@
 //! every process and both languages see the same counts.
 
 use crate::error::{Error, Result};
-use crate::store::{Counter, Store};
+use crate::store::{Attempt, Counter, Store};
 use crate::token;
+
+/// The highest `max_failures` allowed (RL-1: at most 100 consecutive failures per account). From
+/// this count on the lock is always `reset_after`, which lets a store evaluate the schedule once.
+pub const MAX_FAILURES_CEILING: i64 = 100;
 
 #[derive(Debug, Clone)]
 pub struct ThrottleConfig {
@@ -60,7 +64,7 @@ impl Throttle {
             || c.base_delay < 1
             || c.max_delay < c.base_delay
             || c.max_failures < 1
-            || c.max_failures > 100
+            || c.max_failures > MAX_FAILURES_CEILING
             || c.reset_after < 1
         {
             return Err(Error::InvalidConfig(
@@ -109,6 +113,36 @@ impl Throttle {
         self.store
             .throttle_fail(key, now, self.config.reset_after, &lock)
             .await
+    }
+
+    /// Reserves an attempt in one atomic step: fails with `rate_limited` while `key` is locked,
+    /// and otherwise counts the attempt as a failure right away, so a burst of concurrent
+    /// attempts cannot all pass before any is counted (as `check` then `fail` can). Call `reset`
+    /// after a success.
+    pub async fn attempt(&self, key: &str) -> Result<Counter> {
+        self.attempt_at(key, token::now()).await
+    }
+
+    pub async fn attempt_at(&self, key: &str, now: i64) -> Result<Counter> {
+        Self::check_key(key)?;
+        let config = self.config.clone();
+        let lock = move |failures: i64| lock_for(&config, failures);
+        match self
+            .store
+            .throttle_attempt(key, now, self.config.reset_after, &lock)
+            .await?
+        {
+            Attempt::Allowed(c) => Ok(c),
+            Attempt::Locked(until) => Err(Error::RateLimited(until.saturating_sub(now) as u64)),
+        }
+    }
+
+    pub fn config(&self) -> &ThrottleConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Clears the counter (after a success).

@@ -193,6 +193,16 @@ impl Totp {
         Ok(self.engine(&key).generate(time).to_string())
     }
 
+    /// Whether `code` has the shape of a code (exactly `digits` ASCII digits); inputs over 16 bytes
+    /// are `invalid_input`. Lets callers refuse malformed input before any work.
+    pub fn well_formed(&self, code: &str) -> Result<bool> {
+        if code.len() > MAX_CODE_INPUT {
+            return Err(Error::InvalidInput("code too long".into()));
+        }
+        Ok(code.len() == usize::from(self.config.digits)
+            && code.bytes().all(|b| b.is_ascii_digit()))
+    }
+
     /// Checks `code` at `now` within the window; returns the matched time step, which must be
     /// greater than `after_step` (the last step accepted for this secret) so that a code is never
     /// accepted twice (OTP-2). Malformed codes are refused without computing anything; the
@@ -204,11 +214,7 @@ impl Totp {
         after_step: Option<u64>,
         now: u64,
     ) -> Result<Option<u64>> {
-        let digits = usize::from(self.config.digits);
-        if code.len() > MAX_CODE_INPUT {
-            return Err(Error::InvalidInput("code too long".into()));
-        }
-        if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if !self.well_formed(code)? {
             return Ok(None);
         }
         let key = decode_secret(secret)?;

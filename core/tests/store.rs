@@ -2,6 +2,8 @@
 //! Redis). Servers come from POLYAUTH_TEST_POSTGRES_URL / POLYAUTH_TEST_REDIS_URL (defaults:
 //! 127.0.0.1); with POLYAUTH_REQUIRE_SERVICES=1 (CI) a missing server fails instead of skipping.
 
+mod common;
+
 use std::sync::Arc;
 
 use polyauth_core::onetime::OneTimeTokens;
@@ -11,63 +13,7 @@ use polyauth_core::throttle::{Throttle, ThrottleConfig};
 use polyauth_core::{Alg, KeySet, KeySource, Tokens, TokensConfig, VerifyOptions};
 use serde_json::{json, Map, Value};
 
-fn require_services() -> bool {
-    std::env::var("POLYAUTH_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-/// POLYAUTH_TEST_BACKENDS=memory,sqlite narrows a local run; CI runs every backend.
-fn wanted(backend: &str) -> bool {
-    std::env::var("POLYAUTH_TEST_BACKENDS")
-        .map_or(true, |v| v.split(',').any(|b| b.trim() == backend))
-}
-
-/// Every backend reachable here, each opened fresh (SQL: a new schema/file; Redis: a new prefix).
-async fn stores() -> Vec<Store> {
-    let mut out = vec![Store::open("memory://").await.unwrap()];
-    if wanted("sqlite") {
-        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
-        out.push(
-            Store::open(&format!("sqlite://{}", dir.join("store.db").display()))
-                .await
-                .unwrap(),
-        );
-    }
-    for (var, default) in [
-        (
-            "POLYAUTH_TEST_POSTGRES_URL",
-            "postgres://postgres@127.0.0.1:5432/postgres",
-        ),
-        ("POLYAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
-    ] {
-        if !wanted(if var.contains("POSTGRES") {
-            "postgres"
-        } else {
-            "redis"
-        }) {
-            continue;
-        }
-        let url = std::env::var(var).unwrap_or_else(|_| default.to_owned());
-        match Store::open(&isolated(&url)).await {
-            Ok(s) => out.push(s),
-            Err(e) if !require_services() => eprintln!("skipping {var}: {e}"),
-            Err(e) => panic!("{var} unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
-        }
-    }
-    out
-}
-
-fn rand_suffix() -> String {
-    let mut b = [0u8; 6];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    hex::encode(b)
-}
-
-/// Gives each test run its own namespace so runs never see each other's rows.
-fn isolated(url: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}polyauth_namespace=t{}", rand_suffix())
-}
+use common::{durable_urls, rand_suffix, stores};
 
 fn tokens() -> Tokens {
     let keys = KeySet::generate(Alg::EdDSA, None).unwrap();
@@ -395,6 +341,68 @@ async fn throttle_backoff_and_ceiling() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attempts_are_reserved_atomically() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = ThrottleConfig {
+            max_failures: 10,
+            ..Default::default()
+        };
+        let th = Arc::new(Throttle::new(store, cfg).unwrap());
+        let key = format!("login:{}", rand_suffix());
+        let now = polyauth_core::token::now();
+        // A burst: each attempt is counted as it passes, so only the free attempts and the one
+        // that sets the first lock get through.
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (th, key) = (th.clone(), key.clone());
+                tokio::spawn(async move { th.attempt_at(&key, now).await })
+            })
+            .collect();
+        let mut passed = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(c) => passed.push(c.failures),
+                Err(e) => assert_eq!(
+                    (e.code(), e.retry_after()),
+                    ("rate_limited", Some(1)),
+                    "{b}"
+                ),
+            }
+        }
+        passed.sort_unstable();
+        assert_eq!(passed, vec![1, 2, 3, 4, 5, 6], "{b}");
+        // Locked attempts were not counted; after the lock the count goes on.
+        let c = th.attempt_at(&key, now + 1).await.unwrap();
+        assert_eq!((c.failures, c.locked_until), (7, now + 3), "{b}");
+        // The ceiling holds: at max_failures the key stays locked until reset.
+        let mut t = now + 3;
+        while th.attempt_at(&key, t).await.is_ok() {
+            t += 1000;
+        }
+        assert_eq!(store_failures(&th, &key).await, 10, "{b}");
+        assert_eq!(
+            th.attempt_at(&key, t + 3600).await.unwrap_err().code(),
+            "rate_limited",
+            "{b}"
+        );
+        th.reset(&key).await.unwrap();
+        assert_eq!(th.attempt_at(&key, t).await.unwrap().failures, 1, "{b}");
+        // check() agrees with attempt() about locks.
+        th.check_at(&key, t).await.unwrap();
+    }
+}
+
+async fn store_failures(th: &Throttle, key: &str) -> i64 {
+    th.store()
+        .throttle_get(key)
+        .await
+        .unwrap()
+        .unwrap()
+        .failures
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_urls_are_invalid_config() {
     for url in [
         "",
@@ -410,27 +418,6 @@ async fn bad_urls_are_invalid_config() {
             "{url}: {e}"
         );
     }
-}
-
-/// The SQL backends reachable here, as URLs that open the same database again (RT-9).
-async fn durable_urls() -> Vec<String> {
-    let mut out = Vec::new();
-    if wanted("sqlite") {
-        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
-        std::fs::create_dir_all(&dir).unwrap();
-        out.push(format!("sqlite://{}", dir.join("durable.db").display()));
-    }
-    if wanted("postgres") {
-        let url = std::env::var("POLYAUTH_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let url = isolated(&url);
-        match Store::open(&url).await {
-            Ok(_) => out.push(url),
-            Err(e) if !require_services() => eprintln!("skipping postgres: {e}"),
-            Err(e) => panic!("postgres unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -607,6 +594,22 @@ async fn store_futures_are_send() {
         st.throttle_fail(&id, 1, 10, &lock).await.unwrap();
         st.throttle_get(&id).await.unwrap();
         st.throttle_reset(&id).await.unwrap();
+        st.throttle_attempt(&id, 1, 10, &lock).await.unwrap();
+        st.mfa_begin(&id, &hash, 10).await.unwrap();
+        let hashes = vec![hash.clone()];
+        let c = polyauth_core::store::MfaConfirmation {
+            expected_pending: &hash,
+            secret: &hash,
+            step: 1,
+            now: 2,
+            code_hashes: &hashes,
+        };
+        st.mfa_confirm(&id, &c).await.unwrap();
+        st.mfa_accept_step(&id, &hash, &hash, 2, 3).await.unwrap();
+        st.mfa_use_recovery(&id, &hash, 3).await.unwrap();
+        st.mfa_replace_recovery(&id, &hashes).await.unwrap();
+        st.mfa_get(&id).await.unwrap();
+        st.mfa_delete(&id).await.unwrap();
     });
     task.await.unwrap();
 }

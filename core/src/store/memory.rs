@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use super::{Consumption, Counter, Rotation, SessionRecord};
+use super::{
+    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -26,12 +28,31 @@ struct OneTimeRow {
     used_at: Option<i64>,
 }
 
+/// A factor and its recovery codes (hash → used at).
+#[derive(Debug, Clone)]
+struct MfaRow {
+    record: MfaRecord,
+    codes: HashMap<String, Option<i64>>,
+}
+
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<String, SessionRecord>,
     refresh: HashMap<String, RefreshRow>,
     one_time: HashMap<String, OneTimeRow>,
     throttle: HashMap<String, Counter>,
+    mfa: HashMap<String, MfaRow>,
+}
+
+/// Counts a failure on `c` at `now` (the one rule `throttle_fail` and `throttle_attempt` share).
+fn count_failure(c: &mut Counter, now: i64, reset_after: i64, lock_for: &dyn Fn(i64) -> i64) {
+    c.failures = if c.failures > 0 && now - c.last_failure_at < reset_after {
+        c.failures + 1
+    } else {
+        1
+    };
+    c.last_failure_at = now;
+    c.locked_until = c.locked_until.max(now + lock_for(c.failures));
 }
 
 #[derive(Clone, Debug, Default)]
@@ -221,14 +242,25 @@ impl MemoryStore {
     ) -> Result<Counter> {
         let mut s = self.lock();
         let c = s.throttle.entry(key.to_owned()).or_default();
-        c.failures = if c.failures > 0 && now - c.last_failure_at < reset_after {
-            c.failures + 1
-        } else {
-            1
-        };
-        c.last_failure_at = now;
-        c.locked_until = c.locked_until.max(now + lock_for(c.failures));
+        count_failure(c, now, reset_after, lock_for);
         Ok(*c)
+    }
+
+    pub(crate) fn throttle_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
+        let mut s = self.lock();
+        let c = s.throttle.entry(key.to_owned()).or_default();
+        // Locked exactly when `Throttle::check` would say so.
+        if now - c.last_failure_at < reset_after && c.locked_until > now {
+            return Ok(Attempt::Locked(c.locked_until));
+        }
+        count_failure(c, now, reset_after, lock_for);
+        Ok(Attempt::Allowed(*c))
     }
 
     pub(crate) fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
@@ -238,5 +270,110 @@ impl MemoryStore {
     pub(crate) fn throttle_reset(&self, key: &str) -> Result<()> {
         self.lock().throttle.remove(key);
         Ok(())
+    }
+
+    pub(crate) fn mfa_get(&self, subject: &str) -> Result<Option<MfaRecord>> {
+        Ok(self.lock().mfa.get(subject).map(|row| MfaRecord {
+            recovery_remaining: row.codes.values().filter(|u| u.is_none()).count() as i64,
+            ..row.record.clone()
+        }))
+    }
+
+    pub(crate) fn mfa_begin(&self, subject: &str, pending: &str, expires_at: i64) -> Result<()> {
+        let mut s = self.lock();
+        let row = s.mfa.entry(subject.to_owned()).or_insert_with(|| MfaRow {
+            record: MfaRecord {
+                secret: None,
+                last_step: -1,
+                confirmed_at: None,
+                last_used_at: None,
+                pending_secret: None,
+                pending_expires_at: None,
+                recovery_remaining: 0,
+            },
+            codes: HashMap::new(),
+        });
+        row.record.pending_secret = Some(pending.to_owned());
+        row.record.pending_expires_at = Some(expires_at);
+        Ok(())
+    }
+
+    pub(crate) fn mfa_confirm(&self, subject: &str, c: &MfaConfirmation<'_>) -> Result<bool> {
+        let mut s = self.lock();
+        let Some(row) = s.mfa.get_mut(subject) else {
+            return Ok(false);
+        };
+        let r = &mut row.record;
+        if r.pending_secret.as_deref() != Some(c.expected_pending)
+            || r.pending_expires_at.is_none_or(|t| t <= c.now)
+        {
+            return Ok(false);
+        }
+        r.secret = Some(c.secret.to_owned());
+        r.last_step = c.step;
+        r.confirmed_at = Some(c.now);
+        r.last_used_at = Some(c.now);
+        r.pending_secret = None;
+        r.pending_expires_at = None;
+        row.codes = c.code_hashes.iter().map(|h| (h.clone(), None)).collect();
+        Ok(true)
+    }
+
+    pub(crate) fn mfa_accept_step(
+        &self,
+        subject: &str,
+        expected_secret: &str,
+        secret: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let Some(row) = s.mfa.get_mut(subject) else {
+            return Ok(false);
+        };
+        let r = &mut row.record;
+        if r.secret.as_deref() != Some(expected_secret) || r.last_step >= step {
+            return Ok(false);
+        }
+        r.secret = Some(secret.to_owned());
+        r.last_step = step;
+        r.last_used_at = Some(now);
+        Ok(true)
+    }
+
+    pub(crate) fn mfa_use_recovery(
+        &self,
+        subject: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<RecoveryUse> {
+        let mut s = self.lock();
+        let Some(row) = s.mfa.get_mut(subject) else {
+            return Ok(RecoveryUse::Unknown);
+        };
+        match row.codes.get_mut(code_hash) {
+            None => Ok(RecoveryUse::Unknown),
+            Some(Some(_)) => Ok(RecoveryUse::Used),
+            Some(used) => {
+                *used = Some(now);
+                let left = row.codes.values().filter(|u| u.is_none()).count();
+                Ok(RecoveryUse::Consumed(left as i64))
+            }
+        }
+    }
+
+    pub(crate) fn mfa_replace_recovery(&self, subject: &str, hashes: &[String]) -> Result<bool> {
+        let mut s = self.lock();
+        match s.mfa.get_mut(subject) {
+            Some(row) if row.record.secret.is_some() => {
+                row.codes = hashes.iter().map(|h| (h.clone(), None)).collect();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    pub(crate) fn mfa_delete(&self, subject: &str) -> Result<bool> {
+        Ok(self.lock().mfa.remove(subject).is_some())
     }
 }

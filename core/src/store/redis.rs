@@ -18,12 +18,16 @@
 //! - `subject:<subject>`: sorted set of the subject's session ids (for revoke-all and listing),
 //!   scored by when the session's key expires, so stale ids are pruned cheaply;
 //! - `onetime:<sha256 hex>`: hash of a one-time token;
-//! - `throttle:<key>`: hash `failures`, `last_failure_at`, `locked_until`.
+//! - `throttle:<key>`: hash `failures`, `last_failure_at`, `locked_until`;
+//! - `mfa:<subject>`: hash of the subject's TOTP factor (`secret`, `last_step`, `confirmed_at`,
+//!   `last_used_at`, `pending_secret`, `pending_expires_at`; secrets encrypted by `mfa.rs`);
+//! - `mfa_codes:<subject>`: hash of recovery-code SHA-256 hex → `-` (unused) or the time used.
 //!
 //! Retention: keys expire some time after they can no longer matter, never before. A session and
 //! all its refresh tokens live for the session's whole lifetime plus one day (so reuse detection
 //! and revocation hold until the session's absolute end, RT-9); a one-time token one day past its
-//! expiry; a throttle counter one day past both its lock and its `reset_after` window. Lifetimes
+//! expiry; a throttle counter one day past both its lock and its `reset_after` window. MFA
+//! factors and their recovery codes never expire: they live until `disable`. Lifetimes
 //! are relative to the caller's clock where the call provides one (times are always passed in by
 //! the caller, never read from the Redis clock, so injected clocks behave as with the other
 //! backends).
@@ -42,7 +46,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation};
 use serde_json::{Map, Value};
 
-use super::{Consumption, Counter, Rotation, SessionRecord};
+use super::{
+    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+};
 use crate::error::{Error, Result};
 
 /// How long data is kept after it stops mattering.
@@ -293,6 +299,157 @@ return redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until
     )
 });
 
+/// A throttled attempt in one step. KEYS: counter. ARGV: now, reset_after, ttl, then the lock
+/// schedule: seconds of lock after 1, 2, ... failures (the last entry holds for every count
+/// beyond). Returns {allowed (1/0), failures, last_failure_at, locked_until}.
+static THROTTLE_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local r = redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until')
+local failures = tonumber(r[1] or '0') or 0
+local last = tonumber(r[2] or '0') or 0
+local locked = tonumber(r[3] or '0') or 0
+local now = tonumber(ARGV[1])
+local reset_after = tonumber(ARGV[2])
+if now - last < reset_after and locked > now then
+  return {0, failures, last, locked}
+end
+if failures > 0 and now - last < reset_after then
+  failures = failures + 1
+else
+  failures = 1
+end
+local candidate = now + tonumber(ARGV[3 + math.min(failures, #ARGV - 3)])
+if candidate > locked then
+  locked = candidate
+end
+redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1],
+  'locked_until', string.format('%d', locked))
+local ttl = tonumber(ARGV[3])
+if redis.call('TTL', KEYS[1]) < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+return {1, failures, now, locked}
+"#,
+    )
+});
+
+/// KEYS: factor, recovery codes. Returns {flat factor hash or {}, unused recovery codes}.
+static MFA_GET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then
+  return {{}, 0}
+end
+local n = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+  if v == '-' then
+    n = n + 1
+  end
+end
+return {h, n}
+"#,
+    )
+});
+
+/// KEYS: factor. ARGV: pending secret, its expiry.
+static MFA_BEGIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'last_step', '-1')
+end
+redis.call('HSET', KEYS[1], 'pending_secret', ARGV[1], 'pending_expires_at', ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// KEYS: factor, recovery codes. ARGV: expected pending secret, secret, step, now, code hashes...
+static MFA_CONFIRM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local p = redis.call('HMGET', KEYS[1], 'pending_secret', 'pending_expires_at')
+if not p[1] or p[1] ~= ARGV[1] or not p[2] or tonumber(p[2]) <= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'secret', ARGV[2], 'last_step', ARGV[3], 'confirmed_at', ARGV[4],
+  'last_used_at', ARGV[4])
+redis.call('HDEL', KEYS[1], 'pending_secret', 'pending_expires_at')
+redis.call('DEL', KEYS[2])
+for i = 5, #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], '-')
+end
+return 1
+"#,
+    )
+});
+
+/// KEYS: factor. ARGV: expected secret, secret to store, step, now. Returns 1 when accepted.
+static MFA_ACCEPT_STEP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local r = redis.call('HMGET', KEYS[1], 'secret', 'last_step')
+if not r[1] or r[1] ~= ARGV[1] or tonumber(r[2] or '-1') >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'secret', ARGV[2], 'last_step', ARGV[3], 'last_used_at', ARGV[4])
+return 1
+"#,
+    )
+});
+
+/// KEYS: recovery codes. ARGV: code hash, now. Returns {status, unused codes left}.
+static MFA_USE_CODE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then
+  return {'unknown', 0}
+end
+if v ~= '-' then
+  return {'used', 0}
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local n = 0
+for _, x in ipairs(redis.call('HVALS', KEYS[1])) do
+  if x == '-' then
+    n = n + 1
+  end
+end
+return {'consumed', n}
+"#,
+    )
+});
+
+/// KEYS: factor, recovery codes. ARGV: code hashes... Returns 0 without a confirmed factor.
+static MFA_REPLACE_CODES: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if not redis.call('HGET', KEYS[1], 'secret') then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+for i = 1, #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], '-')
+end
+return 1
+"#,
+    )
+});
+
+/// KEYS: factor, recovery codes. Returns 1 when a factor (or pending enrollment) was removed.
+static MFA_DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local n = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+return n
+"#,
+    )
+});
+
 // ---------------------------------------------------------------------------------------------
 // URL handling and errors.
 // ---------------------------------------------------------------------------------------------
@@ -462,6 +619,23 @@ fn counter_from(values: &[Option<String>]) -> Result<Option<Counter>> {
         })),
         _ => Err(malformed("throttle")),
     }
+}
+
+fn mfa_from(mut h: HashMap<String, String>, recovery_remaining: i64) -> Result<MfaRecord> {
+    fn opt_int(h: &mut HashMap<String, String>, k: &str) -> Result<Option<i64>> {
+        h.remove(k)
+            .map(|v| v.parse().map_err(|_| malformed("mfa")))
+            .transpose()
+    }
+    Ok(MfaRecord {
+        secret: h.remove("secret"),
+        last_step: opt_int(&mut h, "last_step")?.ok_or_else(|| malformed("mfa"))?,
+        confirmed_at: opt_int(&mut h, "confirmed_at")?,
+        last_used_at: opt_int(&mut h, "last_used_at")?,
+        pending_secret: h.remove("pending_secret"),
+        pending_expires_at: opt_int(&mut h, "pending_expires_at")?,
+        recovery_remaining,
+    })
 }
 
 /// A relative expiry in seconds: `secs` from now plus the retention margin, bounded.
@@ -738,6 +912,131 @@ impl RedisStore {
         // with the lock as it stands now.
         let stored = counter_from(&values)?.ok_or_else(|| malformed("throttle"))?;
         Ok(Counter { failures, ..stored })
+    }
+
+    pub async fn throttle_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
+        // The whole schedule goes to the script so that checking, counting and locking are one
+        // atomic step; `lock_for` is constant from the ceiling on.
+        let schedule: Vec<i64> = (1..=crate::throttle::MAX_FAILURES_CEILING)
+            .map(lock_for)
+            .collect();
+        let longest = schedule.iter().copied().max().unwrap_or(0);
+        let mut inv = THROTTLE_ATTEMPT.prepare_invoke();
+        inv.key(self.key("throttle", key))
+            .arg(now)
+            .arg(reset_after)
+            .arg(ttl(longest.max(reset_after)));
+        for secs in &schedule {
+            inv.arg(*secs);
+        }
+        let (allowed, failures, last_failure_at, locked_until): (i64, i64, i64, i64) =
+            self.script(&inv).await?;
+        Ok(if allowed == 1 {
+            Attempt::Allowed(Counter {
+                failures,
+                last_failure_at,
+                locked_until,
+            })
+        } else {
+            Attempt::Locked(locked_until)
+        })
+    }
+
+    fn mfa_keys(&self, subject: &str) -> (String, String) {
+        (self.key("mfa", subject), self.key("mfa_codes", subject))
+    }
+
+    pub async fn mfa_get(&self, subject: &str) -> Result<Option<MfaRecord>> {
+        let (factor, codes) = self.mfa_keys(subject);
+        let mut inv = MFA_GET.prepare_invoke();
+        inv.key(factor).key(codes);
+        let (flat, remaining): (Vec<String>, i64) = self.script(&inv).await?;
+        if flat.is_empty() {
+            return Ok(None);
+        }
+        mfa_from(pairs(flat), remaining).map(Some)
+    }
+
+    pub async fn mfa_begin(&self, subject: &str, pending: &str, expires_at: i64) -> Result<()> {
+        let mut inv = MFA_BEGIN.prepare_invoke();
+        inv.key(self.key("mfa", subject))
+            .arg(pending)
+            .arg(expires_at);
+        self.script::<i64>(&inv).await.map(drop)
+    }
+
+    pub async fn mfa_confirm(&self, subject: &str, c: &MfaConfirmation<'_>) -> Result<bool> {
+        let (factor, codes) = self.mfa_keys(subject);
+        let mut inv = MFA_CONFIRM.prepare_invoke();
+        inv.key(factor)
+            .key(codes)
+            .arg(c.expected_pending)
+            .arg(c.secret)
+            .arg(c.step)
+            .arg(c.now);
+        for hash in c.code_hashes {
+            inv.arg(hash);
+        }
+        Ok(self.script::<i64>(&inv).await? == 1)
+    }
+
+    pub async fn mfa_accept_step(
+        &self,
+        subject: &str,
+        expected_secret: &str,
+        secret: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let mut inv = MFA_ACCEPT_STEP.prepare_invoke();
+        inv.key(self.key("mfa", subject))
+            .arg(expected_secret)
+            .arg(secret)
+            .arg(step)
+            .arg(now);
+        Ok(self.script::<i64>(&inv).await? == 1)
+    }
+
+    pub async fn mfa_use_recovery(
+        &self,
+        subject: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<RecoveryUse> {
+        let mut inv = MFA_USE_CODE.prepare_invoke();
+        inv.key(self.key("mfa_codes", subject))
+            .arg(code_hash)
+            .arg(now);
+        let (status, left): (String, i64) = self.script(&inv).await?;
+        Ok(match status.as_str() {
+            "consumed" => RecoveryUse::Consumed(left),
+            "used" => RecoveryUse::Used,
+            "unknown" => RecoveryUse::Unknown,
+            _ => return Err(malformed("recovery code")),
+        })
+    }
+
+    pub async fn mfa_replace_recovery(&self, subject: &str, hashes: &[String]) -> Result<bool> {
+        let (factor, codes) = self.mfa_keys(subject);
+        let mut inv = MFA_REPLACE_CODES.prepare_invoke();
+        inv.key(factor).key(codes);
+        for hash in hashes {
+            inv.arg(hash);
+        }
+        Ok(self.script::<i64>(&inv).await? == 1)
+    }
+
+    pub async fn mfa_delete(&self, subject: &str) -> Result<bool> {
+        let (factor, codes) = self.mfa_keys(subject);
+        let mut inv = MFA_DELETE.prepare_invoke();
+        inv.key(factor).key(codes);
+        Ok(self.script::<i64>(&inv).await? == 1)
     }
 
     pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {

@@ -27,7 +27,9 @@ use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{Consumption, Counter, Rotation, SessionRecord};
+use super::{
+    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+};
 use crate::error::{Error, Result};
 
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
@@ -43,9 +45,10 @@ const MAX_ATTEMPTS: u32 = 5;
 /// Schema migrations, in order. Each text is complete on its own (it records its version), uses
 /// `IF NOT EXISTS` throughout and is valid on both SQLite and PostgreSQL, so a team that applies
 /// migrations itself can run it as printed.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS polyauth_schema_version (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS polyauth_schema_version (
     version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS polyauth_sessions (
@@ -87,7 +90,28 @@ CREATE TABLE IF NOT EXISTS polyauth_throttle (
 );
 INSERT INTO polyauth_schema_version (version) VALUES (1);
 ",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE IF NOT EXISTS polyauth_mfa_factors (
+    subject TEXT NOT NULL PRIMARY KEY,
+    secret TEXT,
+    last_step BIGINT NOT NULL,
+    confirmed_at BIGINT,
+    last_used_at BIGINT,
+    pending_secret TEXT,
+    pending_expires_at BIGINT
+);
+CREATE TABLE IF NOT EXISTS polyauth_mfa_recovery_codes (
+    subject TEXT NOT NULL REFERENCES polyauth_mfa_factors (subject) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (subject, code_hash)
+);
+INSERT INTO polyauth_schema_version (version) VALUES (2);
+",
+    ),
+];
 
 /// The SQL text of every migration, by version (for teams that apply migrations themselves).
 pub fn migration_sql() -> &'static [(i64, &'static str)] {
@@ -155,12 +179,54 @@ const THROTTLE_COUNT: &str = "INSERT INTO polyauth_throttle \
     THEN polyauth_throttle.failures + 1 ELSE 1 END, \
     last_failure_at = $2 \
     RETURNING failures";
+/// `THROTTLE_COUNT` unless the key is locked (the condition of `Throttle::check`): then the
+/// upsert changes nothing and returns no row.
+const THROTTLE_ATTEMPT: &str = "INSERT INTO polyauth_throttle \
+    (key, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0) \
+    ON CONFLICT (key) DO UPDATE SET \
+    failures = CASE WHEN polyauth_throttle.failures > 0 \
+    AND $2 - polyauth_throttle.last_failure_at < $3 \
+    THEN polyauth_throttle.failures + 1 ELSE 1 END, \
+    last_failure_at = $2 \
+    WHERE polyauth_throttle.locked_until <= $2 \
+    OR $2 - polyauth_throttle.last_failure_at >= $3 \
+    RETURNING failures";
+const THROTTLE_LOCKED_UNTIL: &str = "SELECT locked_until FROM polyauth_throttle WHERE key = $1";
 const THROTTLE_LOCK: &str = "UPDATE polyauth_throttle SET locked_until = \
     CASE WHEN locked_until > $1 THEN locked_until ELSE $1 END WHERE key = $2 \
     RETURNING failures, last_failure_at, locked_until";
 const THROTTLE_GET: &str =
     "SELECT failures, last_failure_at, locked_until FROM polyauth_throttle WHERE key = $1";
 const THROTTLE_RESET: &str = "DELETE FROM polyauth_throttle WHERE key = $1";
+const MFA_GET: &str = "SELECT secret, last_step, confirmed_at, last_used_at, pending_secret, \
+    pending_expires_at, (SELECT CAST(COUNT(*) AS BIGINT) FROM polyauth_mfa_recovery_codes c \
+    WHERE c.subject = f.subject AND c.used_at IS NULL) AS recovery_remaining \
+    FROM polyauth_mfa_factors f WHERE f.subject = $1";
+const MFA_BEGIN: &str = "INSERT INTO polyauth_mfa_factors \
+    (subject, secret, last_step, confirmed_at, last_used_at, pending_secret, pending_expires_at) \
+    VALUES ($1, NULL, -1, NULL, NULL, $2, $3) \
+    ON CONFLICT (subject) DO UPDATE SET pending_secret = $2, pending_expires_at = $3";
+const MFA_CONFIRM: &str = "UPDATE polyauth_mfa_factors SET secret = $1, last_step = $2, \
+    confirmed_at = $3, last_used_at = $3, pending_secret = NULL, pending_expires_at = NULL \
+    WHERE subject = $4 AND pending_secret = $5 AND pending_expires_at > $3";
+/// The conditional update that makes each code usable once (OTP-2): 0 rows means the step (or a
+/// later one) was accepted already, or the factor changed.
+const MFA_ACCEPT_STEP: &str = "UPDATE polyauth_mfa_factors \
+    SET last_step = $1, last_used_at = $2, secret = $3 \
+    WHERE subject = $4 AND secret = $5 AND last_step < $1";
+/// Locks a confirmed factor's row (a no-op write); no row when there is no confirmed factor.
+const MFA_LOCK_CONFIRMED: &str = "UPDATE polyauth_mfa_factors SET last_step = last_step \
+    WHERE subject = $1 AND secret IS NOT NULL";
+const MFA_DELETE: &str = "DELETE FROM polyauth_mfa_factors WHERE subject = $1";
+const MFA_DELETE_CODES: &str = "DELETE FROM polyauth_mfa_recovery_codes WHERE subject = $1";
+const MFA_INSERT_CODE: &str = "INSERT INTO polyauth_mfa_recovery_codes \
+    (subject, code_hash, used_at) VALUES ($1, $2, NULL)";
+const MFA_USE_CODE: &str = "UPDATE polyauth_mfa_recovery_codes SET used_at = $1 \
+    WHERE subject = $2 AND code_hash = $3 AND used_at IS NULL";
+const MFA_CODE_STATE: &str =
+    "SELECT used_at FROM polyauth_mfa_recovery_codes WHERE subject = $1 AND code_hash = $2";
+const MFA_CODES_LEFT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM polyauth_mfa_recovery_codes \
+    WHERE subject = $1 AND used_at IS NULL";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -881,14 +947,54 @@ impl SqlStore {
         reset_after: i64,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
+        match self
+            .throttle_count(THROTTLE_COUNT, key, now, reset_after, lock_for)
+            .await?
+        {
+            Attempt::Allowed(c) => Ok(c),
+            Attempt::Locked(_) => Err(Error::Internal(
+                "throttle: an unconditional count reported a lock".into(),
+            )),
+        }
+    }
+
+    pub async fn throttle_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
+        self.throttle_count(THROTTLE_ATTEMPT, key, now, reset_after, lock_for)
+            .await
+    }
+
+    /// One transaction: count with `count_sql` (no row back: locked, nothing counted), then
+    /// raise `locked_until` to what the new count calls for.
+    async fn throttle_count(
+        &self,
+        count_sql: &'static str,
+        key: &str,
+        now: i64,
+        reset_after: i64,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
         self.run(|| async {
             let mut w = self.write().await?;
-            let failures: i64 = sqlx::query_scalar(THROTTLE_COUNT)
+            let counted: Option<i64> = sqlx::query_scalar(count_sql)
                 .bind(key)
                 .bind(now)
                 .bind(reset_after)
-                .fetch_one(&mut *w.tx)
+                .fetch_optional(&mut *w.tx)
                 .await?;
+            let Some(failures) = counted else {
+                let until: i64 = sqlx::query_scalar(THROTTLE_LOCKED_UNTIL)
+                    .bind(key)
+                    .fetch_one(&mut *w.tx)
+                    .await?;
+                w.rollback().await?;
+                return Ok(Attempt::Locked(until));
+            };
             let until = now.saturating_add(lock_for(failures));
             let row = sqlx::query(THROTTLE_LOCK)
                 .bind(until)
@@ -901,7 +1007,7 @@ impl SqlStore {
                 locked_until: row.try_get("locked_until")?,
             };
             w.commit().await?;
-            Ok(counter)
+            Ok(Attempt::Allowed(counter))
         })
         .await
     }
@@ -920,6 +1026,182 @@ impl SqlStore {
                 last_failure_at: row.try_get("last_failure_at")?,
                 locked_until: row.try_get("locked_until")?,
             }))
+        })
+        .await
+    }
+
+    pub async fn mfa_get(&self, subject: &str) -> Result<Option<MfaRecord>> {
+        self.run(|| async {
+            let Some(row) = sqlx::query(MFA_GET)
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(MfaRecord {
+                secret: row.try_get("secret")?,
+                last_step: row.try_get("last_step")?,
+                confirmed_at: row.try_get("confirmed_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+                pending_secret: row.try_get("pending_secret")?,
+                pending_expires_at: row.try_get("pending_expires_at")?,
+                recovery_remaining: row.try_get("recovery_remaining")?,
+            }))
+        })
+        .await
+    }
+
+    pub async fn mfa_begin(&self, subject: &str, pending: &str, expires_at: i64) -> Result<()> {
+        self.run(|| async {
+            let _slot = self.slot().await;
+            sqlx::query(MFA_BEGIN)
+                .bind(subject)
+                .bind(pending)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces the subject's recovery codes inside `w`.
+    async fn put_codes(&self, w: &mut WriteTx, subject: &str, hashes: &[String]) -> SqlResult<()> {
+        sqlx::query(MFA_DELETE_CODES)
+            .bind(subject)
+            .execute(&mut *w.tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query(MFA_INSERT_CODE)
+                .bind(subject)
+                .bind(hash)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn mfa_confirm(&self, subject: &str, c: &MfaConfirmation<'_>) -> Result<bool> {
+        self.run(|| async {
+            let mut w = self.write().await?;
+            let done = sqlx::query(MFA_CONFIRM)
+                .bind(c.secret)
+                .bind(c.step)
+                .bind(c.now)
+                .bind(subject)
+                .bind(c.expected_pending)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                w.rollback().await?;
+                return Ok(false);
+            }
+            self.put_codes(&mut w, subject, c.code_hashes).await?;
+            w.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    pub async fn mfa_accept_step(
+        &self,
+        subject: &str,
+        expected_secret: &str,
+        secret: &str,
+        step: i64,
+        now: i64,
+    ) -> Result<bool> {
+        self.run(|| async {
+            let _slot = self.slot().await;
+            let done = sqlx::query(MFA_ACCEPT_STEP)
+                .bind(step)
+                .bind(now)
+                .bind(secret)
+                .bind(subject)
+                .bind(expected_secret)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    pub async fn mfa_use_recovery(
+        &self,
+        subject: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<RecoveryUse> {
+        self.run(|| async {
+            let mut w = self.write().await?;
+            let claimed = sqlx::query(MFA_USE_CODE)
+                .bind(now)
+                .bind(subject)
+                .bind(code_hash)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            let outcome = if claimed == 1 {
+                let left: i64 = sqlx::query_scalar(MFA_CODES_LEFT)
+                    .bind(subject)
+                    .fetch_one(&mut *w.tx)
+                    .await?;
+                RecoveryUse::Consumed(left)
+            } else {
+                let used: Option<Option<i64>> = sqlx::query_scalar(MFA_CODE_STATE)
+                    .bind(subject)
+                    .bind(code_hash)
+                    .fetch_optional(&mut *w.tx)
+                    .await?;
+                match used {
+                    Some(Some(_)) => RecoveryUse::Used,
+                    // Unused but not claimed cannot happen inside the transaction; unknown it is.
+                    _ => RecoveryUse::Unknown,
+                }
+            };
+            w.commit().await?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    pub async fn mfa_replace_recovery(&self, subject: &str, hashes: &[String]) -> Result<bool> {
+        self.run(|| async {
+            let mut w = self.write().await?;
+            let locked = sqlx::query(MFA_LOCK_CONFIRMED)
+                .bind(subject)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            if locked == 0 {
+                w.rollback().await?;
+                return Ok(false);
+            }
+            self.put_codes(&mut w, subject, hashes).await?;
+            w.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    pub async fn mfa_delete(&self, subject: &str) -> Result<bool> {
+        self.run(|| async {
+            let mut w = self.write().await?;
+            // The factor first: it takes the row lock that `mfa_confirm` also needs; the codes
+            // go by cascade, and explicitly for databases that do not enforce foreign keys.
+            let removed = sqlx::query(MFA_DELETE)
+                .bind(subject)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            sqlx::query(MFA_DELETE_CODES)
+                .bind(subject)
+                .execute(&mut *w.tx)
+                .await?;
+            w.commit().await?;
+            Ok(removed > 0)
         })
         .await
     }
@@ -995,6 +1277,19 @@ mod tests {
             THROTTLE_LOCK,
             THROTTLE_GET,
             THROTTLE_RESET,
+            THROTTLE_ATTEMPT,
+            THROTTLE_LOCKED_UNTIL,
+            MFA_GET,
+            MFA_BEGIN,
+            MFA_CONFIRM,
+            MFA_ACCEPT_STEP,
+            MFA_LOCK_CONFIRMED,
+            MFA_DELETE,
+            MFA_DELETE_CODES,
+            MFA_INSERT_CODE,
+            MFA_USE_CODE,
+            MFA_CODE_STATE,
+            MFA_CODES_LEFT,
         ];
         for sql in all {
             let mut next = 1;

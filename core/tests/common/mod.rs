@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use polyauth_core::store::Store;
+
 /// `vectors/` of this project.
 pub fn project_vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors")
@@ -42,4 +44,88 @@ pub fn rand_u32() -> u32 {
     let mut b = [0u8; 4];
     aws_lc_rs::rand::fill(&mut b).unwrap();
     u32::from_le_bytes(b)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store backends for conformance suites. Servers come from POLYAUTH_TEST_POSTGRES_URL /
+// POLYAUTH_TEST_REDIS_URL (defaults: 127.0.0.1); with POLYAUTH_REQUIRE_SERVICES=1 (CI) a missing
+// server fails instead of skipping.
+
+pub fn require_services() -> bool {
+    std::env::var("POLYAUTH_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// POLYAUTH_TEST_BACKENDS=memory,sqlite narrows a local run; CI runs every backend.
+pub fn wanted(backend: &str) -> bool {
+    std::env::var("POLYAUTH_TEST_BACKENDS")
+        .map_or(true, |v| v.split(',').any(|b| b.trim() == backend))
+}
+
+/// Every backend reachable here, each opened fresh (SQL: a new schema/file; Redis: a new prefix).
+pub async fn stores() -> Vec<Store> {
+    let mut out = vec![Store::open("memory://").await.unwrap()];
+    if wanted("sqlite") {
+        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        out.push(
+            Store::open(&format!("sqlite://{}", dir.join("store.db").display()))
+                .await
+                .unwrap(),
+        );
+    }
+    for (var, default) in [
+        (
+            "POLYAUTH_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        ("POLYAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+    ] {
+        if !wanted(if var.contains("POSTGRES") {
+            "postgres"
+        } else {
+            "redis"
+        }) {
+            continue;
+        }
+        let url = std::env::var(var).unwrap_or_else(|_| default.to_owned());
+        match Store::open(&isolated(&url)).await {
+            Ok(s) => out.push(s),
+            Err(e) if !require_services() => eprintln!("skipping {var}: {e}"),
+            Err(e) => panic!("{var} unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
+        }
+    }
+    out
+}
+
+pub fn rand_suffix() -> String {
+    let mut b = [0u8; 6];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    hex::encode(b)
+}
+
+/// Gives each test run its own namespace so runs never see each other's rows.
+pub fn isolated(url: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}polyauth_namespace=t{}", rand_suffix())
+}
+
+/// The SQL backends reachable here, as URLs that open the same database again (RT-9).
+pub async fn durable_urls() -> Vec<String> {
+    let mut out = Vec::new();
+    if wanted("sqlite") {
+        let dir = std::env::temp_dir().join(format!("polyauth-test-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        out.push(format!("sqlite://{}", dir.join("durable.db").display()));
+    }
+    if wanted("postgres") {
+        let url = std::env::var("POLYAUTH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let url = isolated(&url);
+        match Store::open(&url).await {
+            Ok(_) => out.push(url),
+            Err(e) if !require_services() => eprintln!("skipping postgres: {e}"),
+            Err(e) => panic!("postgres unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
+        }
+    }
+    out
 }
