@@ -5,6 +5,7 @@
 mod asyncio;
 mod convert;
 mod errors;
+mod mfa;
 mod password;
 mod state;
 mod tokens;
@@ -35,5 +36,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     state::register(m)?;
     totp::register(m)?;
+    mfa::register(m)?;
     Ok(())
 }

@@ -41,7 +41,7 @@ fn map_arg(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, V
 
 /// A `str` argument. One with lone surrogates cannot be UTF-8 and is `InvalidInputError`, as in
 /// `PasswordHasher`, rather than a bare `UnicodeEncodeError`.
-fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     let s = obj
         .cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
@@ -337,7 +337,7 @@ impl OneTimeTokens {
 /// Failure counters with exponential backoff and a lockout ceiling, shared through the store.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Throttle {
-    inner: CoreThrottle,
+    pub(crate) inner: CoreThrottle,
 }
 
 #[pymethods]
@@ -378,6 +378,24 @@ impl Throttle {
         spawn(
             py,
             async move { t.fail(&key).await.map(|c| (c.failures, c.locked_until)) },
+            plain,
+        )
+    }
+
+    /// Reserves an attempt in one atomic step: raises `RateLimitedError` while `key` is locked,
+    /// otherwise counts the attempt as a failure right away (call `reset` after a success), so
+    /// concurrent attempts cannot all pass before any is counted; awaitable →
+    /// (failures, locked_until).
+    fn attempt<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
+        let t = self.inner.clone();
+        spawn(
+            py,
+            async move { t.attempt(&key).await.map(|c| (c.failures, c.locked_until)) },
             plain,
         )
     }

@@ -13,7 +13,7 @@ fn now_or(now: Option<u64>) -> u64 {
 /// RFC 6238 TOTP: secrets, codes, verification with a replay guard, otpauth URIs and QR codes.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Totp {
-    inner: CoreTotp,
+    pub(crate) inner: CoreTotp,
 }
 
 #[pymethods]

@@ -368,8 +368,19 @@ fn check_subject(subject: &str) -> Result<()> {
     Ok(())
 }
 
+/// The clock as the TOTP primitives take it; `now` was checked by `check_now`.
 fn clock(now: i64) -> u64 {
     now.max(0) as u64
+}
+
+/// An injected clock must be a time since the epoch.
+fn check_now(now: i64) -> Result<()> {
+    if now < 0 {
+        return Err(Error::InvalidInput(
+            "now must be seconds since the epoch (not negative)".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl Mfa {
@@ -423,6 +434,7 @@ impl Mfa {
         account: &str,
         now: i64,
     ) -> Result<Enrollment> {
+        check_now(now)?;
         check_subject(subject)?;
         let secret = self.totp.generate_secret()?;
         let uri = Zeroizing::new(self.totp.uri(&secret, account)?);
@@ -471,6 +483,7 @@ impl Mfa {
         code: &str,
         now: i64,
     ) -> Result<Vec<Zeroizing<String>>> {
+        check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
         self.attempt(subject, now).await?;
@@ -513,6 +526,7 @@ impl Mfa {
     }
 
     pub async fn verify_at(&self, subject: &str, code: &str, now: i64) -> Result<u64> {
+        check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
         self.attempt(subject, now).await?;
@@ -574,6 +588,7 @@ impl Mfa {
         code: &str,
         now: i64,
     ) -> Result<u32> {
+        check_now(now)?;
         check_subject(subject)?;
         let Some(normalized) = normalize_recovery(code)? else {
             return Err(Error::TotpInvalid);
@@ -619,6 +634,7 @@ impl Mfa {
     }
 
     pub async fn status_at(&self, subject: &str, now: i64) -> Result<MfaStatus> {
+        check_now(now)?;
         check_subject(subject)?;
         let r = self.store.mfa_get(subject).await?;
         Ok(match r {

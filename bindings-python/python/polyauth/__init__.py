@@ -11,7 +11,9 @@ import atexit
 from . import _native, errors
 from ._native import (
     BUILTIN_BLOCKLIST_SIZE,
+    Enrollment,
     KeySet,
+    Mfa,
     OneTimeTokens,
     PasswordHasher,
     PasswordPolicy,
@@ -59,6 +61,7 @@ atexit.register(_native._drain)
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
     "AuthError",
+    "Enrollment",
     "InternalError",
     "InvalidAudienceError",
     "InvalidConfigError",
@@ -70,6 +73,7 @@ __all__ = [
     "InvalidTokenError",
     "InvalidTypeError",
     "KeySet",
+    "Mfa",
     "MissingClaimError",
     "OneTimeTokens",
     "PasswordHasher",

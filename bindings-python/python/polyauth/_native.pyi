@@ -314,6 +314,11 @@ class Throttle:
         """Raises ``RateLimitedError`` (with ``retry_after`` seconds) while ``key`` is locked."""
     def fail(self, key: str) -> Awaitable[tuple[int, int]]:
         """Records a failure: ``(failures, locked_until)`` (seconds since the epoch)."""
+    def attempt(self, key: str) -> Awaitable[tuple[int, int]]:
+        """Reserves an attempt in one atomic step: raises ``RateLimitedError`` while ``key`` is
+        locked, otherwise counts the attempt as a failure right away and returns ``(failures,
+        locked_until)``. Call ``reset`` after a success. Unlike ``check`` then ``fail``, a burst
+        of concurrent attempts cannot all pass before any of them is counted."""
     def reset(self, key: str) -> Awaitable[None]:
         """Clears the counter after a success."""
 
@@ -368,3 +373,72 @@ class Totp:
     @property
     def window(self) -> int:
         """Steps accepted either side of the current one (0 or 1)."""
+
+@final
+class Enrollment:
+    """What ``Mfa.begin_enrollment`` returns. Show the QR code (or the secret, for typing) once;
+    its repr never shows the secret or the URI."""
+
+    @property
+    def secret(self) -> str:
+        """The new base32 secret (for manual entry in an authenticator app)."""
+    @property
+    def uri(self) -> str:
+        """The ``otpauth://totp/...`` Key URI (it contains the secret)."""
+    @property
+    def qr_svg(self) -> str:
+        """An SVG document of the URI's QR code."""
+    @property
+    def expires_at(self) -> int:
+        """Until when ``Mfa.confirm`` accepts a code for this enrollment (seconds since the epoch)."""
+
+@final
+class Mfa:
+    """The TOTP second factor over a store: enrollment, replay-safe verification (each code is
+    accepted at most once), recovery codes, encrypted secrets and throttled failures."""
+
+    def __new__(
+        cls,
+        store: Store,
+        totp: Totp,
+        encryption_key: str | bytes | bytearray | Sequence[str | bytes | bytearray],
+        *,
+        enrollment_ttl: int = 900,
+        throttle: Throttle | None = None,
+    ) -> Self:
+        """Secrets are AES-256-GCM encrypted with ``encryption_key``: 32 bytes, as bytes,
+        base64url/base64 or 64 hex digits (``Mfa.generate_key()`` makes one). A list rotates keys:
+        the first encrypts, all decrypt, and secrets under an older key are re-encrypted on their
+        next successful use. ``enrollment_ttl`` (60 to 86400 seconds) bounds how long an enrollment
+        can be confirmed. Failures are counted by ``throttle`` (default ``Throttle(store)``) under
+        the key ``"mfa:<subject>"``."""
+    @staticmethod
+    def generate_key() -> str:
+        """A fresh random 256-bit encryption key, base64url (keep it in a secret store)."""
+    def begin_enrollment(self, subject: str, account: str, *, now: int | None = None) -> Awaitable[Enrollment]:
+        """Starts (or restarts) enrollment: a new secret, kept encrypted and pending until
+        ``confirm``. ``account`` labels it in the authenticator app (e.g. the email address). A
+        confirmed factor keeps working until the new one is confirmed."""
+    def confirm(self, subject: str, code: str, *, now: int | None = None) -> Awaitable[list[str]]:
+        """Confirms the pending enrollment with a code from the app; returns 10 recovery codes to
+        show once (only their hashes are kept; they replace any earlier ones). Raises
+        ``TotpInvalidError`` for a wrong code or when nothing is pending."""
+    def verify(self, subject: str, code: str, *, now: int | None = None) -> Awaitable[int]:
+        """Checks a code of the confirmed factor and returns the accepted time step. Each code is
+        accepted at most once: a replay (or a code older than the last accepted one) raises
+        ``TotpReplayedError``, a wrong code ``TotpInvalidError``, too many failures
+        ``RateLimitedError``."""
+    def verify_recovery_code(self, subject: str, code: str, *, now: int | None = None) -> Awaitable[int]:
+        """Consumes a recovery code (case, spaces and dashes do not matter) and returns how many
+        unused codes remain. A used code raises ``TotpReplayedError``, an unknown one
+        ``TotpInvalidError``."""
+    def regenerate_recovery_codes(self, subject: str) -> Awaitable[list[str]]:
+        """New recovery codes for the confirmed factor; every earlier code stops working."""
+    def disable(self, subject: str) -> Awaitable[bool]:
+        """Removes the factor, any pending enrollment and the recovery codes (and clears the
+        throttle counter); False when there was nothing to remove."""
+    def status(self, subject: str) -> Awaitable[dict[str, Any]]:
+        """``{"enabled", "pending", "confirmed_at", "last_used_at", "recovery_codes_remaining"}``."""
+    @property
+    def key_ids(self) -> builtins.list[str]:
+        """Ids of the encryption keys, the encrypting one first (they reveal nothing of the keys)."""
