@@ -15,6 +15,8 @@ export const {
   OneTimeTokens,
   Throttle,
   Totp,
+  Mfa,
+  MfaEnrollment,
   _debugPanic,
 } = cjs
 export default cjs

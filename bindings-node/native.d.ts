@@ -39,6 +39,39 @@ export declare class KeySet {
   describe(): Array<string>
 }
 
+/** The TOTP second factor over a store. */
+export declare class Mfa {
+  /**
+   * `keys`: the encryption keys, the encrypting one first (32 bytes each: bytes,
+   * base64url/base64 or hex text). `throttle` counts failures (default: a new `Throttle`).
+   */
+  constructor(store: Store, totp: Totp, keys: Array<string | Uint8Array>, enrollmentTtl?: number | undefined | null, throttle?: Throttle | undefined | null)
+  /** A fresh random 256-bit encryption key, base64url. */
+  static generateKey(): string
+  /**
+   * Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
+   * confirmed.
+   */
+  beginEnrollment(subject: string, account: string, now?: number | undefined | null): Promise<MfaEnrollment>
+  /** Confirms the pending enrollment with a code; resolves to the recovery codes. */
+  confirm(subject: string, code: string, now?: number | undefined | null): Promise<Array<string>>
+  /** Checks a code of the confirmed factor, once; resolves to the accepted time step. */
+  verify(subject: string, code: string, now?: number | undefined | null): Promise<number>
+  /** Consumes a recovery code; resolves to how many unused codes remain. */
+  verifyRecoveryCode(subject: string, code: string, now?: number | undefined | null): Promise<number>
+  /** New recovery codes for the confirmed factor; the old ones stop working. */
+  regenerateRecoveryCodes(subject: string): Promise<Array<string>>
+  /** Removes the factor, any pending enrollment and the recovery codes. */
+  disable(subject: string): Promise<boolean>
+  /** The subject's second factor. */
+  status(subject: string): Promise<MfaStatus>
+  /** Ids of the encryption keys, the encrypting one first. */
+  get keyIds(): Array<string>
+  /** The backend of the store. */
+  get backend(): string
+  get enrollmentTtl(): number
+}
+
 /** Single-use, purpose-bound tokens. */
 export declare class OneTimeTokens {
   constructor(store: Store)
@@ -135,6 +168,11 @@ export declare class Throttle {
   check(key: string): Promise<void>
   /** Records a failure. */
   fail(key: string): Promise<FailureCount>
+  /**
+   * Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
+   * otherwise counts it as a failure right away (call `reset` after a success).
+   */
+  attempt(key: string): Promise<FailureCount>
   /** Clears the counter after a success. */
   reset(key: string): Promise<void>
 }
@@ -244,6 +282,23 @@ export interface LoadOptions {
   env?: string
   /** Algorithm for keys that do not name one. */
   alg?: string
+}
+
+/** What `beginEnrollment` resolves to (the TypeScript layer keeps it out of `util.inspect`). */
+export interface MfaEnrollment {
+  secret: string
+  uri: string
+  qrSvg: string
+  expiresAt: number
+}
+
+/** What `status` resolves to. */
+export interface MfaStatus {
+  enabled: boolean
+  pending: boolean
+  confirmedAt?: number
+  lastUsedAt?: number
+  recoveryCodesRemaining: number
 }
 
 /** The SQL of every migration, for teams that apply migrations themselves. */

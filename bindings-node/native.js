@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.KeySet = nativeBinding.KeySet
+module.exports.Mfa = nativeBinding.Mfa
 module.exports.OneTimeTokens = nativeBinding.OneTimeTokens
 module.exports.PasswordHasher = nativeBinding.PasswordHasher
 module.exports.PasswordPolicy = nativeBinding.PasswordPolicy

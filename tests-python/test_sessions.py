@@ -39,6 +39,8 @@ TABLES = {
     "polyauth_refresh_tokens",
     "polyauth_one_time_tokens",
     "polyauth_throttle",
+    "polyauth_mfa_factors",
+    "polyauth_mfa_recovery_codes",
 }
 
 # ---- helpers shared with test_onetime_throttle.py and test_cross_language_sessions.py -------------
@@ -667,7 +669,7 @@ async def test_migrations_sql_applied_by_hand_is_recognised(tmp_path: Path, toke
     assert (await sessions.refresh(pair.refresh_token)).session_id == pair.session_id
     with sqlite3.connect(path) as db:
         versions = [row[0] for row in db.execute("SELECT version FROM polyauth_schema_version")]
-    assert versions == [1]
+    assert versions == [1, 2]
 
 
 async def test_store_repr_and_backend(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 //! No decisions are made here; they belong to polyauth-core.
 
 mod errors;
+mod mfa;
 mod password;
 mod state;
 mod tokens;

@@ -269,7 +269,7 @@ pub struct FailureCount {
 /// Failure counters with exponential backoff and a lockout ceiling.
 #[napi]
 pub struct Throttle {
-    inner: CoreThrottle,
+    pub(crate) inner: CoreThrottle,
 }
 
 #[napi]
@@ -318,6 +318,17 @@ impl Throttle {
     #[napi]
     pub async fn fail(&self, key: String) -> Result<FailureCount> {
         let c = self.inner.fail(&key).await.map_err(to_napi)?;
+        Ok(FailureCount {
+            failures: c.failures,
+            locked_until: c.locked_until,
+        })
+    }
+
+    /// Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
+    /// otherwise counts it as a failure right away (call `reset` after a success).
+    #[napi]
+    pub async fn attempt(&self, key: String) -> Result<FailureCount> {
+        let c = self.inner.attempt(&key).await.map_err(to_napi)?;
         Ok(FailureCount {
             failures: c.failures,
             locked_until: c.locked_until,

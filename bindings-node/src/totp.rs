@@ -39,7 +39,7 @@ pub struct ParsedUri {
 /// RFC 6238 TOTP.
 #[napi]
 pub struct Totp {
-    inner: CoreTotp,
+    pub(crate) inner: CoreTotp,
 }
 
 #[napi]

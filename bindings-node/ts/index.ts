@@ -12,6 +12,8 @@ export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcom
 export { KeySet, RemoteKeySet, Tokens } from './tokens'
 export { Store, Sessions, OneTimeTokens, Throttle } from './state'
 export { Totp } from './totp'
+export { Mfa, MfaEnrollment } from './mfa'
+export type { EncryptionKey, MfaOptions, MfaStatus } from './mfa'
 export type { TotpOptions, ParsedTotpUri } from './totp'
 export type { TokenPair, SessionInfo, SessionsOptions, ThrottleOptions } from './state'
 export type { Algorithm, Claims, Jwks, KeyOptions, TokensOptions, VerifyOptions } from './tokens'

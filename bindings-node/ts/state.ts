@@ -161,6 +161,15 @@ export class Throttle {
     return callAsync(() => this.native.fail(key))
   }
 
+  /**
+   * Reserves an attempt in one atomic step: rejects with `rate_limited` while `key` is locked,
+   * otherwise counts the attempt as a failure right away (call `reset` after a success). Unlike
+   * `check` then `fail`, a burst of concurrent attempts cannot all pass before any is counted.
+   */
+  attempt(key: string): Promise<{ failures: number; lockedUntil: number }> {
+    return callAsync(() => this.native.attempt(key))
+  }
+
   /** Clears the counter after a success. */
   reset(key: string): Promise<void> {
     return callAsync(() => this.native.reset(key))

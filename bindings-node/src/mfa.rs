@@ -1,0 +1,203 @@
+//! `Mfa` for Node: the store-backed TOTP second factor. Every store call returns a Promise.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
+use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
+use zeroize::Zeroizing;
+
+use crate::errors::{run, to_napi, whole, whole_arg};
+use crate::state::{Store, Throttle};
+use crate::totp::Totp;
+
+fn now_or(now: Option<f64>) -> Result<i64> {
+    let default = polyauth_core::token::now().max(0) as u64;
+    whole_arg(now, default, 1 << 40, "now").map(|n| n as i64)
+}
+
+fn plain(codes: Vec<Zeroizing<String>>) -> Vec<String> {
+    codes.iter().map(|c| c.as_str().to_owned()).collect()
+}
+
+/// What `beginEnrollment` resolves to (the TypeScript layer keeps it out of `util.inspect`).
+#[napi(object)]
+pub struct MfaEnrollment {
+    pub secret: String,
+    pub uri: String,
+    pub qr_svg: String,
+    pub expires_at: i64,
+}
+
+/// What `status` resolves to.
+#[napi(object)]
+pub struct MfaStatus {
+    pub enabled: bool,
+    pub pending: bool,
+    pub confirmed_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub recovery_codes_remaining: u32,
+}
+
+/// The TOTP second factor over a store.
+#[napi]
+pub struct Mfa {
+    inner: CoreMfa,
+}
+
+#[napi]
+impl Mfa {
+    /// `keys`: the encryption keys, the encrypting one first (32 bytes each: bytes,
+    /// base64url/base64 or hex text). `throttle` counts failures (default: a new `Throttle`).
+    #[napi(constructor)]
+    pub fn new(
+        store: &Store,
+        totp: &Totp,
+        keys: Vec<Either<String, Uint8Array>>,
+        enrollment_ttl: Option<f64>,
+        throttle: Option<&Throttle>,
+    ) -> Result<Self> {
+        let materials: Vec<KeyMaterial> = keys
+            .into_iter()
+            .map(|k| match k {
+                Either::A(s) => KeyMaterial::Text(Zeroizing::new(s)),
+                Either::B(b) => KeyMaterial::Bytes(Zeroizing::new(b.to_vec())),
+            })
+            .collect();
+        let d = MfaConfig::default();
+        let config = MfaConfig {
+            enrollment_ttl: whole(enrollment_ttl, d.enrollment_ttl, 1 << 30, "enrollmentTtl")?,
+        };
+        let throttle = throttle.map(|t| t.inner.clone());
+        let inner = run(|| {
+            let throttle = match throttle {
+                Some(t) => t,
+                None => CoreThrottle::new(store.inner.clone(), ThrottleConfig::default())?,
+            };
+            CoreMfa::new(
+                store.inner.clone(),
+                totp.inner.clone(),
+                EncryptionKeys::new(&materials)?,
+                throttle,
+                config,
+            )
+        })?;
+        Ok(Mfa { inner })
+    }
+
+    /// A fresh random 256-bit encryption key, base64url.
+    #[napi]
+    pub fn generate_key() -> Result<String> {
+        run(|| mfa::generate_key().map(|k| k.as_str().to_owned()))
+    }
+
+    /// Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
+    /// confirmed.
+    #[napi]
+    pub async fn begin_enrollment(
+        &self,
+        subject: String,
+        account: String,
+        now: Option<f64>,
+    ) -> Result<MfaEnrollment> {
+        let now = now_or(now)?;
+        let e = self
+            .inner
+            .begin_enrollment_at(&subject, &account, now)
+            .await
+            .map_err(to_napi)?;
+        Ok(MfaEnrollment {
+            secret: e.secret.as_str().to_owned(),
+            uri: e.uri.as_str().to_owned(),
+            qr_svg: e.qr_svg,
+            expires_at: e.expires_at,
+        })
+    }
+
+    /// Confirms the pending enrollment with a code; resolves to the recovery codes.
+    #[napi]
+    pub async fn confirm(
+        &self,
+        subject: String,
+        code: String,
+        now: Option<f64>,
+    ) -> Result<Vec<String>> {
+        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+        self.inner
+            .confirm_at(&subject, &code, now)
+            .await
+            .map(plain)
+            .map_err(to_napi)
+    }
+
+    /// Checks a code of the confirmed factor, once; resolves to the accepted time step.
+    #[napi]
+    pub async fn verify(&self, subject: String, code: String, now: Option<f64>) -> Result<f64> {
+        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+        self.inner
+            .verify_at(&subject, &code, now)
+            .await
+            .map(|step| step as f64)
+            .map_err(to_napi)
+    }
+
+    /// Consumes a recovery code; resolves to how many unused codes remain.
+    #[napi]
+    pub async fn verify_recovery_code(
+        &self,
+        subject: String,
+        code: String,
+        now: Option<f64>,
+    ) -> Result<u32> {
+        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+        self.inner
+            .verify_recovery_code_at(&subject, &code, now)
+            .await
+            .map_err(to_napi)
+    }
+
+    /// New recovery codes for the confirmed factor; the old ones stop working.
+    #[napi]
+    pub async fn regenerate_recovery_codes(&self, subject: String) -> Result<Vec<String>> {
+        self.inner
+            .regenerate_recovery_codes(&subject)
+            .await
+            .map(plain)
+            .map_err(to_napi)
+    }
+
+    /// Removes the factor, any pending enrollment and the recovery codes.
+    #[napi]
+    pub async fn disable(&self, subject: String) -> Result<bool> {
+        self.inner.disable(&subject).await.map_err(to_napi)
+    }
+
+    /// The subject's second factor.
+    #[napi]
+    pub async fn status(&self, subject: String) -> Result<MfaStatus> {
+        let s = self.inner.status(&subject).await.map_err(to_napi)?;
+        Ok(MfaStatus {
+            enabled: s.enabled,
+            pending: s.pending,
+            confirmed_at: s.confirmed_at,
+            last_used_at: s.last_used_at,
+            recovery_codes_remaining: s.recovery_codes_remaining,
+        })
+    }
+
+    /// Ids of the encryption keys, the encrypting one first.
+    #[napi(getter)]
+    pub fn key_ids(&self) -> Vec<String> {
+        self.inner.key_ids()
+    }
+
+    /// The backend of the store.
+    #[napi(getter)]
+    pub fn backend(&self) -> &'static str {
+        self.inner.store().backend()
+    }
+
+    #[napi(getter)]
+    pub fn enrollment_ttl(&self) -> f64 {
+        self.inner.config().enrollment_ttl as f64
+    }
+}
