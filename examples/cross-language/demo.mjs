@@ -1,5 +1,5 @@
-// Cross-language demo, Node side: passwords and access tokens, driven by run.sh.
-import { KeySet, PasswordHasher, PolyauthError, Sessions, Store, Tokens, Totp } from 'polyauth'
+// Cross-language demo, Node side: passwords, access tokens, sessions and MFA, driven by run.sh.
+import { KeySet, Mfa, PasswordHasher, PolyauthError, Sessions, Store, Tokens, Totp } from 'polyauth'
 
 const ISSUER = 'https://demo.polyauth.dev'
 const AUDIENCE = 'demo-api'
@@ -25,6 +25,23 @@ if (command === 'hash') {
   try {
     const pair = await sessions.refresh(args[2])
     console.log(JSON.stringify({ session_id: pair.sessionId, refresh_token: pair.refreshToken }))
+  } catch (e) {
+    if (!(e instanceof PolyauthError)) throw e
+    console.log(JSON.stringify({ error: e.code }))
+  }
+} else if (command.startsWith('mfa-')) {
+  // The second factor on the shared SQLite store; the secret is kept encrypted with the key.
+  const [db, key, subject, arg] = args
+  const mfa = new Mfa(await Store.open(`sqlite://${db}`), new Totp({ issuer: 'polyauth demo' }), { encryptionKey: key })
+  try {
+    if (command === 'mfa-confirm') {
+      console.log(JSON.stringify({ count: (await mfa.confirm(subject, arg)).length }))
+    } else if (command === 'mfa-recovery-codes') {
+      // A fresh set (the ones `confirm` returned were shown once and are gone).
+      console.log(JSON.stringify({ first: (await mfa.regenerateRecoveryCodes(subject))[0] }))
+    } else if (command === 'mfa-recovery') {
+      console.log(JSON.stringify({ remaining: await mfa.verifyRecoveryCode(subject, arg) }))
+    }
   } catch (e) {
     if (!(e instanceof PolyauthError)) throw e
     console.log(JSON.stringify({ error: e.code }))

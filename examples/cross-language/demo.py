@@ -1,4 +1,4 @@
-"""Cross-language demo, Python side: passwords and access tokens, driven by run.sh."""
+"""Cross-language demo, Python side: passwords, access tokens, sessions and MFA, driven by run.sh."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 
-from polyauth import AuthError, KeySet, PasswordHasher, Sessions, Store, Tokens, Totp
+from polyauth import AuthError, KeySet, Mfa, PasswordHasher, Sessions, Store, Tokens, Totp
 
 ISSUER, AUDIENCE = "https://demo.polyauth.dev", "demo-api"
 
@@ -30,18 +30,8 @@ def main() -> None:
     elif command == "verify-token":
         tokens = Tokens(KeySet.load(path=args[0]), issuer=ISSUER, audience=AUDIENCE)
         print(json.dumps({"claims": tokens.verify(args[1])}))
-    elif command == "totp-enroll":
-        # What an app shows at enrollment: the otpauth URI (and its QR code) for the user's app.
-        totp = Totp(issuer="polyauth demo")
-        secret = totp.generate_secret()
-        uri = totp.uri(secret, args[0])
-        with open(args[1], "w") as f:
-            f.write(Totp.qr_svg(uri))
-        print(json.dumps({"secret": secret, "uri": uri}))
-    elif command == "totp-verify":
-        secret, code, after = args
-        step = Totp(issuer="polyauth demo").verify(secret, code, after_step=int(after) if after else None)
-        print(json.dumps({"step": step}))
+    elif command.startswith("mfa-"):
+        print(json.dumps(asyncio.run(mfa(command, *args))))
     elif command.startswith("session-"):
         print(json.dumps(asyncio.run(session(command, *args))))
     else:
@@ -61,6 +51,26 @@ async def session(command: str, jwks: str, db: str, arg: str) -> dict[str, objec
             return {"session_id": pair.session_id, "refresh_token": pair.refresh_token}
         if command == "session-revoke":
             return {"revoked": await sessions.revoke(arg)}
+    except AuthError as e:
+        return {"error": e.code}
+    raise SystemExit(f"unknown command {command!r}")
+
+
+async def mfa(command: str, db: str, key: str, subject: str, *args: str) -> dict[str, object]:
+    """The second factor on the shared SQLite store; the secret is kept encrypted with ``key``."""
+    mfa = Mfa(await Store.open(f"sqlite://{db}"), Totp(issuer="polyauth demo"), encryption_key=key)
+    try:
+        if command == "mfa-enroll":
+            # What an app shows at enrollment: the otpauth URI and its QR code.
+            account, qr_path = args
+            enrollment = await mfa.begin_enrollment(subject, account)
+            with open(qr_path, "w") as f:
+                f.write(enrollment.qr_svg)
+            return {"uri": enrollment.uri}
+        if command == "mfa-verify":
+            return {"step": await mfa.verify(subject, args[0])}
+        if command == "mfa-recovery":
+            return {"remaining": await mfa.verify_recovery_code(subject, args[0])}
     except AuthError as e:
         return {"error": e.code}
     raise SystemExit(f"unknown command {command!r}")

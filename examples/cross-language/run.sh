@@ -71,15 +71,19 @@ other=$("$PY" demo.py session-start "$jwks" "$db" user-42)
 check "Python revokes a session" "True" "$("$PY" demo.py session-revoke "$jwks" "$db" "$(printf '%s' "$other" | field session_id)" | field revoked)"
 check "Node cannot refresh the revoked session" "session_revoked" "$(node demo.mjs session-refresh "$jwks" "$db" "$(printf '%s' "$other" | field refresh_token)" | field error)"
 
-echo "== TOTP: enrollment in Python, the authenticator played by Node"
-enrolled=$("$PY" demo.py totp-enroll jane@example.com "$work/totp-qr.svg")
+echo "== MFA: TOTP enrollment in Python, the authenticator and the confirmation in Node, one store"
+# The encryption key of the TOTP secrets; both languages use it (in production: a secret store).
+mfa_key=$("$PY" -c 'import polyauth; print(polyauth.Mfa.generate_key())')
+enrolled=$("$PY" demo.py mfa-enroll "$db" "$mfa_key" user-42 jane@example.com "$work/totp-qr.svg")
 uri=$(printf '%s' "$enrolled" | field uri)
-secret=$(printf '%s' "$enrolled" | field secret)
 cp "$work/totp-qr.svg" ./totp-qr.svg
 echo "  Key URI: $uri"
 echo "  QR code written to examples/cross-language/totp-qr.svg"
 code=$(node demo.mjs totp-code "$uri" | field code)
-step=$("$PY" demo.py totp-verify "$secret" "$code" "" | field step)
-check "Python accepts the code Node computed (step $step)" "yes" "$([ "$step" != "None" ] && echo yes || echo no)"
-check "Python refuses the same code again (replay guard)" "None" "$("$PY" demo.py totp-verify "$secret" "$code" "$step" | field step)"
+echo "  Node's authenticator shows $code"
+check "Node confirms the enrollment Python began (10 recovery codes)" "10" "$(node demo.mjs mfa-confirm "$db" "$mfa_key" user-42 "$code" | field count)"
+check "Python refuses the same code again (accepted at most once)" "totp_replayed" "$("$PY" demo.py mfa-verify "$db" "$mfa_key" user-42 "$code" | field error)"
+recovery=$(node demo.mjs mfa-recovery-codes "$db" "$mfa_key" user-42 | field first)
+check "Python accepts a recovery code Node issued (9 left)" "9" "$("$PY" demo.py mfa-recovery "$db" "$mfa_key" user-42 "$recovery" | field remaining)"
+check "Node refuses the used recovery code" "totp_replayed" "$(node demo.mjs mfa-recovery "$db" "$mfa_key" user-42 "$recovery" | field error)"
 echo "demo passed"
