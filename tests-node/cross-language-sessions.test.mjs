@@ -1,14 +1,15 @@
 // One session, two languages: Node and Python (the polyauth package in the repository's .venv)
 // share the same store (one SQLite file, one PostgreSQL namespace, one Redis namespace) and the
 // same private JWKS (vectors/tokens.json keys.EdDSA), and rotate, revoke and detect reuse of each
-// other's refresh tokens (DESIGN.md §6: "shared by every instance and both languages").
+// other's refresh tokens (DESIGN.md §6: "shared by every instance and both languages"); and one
+// enrolls a second factor that the other confirms, with codes accepted once across both.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { KeySet, PolyauthError, Sessions, Store, Tokens } from 'polyauth'
+import { KeySet, Mfa, PolyauthError, Sessions, Store, Tokens, Totp } from 'polyauth'
 import { REPO_ROOT, expectCode, loadProjectVectors, servicesRequired, storeBackends, vectorsRequired } from './helpers.mjs'
 
 const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python')
@@ -61,6 +62,20 @@ async def main(req):
                 r = await sessions.list(arg)
             elif op == "verify":
                 r = tokens.verify(arg)
+            elif op.startswith("mfa_"):
+                mfa = polyauth.Mfa(store, polyauth.Totp(issuer="polyauth xlang"), arg["key"])
+                s, code, now = arg["subject"], arg.get("code"), arg.get("now")
+                if op == "mfa_begin":
+                    e = await mfa.begin_enrollment(s, arg["account"], now=now)
+                    r = {"secret": e.secret, "uri": e.uri}
+                elif op == "mfa_confirm":
+                    r = await mfa.confirm(s, code, now=now)
+                elif op == "mfa_verify":
+                    r = await mfa.verify(s, code, now=now)
+                elif op == "mfa_recovery":
+                    r = await mfa.verify_recovery_code(s, code, now=now)
+                else:
+                    r = await mfa.status(s)
             else:
                 raise SystemExit("unknown op " + op)
         except polyauth.AuthError as e:
@@ -199,6 +214,59 @@ describe('sessions shared between Node and Python', { concurrency: true, skip: P
         const [q1again] = await py(url, backend.name, ['refresh', q1.refresh_token])
         assert.deepEqual(q1again, { error: 'session_revoked' })
       })
+    })
+  }
+})
+
+describe('a second factor shared between Node and Python', { concurrency: true, skip: PYTHON_SKIP }, () => {
+  for (const backend of BACKENDS) {
+    test(`${backend.name}: Node enrolls, Python confirms; each code and recovery code is accepted once across both`, { skip: backend.skip }, async () => {
+      const url = backend.url()
+      const key = Mfa.generateKey()
+      const totp = new Totp({ issuer: 'polyauth xlang' })
+      const mfa = new Mfa(await Store.open(url), totp, { encryptionKey: key })
+      const subject = unique('mfa')
+      const t = Math.floor(Date.now() / 1000)
+      const now = t - (t % 30) + 1
+      const e = await mfa.beginEnrollment(subject, 'jane@example.com', { now })
+      const code = (k) => totp.code(e.secret, { now: now + 30 * k })
+      const arg = (more) => ({ key, subject, ...more })
+
+      const [recovery, status, replayed] = await py(
+        url,
+        backend.name,
+        ['mfa_confirm', arg({ code: code(0), now })],
+        ['mfa_status', arg({})],
+        ['mfa_verify', arg({ code: code(0), now })],
+      )
+      assert.equal(recovery.length, 10, `Python confirm: ${recovery.error}`)
+      assert.deepEqual([status.enabled, status.pending, status.recovery_codes_remaining], [true, false, 10])
+      assert.deepEqual(replayed, { error: 'totp_replayed' })
+      await expectCode(PolyauthError, () => mfa.verify(subject, code(0), { now }), 'totp_replayed', 'Node, the confirming code')
+
+      assert.equal(await mfa.verify(subject, code(1), { now: now + 30 }), Math.floor((now + 30) / 30))
+      const [again, next, older] = await py(
+        url,
+        backend.name,
+        ['mfa_verify', arg({ code: code(1), now: now + 30 })],
+        ['mfa_verify', arg({ code: code(2), now: now + 60 })],
+        ['mfa_verify', arg({ code: code(1), now: now + 60 })],
+      )
+      assert.deepEqual([again, next, older], [{ error: 'totp_replayed' }, Math.floor((now + 60) / 30), { error: 'totp_replayed' }])
+      await expectCode(PolyauthError, () => mfa.verify(subject, code(2), { now: now + 61 }), 'totp_replayed', 'Node, a code Python accepted')
+
+      assert.equal(await mfa.verifyRecoveryCode(subject, recovery[0], { now: now + 61 }), 9)
+      const [used, left] = await py(url, backend.name, ['mfa_recovery', arg({ code: recovery[0], now: now + 61 })], ['mfa_recovery', arg({ code: recovery[1], now: now + 61 })])
+      assert.deepEqual([used, left], [{ error: 'totp_replayed' }, 8])
+      assert.equal((await mfa.status(subject)).recoveryCodesRemaining, 8)
+
+      // Python enrolls another subject; Node confirms it. A different key cannot read it.
+      const other = unique('mfa')
+      const [begun] = await py(url, backend.name, ['mfa_begin', { key, subject: other, account: 'sam@example.com', now }])
+      assert.equal(Totp.parseUri(begun.uri).account, 'sam@example.com')
+      assert.equal((await mfa.confirm(other, totp.code(begun.secret, { now }), { now })).length, 10)
+      const [wrongKey] = await py(url, backend.name, ['mfa_verify', { key: Mfa.generateKey(), subject: other, code: totp.code(begun.secret, { now: now + 30 }), now: now + 30 }])
+      assert.deepEqual(wrongKey, { error: 'invalid_key' })
     })
   }
 })

@@ -1,7 +1,8 @@
 """One session, two languages: Python and Node share a store (the same SQLite file, the same
 PostgreSQL namespace, the same Redis namespace) and a key set, and each refreshes, verifies and
 revokes what the other started (DESIGN.md: "a session started by one side can be refreshed, listed
-and revoked by the other").
+and revoked by the other"). The same holds for a second factor: one side enrolls, the other
+confirms, and a code or recovery code accepted by one is refused by the other.
 
 Node runs a small script written into tests-node/ (inside the package, so ``import 'polyauth'``
 resolves by self-reference) that performs the operations it is given and prints their outcomes.
@@ -14,6 +15,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from test_sessions import open_store, store_url_for
 
 import polyauth
 from conftest import ROOT, load_project
-from polyauth import KeySet, Sessions, Tokens
+from polyauth import KeySet, Mfa, Sessions, Tokens, Totp
 
 VECTORS = load_project("tokens.json")
 JWKS: dict[str, Any] = VECTORS["keys"]["EdDSA"]
@@ -32,13 +34,14 @@ AUDIENCE: str = VECTORS["audience"]
 CLAIMS: dict[str, Any] = {"scope": "read write", "roles": ["admin"], "amr": ["pwd", "otp"]}
 
 NODE_SCRIPT = """\
-import { KeySet, Tokens, Store, Sessions, PolyauthError } from 'polyauth'
+import { KeySet, Tokens, Store, Sessions, Mfa, Totp, PolyauthError } from 'polyauth'
 
 const req = JSON.parse(process.env.POLYAUTH_XLANG_REQUEST)
 const keys = KeySet.fromJwks(process.env.POLYAUTH_XLANG_JWKS)
 const tokens = new Tokens(keys, { issuer: req.issuer, audience: req.audience })
 const store = await Store.open(req.url)
 const sessions = new Sessions(store, tokens)
+const mfaFor = (op) => new Mfa(store, new Totp({ issuer: 'polyauth xlang' }), { encryptionKey: op.key })
 const out = []
 for (const op of req.ops) {
   try {
@@ -50,6 +53,17 @@ for (const op of req.ops) {
       case 'isActive': value = await sessions.isActive(op.sessionId); break
       case 'list': value = await sessions.list(op.subject); break
       case 'verify': value = tokens.verify(op.token); break
+      case 'mfaBegin': {
+        const e = await mfaFor(op).beginEnrollment(op.subject, op.account, { now: op.now })
+        value = { secret: e.secret, uri: e.uri }
+        break
+      }
+      case 'mfaConfirm': value = await mfaFor(op).confirm(op.subject, op.code, { now: op.now }); break
+      case 'mfaVerify': value = await mfaFor(op).verify(op.subject, op.code, { now: op.now }); break
+      case 'mfaRecovery':
+        value = await mfaFor(op).verifyRecoveryCode(op.subject, op.code, { now: op.now })
+        break
+      case 'mfaStatus': value = await mfaFor(op).status(op.subject); break
       default: throw new Error(`unknown op ${op.op}`)
     }
     out.push({ ok: true, value: value === undefined ? null : value })
@@ -235,3 +249,60 @@ async def test_reuse_is_detected_across_languages(shared_url: str, node_script: 
     revoked = await node.one({"op": "revoke", "sessionId": q.session_id})
     assert revoked is True
     assert not await sessions.is_active(q.session_id)
+
+
+async def test_mfa_is_shared_between_languages(shared_url: str, node_script: Path) -> None:
+    key = Mfa.generate_key()
+    totp = Totp(issuer="polyauth xlang")
+    mfa = Mfa(await open_store(shared_url), totp, key)
+    node = Node(node_script, shared_url)
+    sub = subject()
+    t = int(time.time())
+    now = t - t % 30 + 1
+
+    def code(k: int) -> str:
+        return totp.code(enrollment.secret, now=now + 30 * k)
+
+    def op(name: str, **args: Any) -> dict[str, Any]:
+        return {"op": name, "key": key, "subject": sub, **args}
+
+    # Python enrolls; Node confirms with the first code and gets the recovery codes.
+    enrollment = await mfa.begin_enrollment(sub, "jane@example.com", now=now)
+    recovery: list[str] = await node.one(op("mfaConfirm", code=code(0), now=now))
+    assert len(recovery) == 10
+    status = await mfa.status(sub)
+    assert status["enabled"] and status["recovery_codes_remaining"] == 10
+    # The confirming code is spent for Python too; each step's code works once, on either side.
+    with pytest.raises(polyauth.TotpReplayedError):
+        await mfa.verify(sub, code(0), now=now)
+    assert await mfa.verify(sub, code(1), now=now + 30) == (now + 30) // 30
+    replayed, later, older = await node.run(
+        op("mfaVerify", code=code(1), now=now + 30),
+        op("mfaVerify", code=code(2), now=now + 60),
+        op("mfaVerify", code=code(1), now=now + 60),
+    )
+    assert replayed == {"ok": False, "code": "totp_replayed"}
+    assert later == {"ok": True, "value": (now + 60) // 30}
+    assert older == {"ok": False, "code": "totp_replayed"}
+    with pytest.raises(polyauth.TotpReplayedError):
+        await mfa.verify(sub, code(2), now=now + 61)
+    # A recovery code from Node works once in Python; Node then sees it used.
+    assert await mfa.verify_recovery_code(sub, recovery[0], now=now + 61) == 9
+    used, node_status = await node.run(op("mfaRecovery", code=recovery[0], now=now + 61), op("mfaStatus"))
+    assert used == {"ok": False, "code": "totp_replayed"}
+    assert node_status["value"]["recoveryCodesRemaining"] == 9
+    assert node_status["value"]["lastUsedAt"] == now + 60
+    # Node enrolls another subject; Python confirms it.
+    sub = subject()
+    begun = await node.one(op("mfaBegin", account="sam@example.com", now=now))
+    assert Totp.parse_uri(begun["uri"])["account"] == "sam@example.com"
+    codes = await mfa.confirm(sub, totp.code(begun["secret"], now=now), now=now)
+    assert len(codes) == 10
+    # Another encryption key cannot read the secret Python stored.
+    wrong = await node.run(
+        {
+            **op("mfaVerify", code=totp.code(begun["secret"], now=now + 30), now=now + 30),
+            "key": Mfa.generate_key(),
+        }
+    )
+    assert wrong == [{"ok": False, "code": "invalid_key"}]
