@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Password hashing benchmark: the Python bench, then the Node bench (never concurrently), then
-# bench/RESULTS.md from their JSON (bench/report.py). Run through `make bench`, which builds both
+# Password hashing and TOTP verify benchmarks: the Python benches, then the Node benches (never
+# concurrently), then bench/RESULTS.md from their JSON (bench/report.py). Run through `make bench`, which builds both
 # bindings first. Takes about 1 minute on 2 cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PY:-.venv/bin/python}"
 WORK=bench/.work
 mkdir -p "$WORK"
-rm -f "$WORK/python.json" "$WORK/node.json"
+rm -f "$WORK/python.json" "$WORK/node.json" "$WORK/totp_python.json" "$WORK/totp_node.json"
 BENCH_CLK_TCK="$(getconf CLK_TCK)"
 export BENCH_CLK_TCK
 
@@ -19,6 +19,8 @@ if [[ -n "${MAKELEVEL:-}" ]]; then CMD="make bench"; else CMD="bash bench/run.sh
 # the CPU other processes used, which RESULTS.md reports.
 "$PY" bench/python/bench_password.py --out "$WORK/python.json"
 node bench/node/bench_password.mjs --out "$WORK/node.json"
-"$PY" bench/report.py --python "$WORK/python.json" --node "$WORK/node.json" \
+"$PY" bench/python/bench_totp.py --out "$WORK/totp_python.json"
+node bench/node/bench_totp.mjs --out "$WORK/totp_node.json"
+"$PY" bench/report.py --python "$WORK/python.json" --node "$WORK/node.json" --work "$WORK" \
   --command "$CMD" --out bench/RESULTS.md
 echo "wrote bench/RESULTS.md"

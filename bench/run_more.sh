@@ -27,8 +27,6 @@ START="$(date +%s)"
 node bench/node/bench_tokens.mjs --out "$WORK/tokens-node.json"
 "$PY" bench/python/bench_sessions.py --out "$WORK/sessions-python.json"
 node bench/node/bench_sessions.mjs --out "$WORK/sessions-node.json"
-"$PY" bench/python/bench_totp.py --out "$WORK/totp_python.json"
-node bench/node/bench_totp.mjs --out "$WORK/totp_node.json"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" bench/report_more.py --work "$WORK" --command "$CMD" \
   --load-before "$LOAD_BEFORE" --load-after "$LOAD_AFTER" \
