@@ -250,10 +250,10 @@ async def test_concurrent_failures_each_get_their_own_count(store_url: str) -> N
 
 @pytest.mark.xfail(
     strict=True,
-    reason="RL-1 gap (core/src/throttle.rs API): check() and fail() are separate steps, so N "
-    "concurrent login attempts all pass check() before any failure is recorded; a burst exceeds "
-    "max_failures (RL-1: at most 100 consecutive failures per account). Needs an atomic "
-    "attempt/reserve primitive that counts the attempt before the password is verified",
+    reason="check() and fail() are separate steps, so N concurrent login attempts all pass "
+    "check() before any failure is recorded and a burst exceeds max_failures (RL-1). This is why "
+    "Throttle.attempt() exists: it checks and counts in one atomic step (test_mfa.py covers it "
+    "on every backend); the xfail documents the two-step pattern's limit",
 )
 async def test_concurrent_attempts_cannot_exceed_the_ceiling() -> None:
     throttle = Throttle(await Store.open("memory://"), max_failures=10)

@@ -65,7 +65,12 @@ impl Mfa {
             .collect();
         let d = MfaConfig::default();
         let config = MfaConfig {
-            enrollment_ttl: whole(enrollment_ttl, d.enrollment_ttl, 1 << 30, "enrollmentTtl")?,
+            enrollment_ttl: whole(
+                enrollment_ttl,
+                d.enrollment_ttl as u64,
+                1 << 30,
+                "enrollmentTtl",
+            )? as i64,
         };
         let throttle = throttle.map(|t| t.inner.clone());
         let inner = run(|| {
@@ -171,10 +176,11 @@ impl Mfa {
         self.inner.disable(&subject).await.map_err(to_napi)
     }
 
-    /// The subject's second factor.
+    /// The subject's second factor (`pending` judged at `now`).
     #[napi]
-    pub async fn status(&self, subject: String) -> Result<MfaStatus> {
-        let s = self.inner.status(&subject).await.map_err(to_napi)?;
+    pub async fn status(&self, subject: String, now: Option<f64>) -> Result<MfaStatus> {
+        let now = now_or(now)?;
+        let s = self.inner.status_at(&subject, now).await.map_err(to_napi)?;
         Ok(MfaStatus {
             enabled: s.enabled,
             pending: s.pending,

@@ -133,9 +133,9 @@ export class Mfa {
     return callAsync(() => this.native.disable(subject))
   }
 
-  /** The subject's second factor. */
-  async status(subject: string): Promise<MfaStatus> {
-    const s = await callAsync(() => this.native.status(subject))
+  /** The subject's second factor (`pending` judged at `now`, default: the system clock). */
+  async status(subject: string, options: { now?: number } = {}): Promise<MfaStatus> {
+    const s = await callAsync(() => this.native.status(subject, options.now))
     return {
       enabled: s.enabled,
       pending: s.pending,

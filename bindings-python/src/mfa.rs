@@ -95,7 +95,7 @@ impl Mfa {
         store: &Store,
         totp: &Totp,
         encryption_key: &Bound<'_, PyAny>,
-        enrollment_ttl: u64,
+        enrollment_ttl: i64,
         throttle: Option<&Throttle>,
     ) -> PyResult<Self> {
         let materials = key_materials(encryption_key)?;
@@ -242,16 +242,20 @@ impl Mfa {
         })
     }
 
-    /// The subject's second factor; awaitable → dict with ``enabled``, ``pending``,
-    /// ``confirmed_at``, ``last_used_at`` and ``recovery_codes_remaining``.
+    /// The subject's second factor (``pending`` judged at ``now``); awaitable → dict with
+    /// ``enabled``, ``pending``, ``confirmed_at``, ``last_used_at`` and
+    /// ``recovery_codes_remaining``.
+    #[pyo3(signature = (subject, *, now=None))]
     fn status<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
+        now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let m = self.inner.clone();
-        spawn(py, async move { m.status(&subject).await }, |py, s| {
+        let fut = async move { m.status_at(&subject, now_arg(now)).await };
+        spawn(py, fut, |py, s| {
             let d = PyDict::new(py);
             d.set_item("enabled", s.enabled)?;
             d.set_item("pending", s.pending)?;

@@ -12,7 +12,9 @@
 //!   decrypts, and a secret found under an older key is re-encrypted on its next successful use.
 //! - OTP-7: ten recovery codes of 120 random bits each, stored as SHA-256 only, consumed once.
 //! - RL-1: every attempt (TOTP or recovery code, confirm included) is reserved atomically in the
-//!   throttle under `mfa:<subject>` before it is checked, and the counter is reset on success.
+//!   throttle under `mfa:<subject>` before the code is checked, and the counter is reset on
+//!   success. What is not the user's doing is not counted: malformed input (refused before any
+//!   work), a subject without a factor, a secret that does not decrypt.
 
 use std::fmt;
 use std::sync::Arc;
@@ -284,7 +286,7 @@ fn recovery_codes() -> Result<(Vec<Zeroizing<String>>, Vec<String>)> {
 #[derive(Debug, Clone)]
 pub struct MfaConfig {
     /// How long a pending enrollment can be confirmed, in seconds (default 15 minutes).
-    pub enrollment_ttl: u64,
+    pub enrollment_ttl: i64,
 }
 
 impl Default for MfaConfig {
@@ -440,7 +442,7 @@ impl Mfa {
         let uri = Zeroizing::new(self.totp.uri(&secret, account)?);
         let qr_svg = totp::qr_svg(&uri)?;
         let sealed = self.keys.seal(subject, &secret)?;
-        let expires_at = now.saturating_add(self.config.enrollment_ttl as i64);
+        let expires_at = now.saturating_add(self.config.enrollment_ttl);
         self.store.mfa_begin(subject, &sealed, expires_at).await?;
         Ok(Enrollment {
             secret,
@@ -486,7 +488,6 @@ impl Mfa {
         check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
-        self.attempt(subject, now).await?;
         let record = self.store.mfa_get(subject).await?;
         let Some((pending, expires_at)) = record
             .as_ref()
@@ -497,7 +498,10 @@ impl Mfa {
         if expires_at <= now {
             return Err(Error::TotpInvalid);
         }
+        // Our own failures (a key that does not decrypt) are not the user's: decrypt before the
+        // attempt is counted. The code is checked only after the attempt is reserved.
         let opened = self.keys.open(subject, pending)?;
+        self.attempt(subject, now).await?;
         let Some(step) = self.totp.verify(&opened.secret, code, None, clock(now))? else {
             return Err(Error::TotpInvalid);
         };
@@ -529,7 +533,6 @@ impl Mfa {
         check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
-        self.attempt(subject, now).await?;
         let record = self.store.mfa_get(subject).await?;
         let Some((stored, last_step)) = record
             .as_ref()
@@ -537,7 +540,10 @@ impl Mfa {
         else {
             return Err(Error::TotpInvalid);
         };
+        // As in `confirm_at`: decrypt, then reserve the attempt, then check the code. The step
+        // read here is only a hint; `mfa_accept_step` decides atomically.
         let opened = self.keys.open(subject, stored)?;
+        self.attempt(subject, now).await?;
         let after = u64::try_from(last_step).ok();
         let Some(step) = self.totp.verify(&opened.secret, code, after, clock(now))? else {
             return Err(

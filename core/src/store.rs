@@ -139,6 +139,17 @@ pub enum RecoveryUse {
     Unknown,
 }
 
+/// The `locked_until` candidate after a failure that calls for `lock` seconds: 0 (no change)
+/// when there is no delay, so a free failure never makes a key look locked to an instance whose
+/// clock runs a little behind.
+pub(crate) fn lock_end(now: i64, lock: i64) -> i64 {
+    if lock > 0 {
+        now.saturating_add(lock)
+    } else {
+        0
+    }
+}
+
 /// A store handle; clones share the connection pool.
 #[derive(Clone, Debug)]
 pub enum Store {

@@ -390,6 +390,9 @@ async fn attempts_are_reserved_atomically() {
         assert_eq!(th.attempt_at(&key, t).await.unwrap().failures, 1, "{b}");
         // check() agrees with attempt() about locks.
         th.check_at(&key, t).await.unwrap();
+        // A free failure sets no lock: an instance whose clock is behind does not see one.
+        th.check_at(&key, t - 5).await.unwrap();
+        th.attempt_at(&key, t - 5).await.unwrap();
     }
 }
 

@@ -437,8 +437,9 @@ class Mfa:
     def disable(self, subject: str) -> Awaitable[bool]:
         """Removes the factor, any pending enrollment and the recovery codes (and clears the
         throttle counter); False when there was nothing to remove."""
-    def status(self, subject: str) -> Awaitable[dict[str, Any]]:
-        """``{"enabled", "pending", "confirmed_at", "last_used_at", "recovery_codes_remaining"}``."""
+    def status(self, subject: str, *, now: int | None = None) -> Awaitable[dict[str, Any]]:
+        """``{"enabled", "pending", "confirmed_at", "last_used_at", "recovery_codes_remaining"}``;
+        ``pending`` is judged at ``now`` (default: the system clock)."""
     @property
     def key_ids(self) -> builtins.list[str]:
         """Ids of the encryption keys, the encrypting one first (they reveal nothing of the keys)."""

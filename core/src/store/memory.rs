@@ -52,7 +52,9 @@ fn count_failure(c: &mut Counter, now: i64, reset_after: i64, lock_for: &dyn Fn(
         1
     };
     c.last_failure_at = now;
-    c.locked_until = c.locked_until.max(now + lock_for(c.failures));
+    c.locked_until = c
+        .locked_until
+        .max(super::lock_end(now, lock_for(c.failures)));
 }
 
 #[derive(Clone, Debug, Default)]

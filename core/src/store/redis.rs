@@ -319,9 +319,9 @@ if failures > 0 and now - last < reset_after then
 else
   failures = 1
 end
-local candidate = now + tonumber(ARGV[3 + math.min(failures, #ARGV - 3)])
-if candidate > locked then
-  locked = candidate
+local lock = tonumber(ARGV[3 + math.min(failures, #ARGV - 3)])
+if lock > 0 and now + lock > locked then
+  locked = now + lock
 end
 redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1],
   'locked_until', string.format('%d', locked))
@@ -895,7 +895,7 @@ impl RedisStore {
         inv.key(&k).arg(now).arg(reset_after).arg(ttl(reset_after));
         let failures: i64 = self.script(&inv).await?;
         // Computed before the next await: `lock_for` need not be Send.
-        let candidate = now.saturating_add(lock_for(failures));
+        let candidate = super::lock_end(now, lock_for(failures));
         let keep = ttl(candidate.saturating_sub(now).max(reset_after));
         let mut inv = THROTTLE_LOCK.prepare_invoke();
         inv.key(&k).arg(candidate).arg(keep);

@@ -995,7 +995,7 @@ impl SqlStore {
                 w.rollback().await?;
                 return Ok(Attempt::Locked(until));
             };
-            let until = now.saturating_add(lock_for(failures));
+            let until = super::lock_end(now, lock_for(failures));
             let row = sqlx::query(THROTTLE_LOCK)
                 .bind(until)
                 .bind(key)
