@@ -63,8 +63,8 @@ export declare class Mfa {
   regenerateRecoveryCodes(subject: string): Promise<Array<string>>
   /** Removes the factor, any pending enrollment and the recovery codes. */
   disable(subject: string): Promise<boolean>
-  /** The subject's second factor. */
-  status(subject: string): Promise<MfaStatus>
+  /** The subject's second factor (`pending` judged at `now`). */
+  status(subject: string, now?: number | undefined | null): Promise<MfaStatus>
   /** Ids of the encryption keys, the encrypting one first. */
   get keyIds(): Array<string>
   /** The backend of the store. */

@@ -433,8 +433,8 @@ async def test_failures_are_throttled(store_url: str) -> None:
     # Recovery codes share the counter; a locked attempt is not counted.
     limited = await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], now=now + 30))
     assert limited.retry_after == 1
-    # Nothing is pending: no code is checked, so the answer is totp_invalid and nothing is counted.
-    await fails(polyauth.TotpInvalidError, m.confirm(s, good, now=now + 30))
+    # So do confirmations (here with nothing pending: counted alike).
+    await fails(polyauth.RateLimitedError, m.confirm(s, good, now=now + 30))
     # Once the lock has passed, a success clears the counter.
     assert await m.verify(s, good, now=now + 31) == (now + 30) // 30
     for _ in range(5):
@@ -454,9 +454,9 @@ async def test_failures_are_throttled(store_url: str) -> None:
     assert await m.verify_recovery_code(s, codes[0], now=now + 60) == 9
 
 
-async def test_failures_that_are_not_the_users_are_not_counted(store_url: str) -> None:
-    # A key that cannot decrypt the secret (a botched rotation) and a subject without a factor are
-    # the application's problems: however often they happen, the user is not locked out.
+async def test_undecodable_secrets_are_not_counted_but_missing_factors_are(store_url: str) -> None:
+    # A key that cannot decrypt the secret (a botched rotation) is the application's failure:
+    # however often it happens, the user is not locked out.
     store = await open_store(store_url)
     m = make_mfa(store)
     s = new_subject()
@@ -465,8 +465,14 @@ async def test_failures_that_are_not_the_users_are_not_counted(store_url: str) -
     other_key = make_mfa(store, NEW_KEY)
     for _ in range(8):
         await fails(polyauth.InvalidKeyError, other_key.verify(s, code_at(secret, now + 30), now=now + 30))
-        await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(secret, now + 30), now=now + 30))
     assert await m.verify(s, code_at(secret, now + 30), now=now + 30) == (now + 30) // 30
+    # A subject without a factor is throttled like one with a factor and a wrong code, so the
+    # throttle does not tell who has MFA.
+    nobody = new_subject()
+    for _ in range(6):
+        await fails(polyauth.TotpInvalidError, m.verify(nobody, "123456", now=now))
+    await fails(polyauth.RateLimitedError, m.verify(nobody, "123456", now=now))
+    await fails(polyauth.RateLimitedError, m.confirm(nobody, "123456", now=now))
 
 
 async def test_confirm_failures_are_throttled(store_url: str) -> None:

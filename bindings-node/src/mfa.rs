@@ -65,11 +65,12 @@ impl Mfa {
             .collect();
         let d = MfaConfig::default();
         let config = MfaConfig {
-            enrollment_ttl: whole(
-                enrollment_ttl,
-                d.enrollment_ttl as u64,
-                1 << 30,
-                "enrollmentTtl",
+            enrollment_ttl: whole(enrollment_ttl, d.enrollment_ttl as u64, 86_400, "").map_err(
+                |_| {
+                    to_napi(polyauth_core::Error::InvalidConfig(
+                        "enrollmentTtl must be a whole number of seconds from 60 to 86400".into(),
+                    ))
+                },
             )? as i64,
         };
         let throttle = throttle.map(|t| t.inner.clone());

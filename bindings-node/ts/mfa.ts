@@ -1,7 +1,8 @@
 /** The store-backed TOTP second factor: enrollment, replay-safe verification, recovery codes. */
 import * as native from '../native'
 import { call, callAsync } from './errors'
-import type { Store, Throttle } from './state'
+import { Throttle } from './state'
+import type { Store } from './state'
 import type { Totp } from './totp'
 
 /** One encryption key: 32 bytes, or text holding them (base64url, base64 or 64 hex digits). */
@@ -80,6 +81,7 @@ export class Mfa {
   constructor(store: Store, totp: Totp, options: MfaOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('options with encryptionKey are required')
     const keys = keyList(options.encryptionKey)
+    if (options.throttle !== undefined && !(options.throttle instanceof Throttle)) throw new TypeError('throttle must be a Throttle')
     this.native = call(() => new native.Mfa(store.native, totp.native, keys, options.enrollmentTtl, options.throttle?.native))
   }
 

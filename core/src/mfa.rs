@@ -13,8 +13,9 @@
 //! - OTP-7: ten recovery codes of 120 random bits each, stored as SHA-256 only, consumed once.
 //! - RL-1: every attempt (TOTP or recovery code, confirm included) is reserved atomically in the
 //!   throttle under `mfa:<subject>` before the code is checked, and the counter is reset on
-//!   success. What is not the user's doing is not counted: malformed input (refused before any
-//!   work), a subject without a factor, a secret that does not decrypt.
+//!   success. A subject without a factor (or enrollment) is counted alike, so the throttle does
+//!   not tell who has one. Not counted: malformed input (refused before any work) and a stored
+//!   secret that does not decrypt (the application's failure, not the user's).
 
 use std::fmt;
 use std::sync::Arc;
@@ -489,17 +490,18 @@ impl Mfa {
         check_subject(subject)?;
         self.check_code(code)?;
         let record = self.store.mfa_get(subject).await?;
-        let Some((pending, expires_at)) = record
+        let pending = record
             .as_ref()
             .and_then(|r| r.pending_secret.as_deref().zip(r.pending_expires_at))
-        else {
+            .filter(|(_, expires_at)| *expires_at > now);
+        let Some((pending, _)) = pending else {
+            // Counted like a wrong code, so that subjects with and without an enrollment behave
+            // alike under the throttle.
+            self.attempt(subject, now).await?;
             return Err(Error::TotpInvalid);
         };
-        if expires_at <= now {
-            return Err(Error::TotpInvalid);
-        }
-        // Our own failures (a key that does not decrypt) are not the user's: decrypt before the
-        // attempt is counted. The code is checked only after the attempt is reserved.
+        // A secret that does not decrypt is the application's failure, not the user's: decrypt
+        // before the attempt is counted. The code is checked only after it is reserved.
         let opened = self.keys.open(subject, pending)?;
         self.attempt(subject, now).await?;
         let Some(step) = self.totp.verify(&opened.secret, code, None, clock(now))? else {
@@ -538,6 +540,8 @@ impl Mfa {
             .as_ref()
             .and_then(|r| r.secret.as_deref().map(|s| (s, r.last_step)))
         else {
+            // Counted like a wrong code: whether a subject has a factor does not show.
+            self.attempt(subject, now).await?;
             return Err(Error::TotpInvalid);
         };
         // As in `confirm_at`: decrypt, then reserve the attempt, then check the code. The step
