@@ -415,7 +415,9 @@ class Mfa:
     @staticmethod
     def generate_key() -> str:
         """A fresh random 256-bit encryption key, base64url (keep it in a secret store)."""
-    def begin_enrollment(self, subject: str, account: str, *, now: int | None = None) -> Awaitable[Enrollment]:
+    def begin_enrollment(
+        self, subject: str, account: str, *, now: int | None = None
+    ) -> Awaitable[Enrollment]:
         """Starts (or restarts) enrollment: a new secret, kept encrypted and pending until
         ``confirm``. ``account`` labels it in the authenticator app (e.g. the email address). A
         confirmed factor keeps working until the new one is confirmed."""
