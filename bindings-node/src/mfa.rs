@@ -203,6 +203,7 @@ impl Mfa {
         self.inner.store().backend()
     }
 
+    /// Seconds an enrollment can be confirmed.
     #[napi(getter)]
     pub fn enrollment_ttl(&self) -> f64 {
         self.inner.config().enrollment_ttl as f64

@@ -129,6 +129,7 @@ impl fmt::Debug for Opened {
 }
 
 impl EncryptionKeys {
+    /// Parses 1 to 16 keys (the first encrypts); `invalid_config` for a malformed or repeated key.
     pub fn new(materials: &[KeyMaterial]) -> Result<EncryptionKeys> {
         if materials.is_empty() || materials.len() > MAX_KEYS {
             return Err(Error::InvalidConfig(format!(
@@ -387,6 +388,8 @@ fn check_now(now: i64) -> Result<()> {
 }
 
 impl Mfa {
+    /// The second factor over `store`, with codes checked by `totp`, secrets encrypted with
+    /// `keys` and failures counted by `throttle`; `invalid_config` for a bad `enrollment_ttl`.
     pub fn new(
         store: Store,
         totp: Totp,
@@ -408,18 +411,22 @@ impl Mfa {
         })
     }
 
+    /// The TOTP settings codes are checked with.
     pub fn totp(&self) -> &Totp {
         &self.totp
     }
 
+    /// The store the factors live in.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
+    /// Ids of the encryption keys, the encrypting one first.
     pub fn key_ids(&self) -> Vec<String> {
         self.keys.key_ids()
     }
 
+    /// The enrollment settings.
     pub fn config(&self) -> &MfaConfig {
         &self.config
     }
@@ -431,6 +438,7 @@ impl Mfa {
             .await
     }
 
+    /// `begin_enrollment` at `now` (seconds since the epoch).
     pub async fn begin_enrollment_at(
         &self,
         subject: &str,
@@ -480,6 +488,7 @@ impl Mfa {
         self.confirm_at(subject, code, token::now()).await
     }
 
+    /// `confirm` at `now`.
     pub async fn confirm_at(
         &self,
         subject: &str,
@@ -531,6 +540,7 @@ impl Mfa {
         self.verify_at(subject, code, token::now()).await
     }
 
+    /// `verify` at `now`.
     pub async fn verify_at(&self, subject: &str, code: &str, now: i64) -> Result<u64> {
         check_now(now)?;
         check_subject(subject)?;
@@ -592,6 +602,7 @@ impl Mfa {
             .await
     }
 
+    /// `verify_recovery_code` at `now`.
     pub async fn verify_recovery_code_at(
         &self,
         subject: &str,
@@ -639,10 +650,12 @@ impl Mfa {
         Ok(removed)
     }
 
+    /// Whether the subject has a factor, a pending enrollment, and how many recovery codes.
     pub async fn status(&self, subject: &str) -> Result<MfaStatus> {
         self.status_at(subject, token::now()).await
     }
 
+    /// `status` at `now` (which decides whether an enrollment is still pending).
     pub async fn status_at(&self, subject: &str, now: i64) -> Result<MfaStatus> {
         check_now(now)?;
         check_subject(subject)?;

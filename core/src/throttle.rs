@@ -123,6 +123,7 @@ impl Throttle {
         self.attempt_at(key, token::now()).await
     }
 
+    /// `attempt` at `now` (seconds since the epoch).
     pub async fn attempt_at(&self, key: &str, now: i64) -> Result<Counter> {
         Self::check_key(key)?;
         let config = self.config.clone();
@@ -137,10 +138,12 @@ impl Throttle {
         }
     }
 
+    /// The backoff schedule.
     pub fn config(&self) -> &ThrottleConfig {
         &self.config
     }
 
+    /// The store the counters live in.
     pub fn store(&self) -> &Store {
         &self.store
     }
