@@ -2,6 +2,10 @@
 # everywhere, so `cargo test --release` reuses what the binding builds compiled).
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# `napi build` always passes `--target <host>`, which puts its artefacts (and every dependency) in
+# target/<triple>/; naming the same triple for maturin and cargo test makes all three builds share
+# one set of compiled dependencies instead of building them twice.
+export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip

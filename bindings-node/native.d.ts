@@ -69,6 +69,7 @@ export declare class Mfa {
   get keyIds(): Array<string>
   /** The backend of the store. */
   get backend(): string
+  /** Seconds an enrollment can be confirmed. */
   get enrollmentTtl(): number
 }
 
