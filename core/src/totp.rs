@@ -223,12 +223,17 @@ impl Totp {
         let mut matched = None;
         for step in current.saturating_sub(self.config.window)..=current + self.config.window {
             let candidate = Zeroizing::new(engine.generate(step * self.config.period).to_string());
-            // Check every step (no early exit) so timing does not tell which one matched.
-            if bool::from(candidate.as_bytes().ct_eq(code.as_bytes())) && matched.is_none() {
+            // Check every step (no early exit) so timing does not tell which one matched. The
+            // first step after `after_step` wins: a code that happens to equal both a used step's
+            // and a later step's is still accepted for the later one.
+            if bool::from(candidate.as_bytes().ct_eq(code.as_bytes()))
+                && matched.is_none()
+                && after_step.is_none_or(|last| step > last)
+            {
                 matched = Some(step);
             }
         }
-        Ok(matched.filter(|step| after_step.is_none_or(|last| *step > last)))
+        Ok(matched)
     }
 
     /// The Key URI (`otpauth://totp/Issuer:account?...`) authenticator apps read.

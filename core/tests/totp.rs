@@ -166,3 +166,34 @@ fn uri_round_trip_and_qr() {
         "invalid_input"
     );
 }
+
+#[test]
+fn a_code_equal_at_a_used_and_a_later_step_counts_for_the_later_one() {
+    // Find steps T-1 and T+1 with the same code (about one in a million steps), then accept the
+    // code for T-1 and present it again with T as the clock: it must match T+1.
+    let t = totp(TotpAlgorithm::Sha1, 6, 1);
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let code = |step: u64| t.code(secret, step * 30).unwrap();
+    let (mut before, mut now, mut after) = (code(1), code(2), code(3));
+    let mut step = 2;
+    while before != after {
+        step += 1;
+        (before, now, after) = (now, after, code(step + 1));
+        assert!(step < 50_000_000, "no collision found");
+    }
+    let _ = now;
+    assert_eq!(
+        t.verify(secret, &before, None, step * 30).unwrap(),
+        Some(step - 1)
+    );
+    assert_eq!(
+        t.verify(secret, &before, Some(step - 1), step * 30)
+            .unwrap(),
+        Some(step + 1)
+    );
+    assert_eq!(
+        t.verify(secret, &before, Some(step + 1), step * 30)
+            .unwrap(),
+        None
+    );
+}
