@@ -3,7 +3,6 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
-use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use zeroize::Zeroizing;
 
 use crate::errors::{run, to_napi, whole, whole_arg};
@@ -73,17 +72,12 @@ impl Mfa {
                 },
             )? as i64,
         };
-        let throttle = throttle.map(|t| t.inner.clone());
         let inner = run(|| {
-            let throttle = match throttle {
-                Some(t) => t,
-                None => CoreThrottle::new(store.inner.clone(), ThrottleConfig::default())?,
-            };
             CoreMfa::new(
                 store.inner.clone(),
                 totp.inner.clone(),
                 EncryptionKeys::new(&materials)?,
-                throttle,
+                throttle.map(|t| t.inner.clone()),
                 config,
             )
         })?;

@@ -1,7 +1,6 @@
 //! `Mfa` for Python: the store-backed TOTP second factor. Every call returns an awaitable.
 
 use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
-use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -32,9 +31,6 @@ fn key_material(obj: &Bound<'_, PyAny>) -> PyResult<KeyMaterial> {
 
 /// `encryption_key`: one key, or a sequence of keys (the first encrypts, all decrypt).
 fn key_materials(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyMaterial>> {
-    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
-        return Ok(vec![key_material(obj)?]);
-    }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return obj.try_iter()?.map(|k| key_material(&k?)).collect();
     }
@@ -100,16 +96,11 @@ impl Mfa {
     ) -> PyResult<Self> {
         let materials = key_materials(encryption_key)?;
         let inner = run(|| {
-            let keys = EncryptionKeys::new(&materials)?;
-            let throttle = match throttle {
-                Some(t) => t.inner.clone(),
-                None => CoreThrottle::new(store.inner.clone(), ThrottleConfig::default())?,
-            };
             CoreMfa::new(
                 store.inner.clone(),
                 totp.inner.clone(),
-                keys,
-                throttle,
+                EncryptionKeys::new(&materials)?,
+                throttle.map(|t| t.inner.clone()),
                 MfaConfig { enrollment_ttl },
             )
         })?;

@@ -27,9 +27,9 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::session::check_text;
+use crate::session::check_required;
 use crate::store::{MfaConfirmation, MfaRecord, RecoveryUse, Store};
-use crate::throttle::Throttle;
+use crate::throttle::{Throttle, ThrottleConfig};
 use crate::token;
 use crate::totp::{self, Totp};
 
@@ -363,38 +363,25 @@ pub fn throttle_key(subject: &str) -> String {
 }
 
 fn check_subject(subject: &str) -> Result<()> {
-    check_text(subject, "subject", 1024)?;
-    if subject.is_empty() {
-        return Err(Error::InvalidInput(
-            "subject must be 1 to 1024 bytes".into(),
-        ));
-    }
-    Ok(())
+    check_required(subject, "subject", 1024)
 }
 
-/// The clock as the TOTP primitives take it; `now` was checked by `check_now`.
-fn clock(now: i64) -> u64 {
-    now.max(0) as u64
-}
-
-/// An injected clock must be a time since the epoch.
-fn check_now(now: i64) -> Result<()> {
-    if now < 0 {
-        return Err(Error::InvalidInput(
-            "now must be seconds since the epoch (not negative)".into(),
-        ));
-    }
-    Ok(())
+/// An injected clock must be a time since the epoch; returns it as the TOTP primitives take it.
+fn check_now(now: i64) -> Result<u64> {
+    u64::try_from(now).map_err(|_| {
+        Error::InvalidInput("now must be seconds since the epoch (not negative)".into())
+    })
 }
 
 impl Mfa {
     /// The second factor over `store`, with codes checked by `totp`, secrets encrypted with
-    /// `keys` and failures counted by `throttle`; `invalid_config` for a bad `enrollment_ttl`.
+    /// `keys` and failures counted by `throttle` (default: the default schedule over `store`);
+    /// `invalid_config` for a bad `enrollment_ttl`.
     pub fn new(
         store: Store,
         totp: Totp,
         keys: EncryptionKeys,
-        throttle: Throttle,
+        throttle: Option<Throttle>,
         config: MfaConfig,
     ) -> Result<Mfa> {
         if !(60..=86_400).contains(&config.enrollment_ttl) {
@@ -402,6 +389,10 @@ impl Mfa {
                 "enrollment_ttl must be 60 to 86400 seconds".into(),
             ));
         }
+        let throttle = match throttle {
+            Some(t) => t,
+            None => Throttle::new(store.clone(), ThrottleConfig::default())?,
+        };
         Ok(Mfa {
             store,
             totp,
@@ -495,7 +486,7 @@ impl Mfa {
         code: &str,
         now: i64,
     ) -> Result<Vec<Zeroizing<String>>> {
-        check_now(now)?;
+        let clock = check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
         let record = self.store.mfa_get(subject).await?;
@@ -513,7 +504,7 @@ impl Mfa {
         // before the attempt is counted. The code is checked only after it is reserved.
         let opened = self.keys.open(subject, pending)?;
         self.attempt(subject, now).await?;
-        let Some(step) = self.totp.verify(&opened.secret, code, None, clock(now))? else {
+        let Some(step) = self.totp.verify(&opened.secret, code, None, clock)? else {
             return Err(Error::TotpInvalid);
         };
         let (codes, hashes) = recovery_codes()?;
@@ -542,7 +533,7 @@ impl Mfa {
 
     /// `verify` at `now`.
     pub async fn verify_at(&self, subject: &str, code: &str, now: i64) -> Result<u64> {
-        check_now(now)?;
+        let clock = check_now(now)?;
         check_subject(subject)?;
         self.check_code(code)?;
         let record = self.store.mfa_get(subject).await?;
@@ -559,11 +550,11 @@ impl Mfa {
         let opened = self.keys.open(subject, stored)?;
         self.attempt(subject, now).await?;
         let after = u64::try_from(last_step).ok();
-        let Some(step) = self.totp.verify(&opened.secret, code, after, clock(now))? else {
+        let Some(step) = self.totp.verify(&opened.secret, code, after, clock)? else {
             return Err(
                 if self
                     .totp
-                    .verify(&opened.secret, code, None, clock(now))?
+                    .verify(&opened.secret, code, None, clock)?
                     .is_some()
                 {
                     Error::TotpReplayed

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::session::{check_format, check_text, token_hash};
+use crate::session::{check_format, check_required, check_text, token_hash};
 use crate::store::{Consumption, Store};
 use crate::token;
 
@@ -41,16 +41,8 @@ impl OneTimeTokens {
         data: Option<Value>,
         now: i64,
     ) -> Result<String> {
-        check_text(purpose, "purpose", 64)?;
-        check_text(subject, "subject", 1024)?;
-        if purpose.is_empty() {
-            return Err(Error::InvalidInput("purpose must be 1 to 64 bytes".into()));
-        }
-        if subject.is_empty() {
-            return Err(Error::InvalidInput(
-                "subject must be 1 to 1024 bytes".into(),
-            ));
-        }
+        check_required(purpose, "purpose", 64)?;
+        check_required(subject, "subject", 1024)?;
         if ttl == 0 || ttl > 30 * 86_400 {
             return Err(Error::InvalidInput(
                 "ttl must be between 1 second and 30 days".into(),

@@ -100,6 +100,17 @@ pub fn check_text(value: &str, what: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// [`check_text`] for an identifier that must also be non-empty.
+pub fn check_required(value: &str, what: &str, max: usize) -> Result<()> {
+    check_text(value, what, max)?;
+    if value.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{what} must be 1 to {max} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `id` could name a stored session; ids that cannot (oversized, NUL) are simply unknown.
 fn possible_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 256 && !id.contains('\0')

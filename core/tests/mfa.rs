@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{durable_urls, rand_suffix, stores, wanted};
+use common::{durable_urls, race, rand_suffix, stores, wanted};
 use polyauth_core::mfa::{EncryptionKeys, KeyMaterial, Mfa, MfaConfig};
 use polyauth_core::store::Store;
 use polyauth_core::throttle::{Throttle, ThrottleConfig};
@@ -28,12 +28,11 @@ fn mfa_with(store: &Store, keys: &[[u8; 32]]) -> Mfa {
         .iter()
         .map(|k| KeyMaterial::Bytes(Zeroizing::new(k.to_vec())))
         .collect();
-    let throttle = Throttle::new(store.clone(), ThrottleConfig::default()).unwrap();
     Mfa::new(
         store.clone(),
         totp(),
         EncryptionKeys::new(&materials).unwrap(),
-        throttle,
+        None,
         MfaConfig::default(),
     )
     .unwrap()
@@ -201,23 +200,22 @@ async fn concurrent_submissions_of_one_code_have_one_winner() {
         let now = step_start();
         let (secret, _) = enrolled(&m, &s, now).await;
         let code = code_at(&secret, now + 30);
-        let tasks: Vec<_> = (0..50)
-            .map(|_| {
-                let (m, s, code) = (m.clone(), s.clone(), code.clone());
-                tokio::spawn(async move { m.verify_at(&s, &code, now + 30).await })
-            })
-            .collect();
-        let mut wins = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(_) => wins += 1,
-                Err(e) => assert!(
-                    ["totp_replayed", "rate_limited"].contains(&e.code()),
-                    "{b}: {e}"
-                ),
-            }
+        let (wins, errors) = race(50, || {
+            let (m, s, code) = (m.clone(), s.clone(), code.clone());
+            async move { m.verify_at(&s, &code, now + 30).await }
+        })
+        .await;
+        for e in &errors {
+            assert!(
+                ["totp_replayed", "rate_limited"].contains(&e.code()),
+                "{b}: {e}"
+            );
         }
-        assert_eq!(wins, 1, "{b}: exactly one of 50 concurrent submissions");
+        assert_eq!(
+            wins.len(),
+            1,
+            "{b}: exactly one of 50 concurrent submissions"
+        );
         // Concurrent confirmations of one enrollment: one wins.
         let s2 = subject();
         let e = m
@@ -225,23 +223,18 @@ async fn concurrent_submissions_of_one_code_have_one_winner() {
             .await
             .unwrap();
         let code = code_at(&e.secret, now);
-        let tasks: Vec<_> = (0..20)
-            .map(|_| {
-                let (m, s2, code) = (m.clone(), s2.clone(), code.clone());
-                tokio::spawn(async move { m.confirm_at(&s2, &code, now).await })
-            })
-            .collect();
-        let mut wins = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(_) => wins += 1,
-                Err(e) => assert!(
-                    ["totp_replayed", "totp_invalid", "rate_limited"].contains(&e.code()),
-                    "{b}: {e}"
-                ),
-            }
+        let (wins, errors) = race(20, || {
+            let (m, s2, code) = (m.clone(), s2.clone(), code.clone());
+            async move { m.confirm_at(&s2, &code, now).await }
+        })
+        .await;
+        for e in &errors {
+            assert!(
+                ["totp_replayed", "totp_invalid", "rate_limited"].contains(&e.code()),
+                "{b}: {e}"
+            );
         }
-        assert_eq!(wins, 1, "{b}: exactly one confirmation");
+        assert_eq!(wins.len(), 1, "{b}: exactly one confirmation");
         assert_eq!(
             m.status_at(&s2, now)
                 .await
@@ -292,26 +285,18 @@ async fn recovery_codes_are_single_use() {
             );
         }
         // Many concurrent uses of one code: one wins.
-        let tasks: Vec<_> = (0..20)
-            .map(|_| {
-                let (m, s, c) = (m.clone(), s.clone(), codes[2].clone());
-                tokio::spawn(async move { m.verify_recovery_code(&s, &c).await })
-            })
-            .collect();
-        let mut wins = 0;
-        for t in tasks {
-            match t.await.unwrap() {
-                Ok(left) => {
-                    wins += 1;
-                    assert_eq!(left, 7, "{b}");
-                }
-                Err(e) => assert!(
-                    ["totp_replayed", "rate_limited"].contains(&e.code()),
-                    "{b}: {e}"
-                ),
-            }
+        let (wins, errors) = race(20, || {
+            let (m, s, c) = (m.clone(), s.clone(), codes[2].clone());
+            async move { m.verify_recovery_code(&s, &c).await }
+        })
+        .await;
+        assert_eq!(wins, vec![7], "{b}: one use wins, 7 codes left");
+        for e in &errors {
+            assert!(
+                ["totp_replayed", "rate_limited"].contains(&e.code()),
+                "{b}: {e}"
+            );
         }
-        assert_eq!(wins, 1, "{b}");
         unlock(&store, &s).await;
         // Regeneration replaces every code.
         let fresh = m.regenerate_recovery_codes(&s).await.unwrap();
@@ -583,7 +568,7 @@ async fn bad_input_is_refused() {
             store.clone(),
             totp(),
             EncryptionKeys::new(&[KeyMaterial::Bytes(Zeroizing::new(OLD_KEY.to_vec()))]).unwrap(),
-            throttle.clone(),
+            Some(throttle.clone()),
             MfaConfig {
                 enrollment_ttl: ttl,
             },

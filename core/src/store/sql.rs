@@ -398,6 +398,14 @@ fn session_from_row(row: &AnyRow) -> SqlResult<SessionRecord> {
     })
 }
 
+fn counter_from_row(row: &AnyRow) -> SqlResult<Counter> {
+    Ok(Counter {
+        failures: row.try_get("failures")?,
+        last_failure_at: row.try_get("last_failure_at")?,
+        locked_until: row.try_get("locked_until")?,
+    })
+}
+
 /// Splits `polyauth_namespace=...` off the query string; validates it.
 fn strip_namespace(url: &str) -> Result<(String, Option<String>)> {
     let (base, query) = match url.split_once('?') {
@@ -1001,11 +1009,7 @@ impl SqlStore {
                 .bind(key)
                 .fetch_one(&mut *w.tx)
                 .await?;
-            let counter = Counter {
-                failures: row.try_get("failures")?,
-                last_failure_at: row.try_get("last_failure_at")?,
-                locked_until: row.try_get("locked_until")?,
-            };
+            let counter = counter_from_row(&row)?;
             w.commit().await?;
             Ok(Attempt::Allowed(counter))
         })
@@ -1021,11 +1025,7 @@ impl SqlStore {
             else {
                 return Ok(None);
             };
-            Ok(Some(Counter {
-                failures: row.try_get("failures")?,
-                last_failure_at: row.try_get("last_failure_at")?,
-                locked_until: row.try_get("locked_until")?,
-            }))
+            counter_from_row(&row).map(Some)
         })
         .await
     }

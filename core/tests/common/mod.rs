@@ -129,3 +129,21 @@ pub async fn durable_urls() -> Vec<String> {
     }
     out
 }
+
+/// Runs `n` calls of `call()` at once on the runtime; returns the successes and the errors.
+pub async fn race<T, F, Fut>(n: usize, call: F) -> (Vec<T>, Vec<polyauth_core::Error>)
+where
+    T: Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = polyauth_core::Result<T>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(call())).collect();
+    let (mut wins, mut errors) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.expect("a raced task panicked") {
+            Ok(v) => wins.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    (wins, errors)
+}
