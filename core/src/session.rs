@@ -2,8 +2,10 @@
 //! `prt_` + base64url(32 random bytes); only its SHA-256 is stored (RT-1). Every refresh rotates
 //! (RT-2); presenting a used token revokes the whole session, including its newest token (RT-3),
 //! decided atomically by the store (RT-4), with an optional grace window for the immediate parent
-//! only (RT-5), absolute and idle lifetimes (RT-6), revoke one or all (RT-7), and tokens bound to
-//! their session's subject and audience (RT-8). Revocations live in the store (RT-9).
+//! only (RT-5: and only a token of the session's newest generation rotates, so a grace sibling
+//! cannot fork the session), absolute and idle lifetimes (RT-6), revoke one or all (RT-7), and
+//! tokens bound to their session's subject, issuer and audience, checked before anything is
+//! written (RT-8). Revocations live in the store (RT-9).
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
@@ -11,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::b64;
 use crate::error::{Error, Result};
-use crate::store::{Rotation, SessionRecord, Store};
+use crate::store::{Binding, Rotation, SessionRecord, Store};
 use crate::token::{self, Tokens};
 
 pub const REFRESH_PREFIX: &str = "prt_";
@@ -111,6 +113,11 @@ pub fn check_required(value: &str, what: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// The canonical JSON array of an audience list (RT-8): what sessions store and compare.
+pub fn canonical_audience(audience: &[String]) -> String {
+    serde_json::to_string(audience).unwrap_or_default()
+}
+
 /// Whether `id` could name a stored session; ids that cannot (oversized, NUL) are simply unknown.
 fn possible_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 256 && !id.contains('\0')
@@ -169,8 +176,17 @@ impl Sessions {
         &self.store
     }
 
+    /// The audience as stored with each session: a canonical JSON array, so that `["a b"]` and
+    /// `["a","b"]` never compare equal (RT-8).
     fn audience(&self) -> String {
-        self.tokens.config().audience.join(" ")
+        canonical_audience(&self.tokens.config().audience)
+    }
+
+    fn binding<'a>(&'a self, audience: &'a str) -> Binding<'a> {
+        Binding {
+            issuer: &self.tokens.config().issuer,
+            audience,
+        }
     }
 
     fn access_token(&self, session: &SessionRecord) -> Result<(String, u64)> {
@@ -218,6 +234,7 @@ impl Sessions {
         let session = SessionRecord {
             id: random_b64(16)?,
             subject: subject.to_owned(),
+            issuer: self.tokens.config().issuer.clone(),
             audience: self.audience(),
             claims,
             meta,
@@ -252,6 +269,7 @@ impl Sessions {
     pub async fn refresh_at(&self, refresh_token: &str, now: i64) -> Result<TokenPair> {
         check_format(refresh_token, REFRESH_PREFIX)?;
         let new_token = format!("{REFRESH_PREFIX}{}", random_b64(32)?);
+        let audience = self.audience();
         let outcome = self
             .store
             .rotate(
@@ -259,19 +277,17 @@ impl Sessions {
                 &token_hash(&new_token),
                 now,
                 self.config.reuse_grace as i64,
+                &self.binding(&audience),
             )
             .await?;
         let session = match outcome {
             Rotation::Rotated(s) | Rotation::Graced(s) => s,
             Rotation::Reused => return Err(Error::RefreshReused),
-            Rotation::Inactive(e) => return Err(e),
+            // RT-8: another service's session; the store wrote nothing, the token stays usable
+            // by the service it belongs to.
+            Rotation::Inactive(e) | Rotation::Mismatch(e) => return Err(e),
             Rotation::Unknown => return Err(Error::InvalidToken("unknown refresh token".into())),
         };
-        if session.audience != self.audience() {
-            // RT-8: a token from a session for another audience never yields our tokens. The new
-            // token stays stored but is never handed out.
-            return Err(Error::InvalidAudience);
-        }
         let (access_token, expires_in) = self.access_token(&session)?;
         Ok(TokenPair {
             access_token,
@@ -280,6 +296,22 @@ impl Sessions {
             expires_in,
             refresh_expires_at: session.expires_at,
         })
+    }
+
+    /// Revokes the session of `refresh_token` (logout when the access token has expired, like
+    /// RFC 7009): true when this call revoked it; false for an unknown token, a session already
+    /// revoked, or one of another issuer or audience (left untouched). A used token of the
+    /// session works too. Only a malformed token is an error (`invalid_token`).
+    pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<bool> {
+        check_format(refresh_token, REFRESH_PREFIX)?;
+        let audience = self.audience();
+        self.store
+            .revoke_by_token(
+                &token_hash(refresh_token),
+                &self.binding(&audience),
+                token::now(),
+            )
+            .await
     }
 
     /// Revokes one session; false when it was unknown or already revoked.

@@ -21,7 +21,11 @@ pub use sql::SqlStore;
 pub struct SessionRecord {
     pub id: String,
     pub subject: String,
-    /// The audience its access tokens are issued for (RT-8).
+    /// The issuer of its access tokens (RT-8); empty for sessions stored before migration 3,
+    /// which therefore match no `Sessions` and cannot be refreshed.
+    pub issuer: String,
+    /// The audience its access tokens are issued for (RT-8), as a canonical JSON array
+    /// (`["a b"]` and `["a","b"]` differ); see [`Binding`].
     pub audience: String,
     /// Claims carried into every access token of the session (scope, roles, amr, ...).
     pub claims: Map<String, Value>,
@@ -51,20 +55,77 @@ impl SessionRecord {
     }
 }
 
+/// What a session is bound to (RT-8): the issuer and the audience of the `Sessions` that started
+/// it. A store compares it with the stored session after taking the session's lock and before
+/// writing anything, so a token sent to the wrong service stays usable by the right one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding<'a> {
+    pub issuer: &'a str,
+    /// Canonical JSON array text, as `session::canonical_audience` writes it.
+    pub audience: &'a str,
+}
+
+impl Binding<'_> {
+    /// The error for a session bound elsewhere, or `None` when `session` is bound to `self`.
+    pub fn mismatch(&self, session: &SessionRecord) -> Option<Error> {
+        if session.issuer != self.issuer {
+            Some(Error::InvalidIssuer)
+        } else if session.audience != self.audience {
+            Some(Error::InvalidAudience)
+        } else {
+            None
+        }
+    }
+}
+
 /// Result of presenting a refresh token for rotation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
-    /// The token was current: it is now used, `new_hash` is stored as generation `generation + 1`.
+    /// The token was current (unused, of the session's newest generation): it is now used,
+    /// `new_hash` is stored as generation `generation + 1`.
     Rotated(SessionRecord),
     /// The token was the immediate parent of the newest one, used within the grace window:
     /// `new_hash` is stored as a sibling of the newest token (same generation).
     Graced(SessionRecord),
-    /// The token was used before (outside the grace rules): the session is now revoked (RT-3).
+    /// The token was used before (outside the grace rules), or is an unused token of an older
+    /// generation than the newest (a stale grace sibling, RT-5): the session is now revoked (RT-3).
     Reused,
     /// The session is revoked or expired; nothing changed.
     Inactive(Error),
+    /// The session belongs to another issuer or audience (RT-8); nothing changed.
+    Mismatch(Error),
     /// No such token.
     Unknown,
+}
+
+/// What presenting a known refresh token of an active, correctly bound session does (RT-2..RT-5);
+/// the one rule every backend applies (Redis reproduces it in its rotation script).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Rotate,
+    Grace,
+    Reuse,
+}
+
+/// `generation` and `used_at` are the presented token's; `newest` is the session's generation.
+/// Only an unused token of the newest generation rotates. A used token of the generation just
+/// before the newest, presented within `grace` seconds of its use, gets a sibling of the newest
+/// generation. Anything else (a used token outside the window, or an unused token of an older
+/// generation, such as a grace sibling whose generation has since been rotated) is reuse.
+pub(crate) fn rotation_step(
+    generation: i64,
+    used_at: Option<i64>,
+    newest: i64,
+    now: i64,
+    grace: i64,
+) -> Step {
+    match used_at {
+        None if generation == newest => Step::Rotate,
+        Some(used_at) if grace > 0 && now - used_at <= grace && generation == newest - 1 => {
+            Step::Grace
+        }
+        _ => Step::Reuse,
+    }
 }
 
 /// Result of consuming a one-time token.
@@ -150,6 +211,56 @@ pub(crate) fn lock_end(now: i64, lock: i64) -> i64 {
     }
 }
 
+/// How long an idle throttle counter is kept: `Throttle` accepts `reset_after` up to this, so a
+/// counter unlocked and without a failure for this long counts for nothing any more.
+pub const THROTTLE_RETENTION: i64 = 30 * 86_400;
+
+/// How long ended sessions and spent one-time tokens are kept before a purge removes them: for a
+/// day they still get their precise error (`session_revoked`, `token_used`, ...) rather than
+/// "unknown", and no test or client that just saw them end finds them gone.
+pub const PURGE_MARGIN: i64 = 86_400;
+
+/// Whether a throttle counter can be forgotten at `now` (see [`THROTTLE_RETENTION`]).
+pub(crate) fn throttle_idle(c: &Counter, now: i64) -> bool {
+    c.locked_until <= now && now.saturating_sub(c.last_failure_at) >= THROTTLE_RETENTION
+}
+
+/// Whether a session ended (revoked, expired or idle) at least [`PURGE_MARGIN`] before `now`.
+/// Its tokens can then never be used again, so it goes together with all of them.
+pub(crate) fn session_purgeable(s: &SessionRecord, now: i64) -> bool {
+    let cutoff = now.saturating_sub(PURGE_MARGIN);
+    s.revoked_at.is_some_and(|t| t <= cutoff)
+        || s.expires_at <= cutoff
+        || s.last_used_at.saturating_add(s.idle_ttl) < cutoff
+}
+
+/// Whether a one-time token was used or expired at least [`PURGE_MARGIN`] before `now`.
+pub(crate) fn one_time_purgeable(used_at: Option<i64>, expires_at: i64, now: i64) -> bool {
+    let cutoff = now.saturating_sub(PURGE_MARGIN);
+    used_at.is_some_and(|t| t <= cutoff) || expires_at <= cutoff
+}
+
+/// Rows of each kind one opportunistic purge removes at most (bounded work on a write path).
+const OPPORTUNISTIC_PURGE_LIMIT: usize = 100;
+/// One write in this many also runs a bounded purge.
+const OPPORTUNISTIC_PURGE_EVERY: u64 = 64;
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Options of [`Store::open_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Apply pending migrations (default). With `false` the store only checks that the schema is
+    /// current and refuses to open otherwise (`invalid_config`), so the application can connect
+    /// as a role without DDL rights while an owner role runs the migrations.
+    pub migrate: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { migrate: true }
+    }
+}
+
 /// A store handle; clones share the connection pool.
 #[derive(Clone, Debug)]
 pub enum Store {
@@ -175,9 +286,16 @@ pub fn scheme(url: &str) -> Result<&str> {
 impl Store {
     /// Opens a store and applies pending migrations.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, OpenOptions::default()).await
+    }
+
+    /// Opens a store; see [`OpenOptions`]. Memory and Redis have no schema to migrate.
+    pub async fn open_with(url: &str, options: OpenOptions) -> Result<Store> {
         match scheme(url)? {
             "memory" => Ok(Store::Memory(MemoryStore::default())),
-            "sqlite" | "postgres" | "postgresql" => Ok(Store::Sql(SqlStore::open(url).await?)),
+            "sqlite" | "postgres" | "postgresql" => {
+                Ok(Store::Sql(SqlStore::open(url, options.migrate).await?))
+            }
             _ => Ok(Store::Redis(RedisStore::open(url).await?)),
         }
     }
@@ -200,27 +318,93 @@ impl Store {
         }
     }
 
-    /// Inserts a session and its first refresh token (generation 0) together.
+    /// Inserts a session and its first refresh token (generation 0) together. One call in
+    /// `OPPORTUNISTIC_PURGE_EVERY` also runs a bounded purge (its failure is not the caller's).
     pub async fn create_session(&self, session: &SessionRecord, token_hash: &str) -> Result<()> {
         match self {
             Store::Memory(m) => m.create_session(session, token_hash),
             Store::Sql(s) => s.create_session(session, token_hash).await,
             Store::Redis(r) => r.create_session(session, token_hash).await,
+        }?;
+        self.maybe_purge().await;
+        Ok(())
+    }
+
+    /// The opportunistic purge: on the server clock (an injected clock of one call must not
+    /// decide what ends for everyone), bounded, and quiet (the session was created either way).
+    async fn maybe_purge(&self) {
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n.is_multiple_of(OPPORTUNISTIC_PURGE_EVERY) {
+            let _ = self
+                .purge_step(crate::token::now(), OPPORTUNISTIC_PURGE_LIMIT)
+                .await;
         }
     }
 
-    /// Atomically checks and rotates a refresh token (RT-2..RT-5).
+    /// Atomically checks and rotates a refresh token (RT-2..RT-5, RT-8: a session bound to
+    /// another issuer or audience is `Mismatch` and nothing is written).
     pub async fn rotate(
         &self,
         token_hash: &str,
         new_hash: &str,
         now: i64,
         grace: i64,
+        binding: &Binding<'_>,
     ) -> Result<Rotation> {
         match self {
-            Store::Memory(m) => m.rotate(token_hash, new_hash, now, grace),
-            Store::Sql(s) => s.rotate(token_hash, new_hash, now, grace).await,
-            Store::Redis(r) => r.rotate(token_hash, new_hash, now, grace).await,
+            Store::Memory(m) => m.rotate(token_hash, new_hash, now, grace, binding),
+            Store::Sql(s) => s.rotate(token_hash, new_hash, now, grace, binding).await,
+            Store::Redis(r) => r.rotate(token_hash, new_hash, now, grace, binding).await,
+        }
+    }
+
+    /// Revokes the session of a refresh token (used or not) if it is bound to `binding` and not
+    /// revoked yet; false otherwise (unknown token, other service, already revoked).
+    pub async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        binding: &Binding<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.revoke_by_token(token_hash, binding, now),
+            Store::Sql(s) => s.revoke_by_token(token_hash, binding, now).await,
+            Store::Redis(r) => r.revoke_by_token(token_hash, binding, now).await,
+        }
+    }
+
+    /// Deletes what can never be used again: sessions that ended (revoked, expired or idle) a day
+    /// ([`PURGE_MARGIN`]) or more ago with their refresh tokens, one-time tokens used or expired a
+    /// day or more ago, and throttle counters idle for [`THROTTLE_RETENTION`]. Refresh tokens
+    /// of live sessions stay, used ones included: they are what detects reuse (RT-3). Returns the
+    /// number of rows (Redis: keys) removed.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        self.purge_expired_at(crate::token::now()).await
+    }
+
+    /// [`Store::purge_expired`] with an injected clock.
+    pub async fn purge_expired_at(&self, now: i64) -> Result<u64> {
+        let mut total = 0;
+        match self {
+            // Redis walks its keys with a cursor: go round once.
+            Store::Redis(r) => total = r.purge(now, None).await?,
+            _ => loop {
+                let n = self.purge_step(now, 1000).await?;
+                total += n;
+                if n == 0 {
+                    break;
+                }
+            },
+        }
+        Ok(total)
+    }
+
+    /// One bounded purge: at most about `limit` rows of each kind (Redis: one step of its scan).
+    async fn purge_step(&self, now: i64, limit: usize) -> Result<u64> {
+        match self {
+            Store::Memory(m) => m.purge(now, limit),
+            Store::Sql(s) => s.purge(now, limit).await,
+            Store::Redis(r) => r.purge(now, Some(limit)).await,
         }
     }
 

@@ -567,7 +567,8 @@ async fn store_futures_are_send() {
         let rec = polyauth_core::store::SessionRecord {
             id: id.clone(),
             subject: "u".into(),
-            audience: "api".into(),
+            issuer: "i".into(),
+            audience: "[\"api\"]".into(),
             claims: Map::new(),
             meta: Map::new(),
             created_at: 1,
@@ -578,7 +579,15 @@ async fn store_futures_are_send() {
             revoked_at: None,
         };
         st.create_session(&rec, &hash).await.unwrap();
-        st.rotate(&hash, &format!("{hash}2"), 2, 0).await.unwrap();
+        let binding = polyauth_core::store::Binding {
+            issuer: "i",
+            audience: "[\"api\"]",
+        };
+        st.rotate(&hash, &format!("{hash}2"), 2, 0, &binding)
+            .await
+            .unwrap();
+        st.revoke_by_token(&hash, &binding, 3).await.unwrap();
+        st.purge_expired().await.unwrap();
         st.get_session(&id).await.unwrap();
         st.list_sessions(&rec.subject, 2).await.unwrap();
         st.revoke_session(&id, 3).await.unwrap();

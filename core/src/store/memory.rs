@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::{
-    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+    rotation_step, Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse,
+    Rotation, SessionRecord, Step,
 };
 use crate::error::{Error, Result};
 
@@ -90,61 +91,115 @@ impl MemoryStore {
         new_hash: &str,
         now: i64,
         grace: i64,
+        binding: &Binding<'_>,
     ) -> Result<Rotation> {
         let mut s = self.lock();
         let Some(row) = s.refresh.get(token_hash).cloned() else {
             return Ok(Rotation::Unknown);
         };
-        let Some(session) = s.sessions.get(&row.session_id).cloned() else {
+        let Some(mut session) = s.sessions.get(&row.session_id).cloned() else {
             return Ok(Rotation::Unknown);
         };
+        if let Some(e) = binding.mismatch(&session) {
+            return Ok(Rotation::Mismatch(e));
+        }
         if let Some(reason) = session.inactive_reason(now) {
             return Ok(Rotation::Inactive(reason));
         }
-        match row.used_at {
-            None => {
-                let mut session = session;
-                session.generation += 1;
-                session.last_used_at = now;
-                if let Some(r) = s.refresh.get_mut(token_hash) {
-                    r.used_at = Some(now);
-                }
-                s.refresh.insert(
-                    new_hash.to_owned(),
-                    RefreshRow {
-                        session_id: session.id.clone(),
-                        generation: session.generation,
-                        used_at: None,
-                    },
-                );
-                s.sessions.insert(session.id.clone(), session.clone());
-                Ok(Rotation::Rotated(session))
+        let step = rotation_step(row.generation, row.used_at, session.generation, now, grace);
+        if step == Step::Reuse {
+            if let Some(sess) = s.sessions.get_mut(&row.session_id) {
+                sess.revoked_at = Some(now);
             }
-            Some(used_at)
-                if grace > 0
-                    && now - used_at <= grace
-                    && row.generation == session.generation - 1 =>
-            {
-                let mut session = session;
-                session.last_used_at = now;
-                s.refresh.insert(
-                    new_hash.to_owned(),
-                    RefreshRow {
-                        session_id: session.id.clone(),
-                        generation: session.generation,
-                        used_at: None,
-                    },
-                );
-                s.sessions.insert(session.id.clone(), session.clone());
-                Ok(Rotation::Graced(session))
-            }
-            Some(_) => {
-                if let Some(sess) = s.sessions.get_mut(&row.session_id) {
-                    sess.revoked_at = Some(now);
-                }
-                Ok(Rotation::Reused)
+            return Ok(Rotation::Reused);
+        }
+        if step == Step::Rotate {
+            session.generation += 1;
+            if let Some(r) = s.refresh.get_mut(token_hash) {
+                r.used_at = Some(now);
             }
         }
+        session.last_used_at = now;
+        s.refresh.insert(
+            new_hash.to_owned(),
+            RefreshRow {
+                session_id: session.id.clone(),
+                generation: session.generation,
+                used_at: None,
+            },
+        );
+        s.sessions.insert(session.id.clone(), session.clone());
+        Ok(if step == Step::Rotate {
+            Rotation::Rotated(session)
+        } else {
+            Rotation::Graced(session)
+        })
+    }
+
+    /// Revokes the session of a refresh token (used or not) when it is bound to `binding`.
+    pub(crate) fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        binding: &Binding<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let Some(id) = s.refresh.get(token_hash).map(|r| r.session_id.clone()) else {
+            return Ok(false);
+        };
+        match s.sessions.get_mut(&id) {
+            Some(sess) if sess.revoked_at.is_none() && binding.mismatch(sess).is_none() => {
+                sess.revoked_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// One bounded purge (see `Store::purge_expired`): at most `limit` rows of each kind, plus
+    /// the refresh tokens of the sessions removed.
+    pub(crate) fn purge(&self, now: i64, limit: usize) -> Result<u64> {
+        let mut s = self.lock();
+        let ended: Vec<String> = s
+            .sessions
+            .values()
+            .filter(|x| super::session_purgeable(x, now))
+            .take(limit)
+            .map(|x| x.id.clone())
+            .collect();
+        let mut removed = ended.len() as u64;
+        for id in &ended {
+            s.sessions.remove(id);
+        }
+        let before = s.refresh.len();
+        let State {
+            sessions, refresh, ..
+        } = &mut *s;
+        refresh.retain(|_, r| sessions.contains_key(&r.session_id));
+        removed += (before - s.refresh.len()) as u64;
+        let spent: Vec<String> = s
+            .one_time
+            .iter()
+            .filter(|(_, r)| super::one_time_purgeable(r.used_at, r.expires_at, now))
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        removed += spent.len() as u64;
+        for k in &spent {
+            s.one_time.remove(k);
+        }
+        let idle: Vec<String> = s
+            .throttle
+            .iter()
+            .filter(|(_, c)| super::throttle_idle(c, now))
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        removed += idle.len() as u64;
+        for k in &idle {
+            s.throttle.remove(k);
+        }
+        Ok(removed)
     }
 
     pub(crate) fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {

@@ -11,8 +11,9 @@
 //! polyauth key carries an expiry, so both the `allkeys-*` and the `volatile-*` policies may evict
 //! them under memory pressure, and an evicted key is a forgotten revocation.
 //!
-//! Layout (all keys under `polyauth:` or `polyauth:<namespace>:`, the namespace coming from the
-//! optional URL query parameter `polyauth_namespace=<[a-z0-9_]{1,40}>`):
+//! Layout (all keys under `polyauth:` or `polyauth:{<namespace>}:`, the namespace coming from the
+//! optional URL query parameter `polyauth_namespace=<[a-z0-9_]{1,40}>`; the braces keep every
+//! namespace's keys apart from the default namespace's, whatever the namespace is called):
 //! - `session:<id>`: hash of the session (claims and meta as JSON text, times as decimal seconds);
 //! - `refresh:<sha256 hex>`: hash `sid`, `gen`, `used_at` of one refresh token;
 //! - `subject:<subject>`: sorted set of the subject's session ids (for revoke-all and listing),
@@ -39,6 +40,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -47,7 +49,8 @@ use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ScriptIn
 use serde_json::{Map, Value};
 
 use super::{
-    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+    Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation,
+    SessionRecord,
 };
 use crate::error::{Error, Result};
 
@@ -66,6 +69,8 @@ const NAMESPACE_PARAM: &str = "polyauth_namespace";
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: Arc<str>,
+    /// Where the opportunistic purge's SCAN goes on from.
+    purge_cursor: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -83,7 +88,7 @@ impl fmt::Debug for RedisStore {
 
 /// KEYS: session, first refresh token, subject set.
 /// ARGV: ttl, zset score, wall now, id, subject, audience, claims, meta, created_at,
-/// last_used_at, expires_at, idle_ttl, generation, revoked_at ('' = none).
+/// last_used_at, expires_at, idle_ttl, generation, revoked_at ('' = none), issuer.
 static CREATE_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -93,7 +98,7 @@ end
 local ttl = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'id', ARGV[4], 'subject', ARGV[5], 'audience', ARGV[6],
   'claims', ARGV[7], 'meta', ARGV[8], 'created_at', ARGV[9], 'last_used_at', ARGV[10],
-  'expires_at', ARGV[11], 'idle_ttl', ARGV[12], 'generation', ARGV[13])
+  'expires_at', ARGV[11], 'idle_ttl', ARGV[12], 'generation', ARGV[13], 'issuer', ARGV[15])
 if ARGV[14] ~= '' then
   redis.call('HSET', KEYS[1], 'revoked_at', ARGV[14])
 end
@@ -110,8 +115,9 @@ return 1
     )
 });
 
-/// KEYS: presented token, new token. ARGV: key prefix, now, grace.
-/// Returns {status, flat session hash (rotated/graced) or {}}.
+/// KEYS: presented token, new token. ARGV: key prefix, now, grace, issuer, audience.
+/// Returns {status, flat session hash (rotated/graced) or {}}. The decision is
+/// `store::rotation_step`; the binding (RT-8) is compared before anything is written.
 static ROTATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -123,7 +129,14 @@ local skey = ARGV[1] .. 'session:' .. row[1]
 if redis.call('EXISTS', skey) == 0 then
   return {'unknown', {}}
 end
-local s = redis.call('HMGET', skey, 'revoked_at', 'expires_at', 'last_used_at', 'idle_ttl', 'generation')
+local s = redis.call('HMGET', skey, 'revoked_at', 'expires_at', 'last_used_at', 'idle_ttl',
+  'generation', 'issuer', 'audience')
+if (s[6] or '') ~= ARGV[4] then
+  return {'wrong_issuer', {}}
+end
+if s[7] ~= ARGV[5] then
+  return {'wrong_audience', {}}
+end
 local now = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
 if s[1] then
@@ -133,6 +146,7 @@ if now >= tonumber(s[2]) or now - tonumber(s[3]) > tonumber(s[4]) then
   return {'expired', {}}
 end
 local sgen = tonumber(s[5])
+local tgen = tonumber(row[2])
 local pttl = redis.call('PTTL', skey)
 local function store_token(gen)
   redis.call('DEL', KEYS[2])
@@ -141,20 +155,75 @@ local function store_token(gen)
     redis.call('PEXPIRE', KEYS[2], pttl)
   end
 end
-if not row[3] then
+if not row[3] and tgen == sgen then
   local ng = string.format('%d', sgen + 1)
   redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
   store_token(ng)
   redis.call('HSET', skey, 'generation', ng, 'last_used_at', ARGV[2])
   return {'rotated', redis.call('HGETALL', skey)}
 end
-if grace > 0 and now - tonumber(row[3]) <= grace and tonumber(row[2]) == sgen - 1 then
+if row[3] and grace > 0 and now - tonumber(row[3]) <= grace and tgen == sgen - 1 then
   store_token(s[5])
   redis.call('HSET', skey, 'last_used_at', ARGV[2])
   return {'graced', redis.call('HGETALL', skey)}
 end
 redis.call('HSET', skey, 'revoked_at', ARGV[2])
 return {'reused', {}}
+"#,
+    )
+});
+
+/// KEYS: a refresh token. ARGV: key prefix, now, issuer, audience. Revokes the token's session
+/// when it is bound to the caller and not yet revoked; returns 1 then.
+static REVOKE_BY_TOKEN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local sid = redis.call('HGET', KEYS[1], 'sid')
+if not sid then
+  return 0
+end
+local skey = ARGV[1] .. 'session:' .. sid
+local s = redis.call('HMGET', skey, 'id', 'revoked_at', 'issuer', 'audience')
+if not s[1] or s[2] or (s[3] or '') ~= ARGV[3] or s[4] ~= ARGV[4] then
+  return 0
+end
+redis.call('HSET', skey, 'revoked_at', ARGV[2])
+return 1
+"#,
+    )
+});
+
+/// One step of a purge. ARGV: key prefix, cursor, scan count, cutoff (now minus the margin).
+/// Deletes sessions that ended before the cutoff (and drops them from their subject's set) and
+/// one-time tokens used or expired before it; their refresh tokens expire on their own (a token
+/// whose session is gone is unknown). Returns {next cursor, keys removed}.
+static PURGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local cutoff = tonumber(ARGV[4])
+local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1] .. '*', 'COUNT', tonumber(ARGV[3]))
+local removed = 0
+local ns = string.len(ARGV[1])
+for _, key in ipairs(r[2]) do
+  local rest = string.sub(key, ns + 1)
+  if string.sub(rest, 1, 8) == 'session:' then
+    local s = redis.call('HMGET', key, 'subject', 'revoked_at', 'expires_at', 'last_used_at',
+      'idle_ttl', 'id')
+    if s[6] and ((s[2] and tonumber(s[2]) <= cutoff) or tonumber(s[3]) <= cutoff
+        or tonumber(s[4]) + tonumber(s[5]) < cutoff) then
+      redis.call('DEL', key)
+      redis.call('ZREM', ARGV[1] .. 'subject:' .. s[1], s[6])
+      removed = removed + 1
+    end
+  elseif string.sub(rest, 1, 8) == 'onetime:' then
+    local o = redis.call('HMGET', key, 'used_at', 'expires_at')
+    if (o[1] and tonumber(o[1]) <= cutoff) or (o[2] and tonumber(o[2]) <= cutoff) then
+      redis.call('DEL', key)
+      removed = removed + 1
+    end
+  end
+end
+return {r[1], removed}
 "#,
     )
 });
@@ -496,8 +565,11 @@ fn split_namespace(url: &str) -> Result<(String, String)> {
         out.push('#');
         out.push_str(f);
     }
+    // `{` never starts a key kind, and a namespace cannot contain `}`: the default namespace's
+    // keys (`polyauth:<kind>:...`) and every namespace's (`polyauth:{<ns>}:<kind>:...`) are
+    // disjoint by construction, whatever the namespace is called.
     let prefix = match namespace {
-        Some(ns) => format!("polyauth:{ns}:"),
+        Some(ns) => format!("polyauth:{{{ns}}}:"),
         None => "polyauth:".to_owned(),
     };
     Ok((out, prefix))
@@ -600,6 +672,8 @@ fn session_from(mut h: HashMap<String, String>) -> Result<SessionRecord> {
         idle_ttl: int(&mut h, "idle_ttl")?,
         generation: int(&mut h, "generation")?,
         revoked_at,
+        // Sessions written before the issuer was recorded have none: they match no `Sessions`.
+        issuer: h.remove("issuer").unwrap_or_default(),
     })
 }
 
@@ -694,6 +768,7 @@ impl RedisStore {
         Ok(RedisStore {
             conn,
             prefix: prefix.into(),
+            purge_cursor: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -751,7 +826,8 @@ impl RedisStore {
                     .revoked_at
                     .map(|t| t.to_string())
                     .unwrap_or_default(),
-            );
+            )
+            .arg(&session.issuer);
         let created: i64 = self.script(&inv).await?;
         if created == 1 {
             Ok(())
@@ -766,13 +842,16 @@ impl RedisStore {
         new_hash: &str,
         now: i64,
         grace: i64,
+        binding: &Binding<'_>,
     ) -> Result<Rotation> {
         let mut inv = ROTATE.prepare_invoke();
         inv.key(self.key("refresh", token_hash))
             .key(self.key("refresh", new_hash))
             .arg(&*self.prefix)
             .arg(now)
-            .arg(grace);
+            .arg(grace)
+            .arg(binding.issuer)
+            .arg(binding.audience);
         let (status, flat): (String, Vec<String>) = self.script(&inv).await?;
         Ok(match status.as_str() {
             "rotated" => Rotation::Rotated(session_from(pairs(flat))?),
@@ -780,9 +859,56 @@ impl RedisStore {
             "reused" => Rotation::Reused,
             "revoked" => Rotation::Inactive(Error::SessionRevoked),
             "expired" => Rotation::Inactive(Error::SessionExpired),
+            "wrong_issuer" => Rotation::Mismatch(Error::InvalidIssuer),
+            "wrong_audience" => Rotation::Mismatch(Error::InvalidAudience),
             "unknown" => Rotation::Unknown,
             _ => return Err(malformed("rotation")),
         })
+    }
+
+    pub async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        binding: &Binding<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let mut inv = REVOKE_BY_TOKEN.prepare_invoke();
+        inv.key(self.key("refresh", token_hash))
+            .arg(&*self.prefix)
+            .arg(now)
+            .arg(binding.issuer)
+            .arg(binding.audience);
+        let n: i64 = self.script(&inv).await?;
+        Ok(n == 1)
+    }
+
+    /// Purges with SCAN: one step from where the last opportunistic step stopped (`Some(count)`),
+    /// or a whole round of the key space (`None`). Redis expires everything else on its own.
+    pub async fn purge(&self, now: i64, step: Option<usize>) -> Result<u64> {
+        let cutoff = now.saturating_sub(super::PURGE_MARGIN);
+        // SCAN's COUNT is keys examined, most of them other kinds: look at ten per row allowed.
+        let count = step.map_or(1000, |n| n.saturating_mul(10)).clamp(10, 1000);
+        let mut cursor = match step {
+            Some(_) => self.purge_cursor.load(Ordering::Relaxed).to_string(),
+            None => "0".to_owned(),
+        };
+        let mut removed = 0u64;
+        loop {
+            let mut inv = PURGE.prepare_invoke();
+            inv.arg(&*self.prefix).arg(&cursor).arg(count).arg(cutoff);
+            let (next, n): (String, u64) = self.script(&inv).await?;
+            removed += n;
+            cursor = next;
+            if step.is_some() {
+                self.purge_cursor
+                    .store(cursor.parse().unwrap_or(0), Ordering::Relaxed);
+                break;
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        Ok(removed)
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
@@ -1087,17 +1213,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn namespaces_are_disjoint_by_construction() {
+        // Every key kind this backend writes; a namespace named after any of them (or anything
+        // else) must not reach the default namespace's keys, nor another namespace's.
+        let kinds = [
+            "session",
+            "refresh",
+            "subject",
+            "onetime",
+            "throttle",
+            "mfa",
+            "mfa_codes",
+        ];
+        let mut spaces: Vec<Vec<String>> = Vec::new();
+        for ns in kinds.iter().copied().chain(["a", "a_b", "ab", "polyauth"]) {
+            let (_, prefix) =
+                split_namespace(&format!("redis://h?polyauth_namespace={ns}")).unwrap();
+            spaces.push(kinds.iter().map(|k| format!("{prefix}{k}:")).collect());
+        }
+        let (_, default) = split_namespace("redis://h").unwrap();
+        spaces.push(kinds.iter().map(|k| format!("{default}{k}:")).collect());
+        // Two key spaces overlap only if a key prefix of one is a prefix of one of the other.
+        for (i, a) in spaces.iter().enumerate() {
+            for b in spaces.iter().skip(i + 1) {
+                for x in a {
+                    for y in b {
+                        assert!(
+                            !x.starts_with(y.as_str()) && !y.starts_with(x.as_str()),
+                            "{x} / {y}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn namespace_is_split_off_and_checked() {
         let (u, p) = split_namespace("redis://h:1/2?polyauth_namespace=ab_9").unwrap();
         assert_eq!(
             (u.as_str(), p.as_str()),
-            ("redis://h:1/2", "polyauth:ab_9:")
+            ("redis://h:1/2", "polyauth:{ab_9}:")
         );
         let (u, p) =
             split_namespace("redis://h?protocol=resp3&polyauth_namespace=x#insecure").unwrap();
         assert_eq!(
             (u.as_str(), p.as_str()),
-            ("redis://h?protocol=resp3#insecure", "polyauth:x:")
+            ("redis://h?protocol=resp3#insecure", "polyauth:{x}:")
         );
         let (u, p) = split_namespace("redis://:pw@h").unwrap();
         assert_eq!((u.as_str(), p.as_str()), ("redis://:pw@h", "polyauth:"));

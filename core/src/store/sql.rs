@@ -28,7 +28,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::{
-    Attempt, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord,
+    rotation_step, Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse,
+    Rotation, SessionRecord, Step,
 };
 use crate::error::{Error, Result};
 
@@ -42,9 +43,9 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 5;
 
-/// Schema migrations, in order. Each text is complete on its own (it records its version), uses
-/// `IF NOT EXISTS` throughout and is valid on both SQLite and PostgreSQL, so a team that applies
-/// migrations itself can run it as printed.
+/// Schema migrations, in order. Each text is complete on its own (it records its version) and is
+/// valid on both SQLite and PostgreSQL, so a team that applies migrations itself can run it as
+/// printed, once (migration 3's `ADD COLUMN` has no `IF NOT EXISTS` form in SQLite).
 const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
@@ -111,7 +112,21 @@ CREATE TABLE IF NOT EXISTS polyauth_mfa_recovery_codes (
 INSERT INTO polyauth_schema_version (version) VALUES (2);
 ",
     ),
+    (
+        3,
+        "ALTER TABLE polyauth_sessions ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS polyauth_sessions_expires ON polyauth_sessions (expires_at);
+CREATE INDEX IF NOT EXISTS polyauth_one_time_tokens_expires ON polyauth_one_time_tokens (expires_at);
+CREATE INDEX IF NOT EXISTS polyauth_throttle_last_failure ON polyauth_throttle (last_failure_at);
+INSERT INTO polyauth_schema_version (version) VALUES (3);
+",
+    ),
 ];
+
+/// The schema version this build writes and expects.
+fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
 
 /// The SQL text of every migration, by version (for teams that apply migrations themselves).
 pub fn migration_sql() -> &'static [(i64, &'static str)] {
@@ -122,14 +137,14 @@ pub fn migration_sql() -> &'static [(i64, &'static str)] {
 macro_rules! session_cols {
     () => {
         "id, subject, audience, claims, meta, created_at, last_used_at, expires_at, idle_ttl, \
-         generation, revoked_at"
+         generation, revoked_at, issuer"
     };
 }
 
 const INSERT_SESSION: &str = concat!(
     "INSERT INTO polyauth_sessions (",
     session_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
 const INSERT_REFRESH: &str = "INSERT INTO polyauth_refresh_tokens \
     (token_hash, session_id, generation, parent_hash, created_at, used_at) \
@@ -143,6 +158,37 @@ const LOCK_SESSION_OF_TOKEN: &str = concat!(
 );
 const CLAIM_REFRESH: &str = "UPDATE polyauth_refresh_tokens SET used_at = $1 \
     WHERE token_hash = $2 AND used_at IS NULL";
+/// Revokes the session of a token in one statement, when it is bound to the caller (RT-8).
+const REVOKE_BY_TOKEN: &str = "UPDATE polyauth_sessions SET revoked_at = $1 WHERE id = \
+    (SELECT session_id FROM polyauth_refresh_tokens WHERE token_hash = $2) \
+    AND revoked_at IS NULL AND issuer = $3 AND audience = $4";
+/// Purge (see `Store::purge_expired`); `$1` is the cutoff (now minus the margin), `$2` the limit.
+/// A bounded `DELETE ... WHERE key IN (SELECT ... LIMIT n)` works on both engines.
+/// The sessions a purge removes (`$1` the cutoff, `$2` the limit), ordered so that the two
+/// statements below pick the same ones; a session the second one picks extra still takes its
+/// tokens with it (ON DELETE CASCADE).
+macro_rules! purgeable_sessions {
+    () => {
+        "(SELECT id FROM polyauth_sessions \
+         WHERE (revoked_at IS NOT NULL AND revoked_at <= $1) OR expires_at <= $1 \
+         OR last_used_at + idle_ttl < $1 ORDER BY id LIMIT $2)"
+    };
+}
+const PURGE_SESSION_TOKENS: &str = concat!(
+    "DELETE FROM polyauth_refresh_tokens WHERE session_id IN ",
+    purgeable_sessions!()
+);
+const PURGE_SESSIONS: &str = concat!(
+    "DELETE FROM polyauth_sessions WHERE id IN ",
+    purgeable_sessions!()
+);
+const PURGE_ONE_TIME: &str = "DELETE FROM polyauth_one_time_tokens WHERE token_hash IN \
+    (SELECT token_hash FROM polyauth_one_time_tokens \
+    WHERE (used_at IS NOT NULL AND used_at <= $1) OR expires_at <= $1 LIMIT $2)";
+/// `$1` is now, `$2` the last failure time before which an unlocked counter is forgotten.
+const PURGE_THROTTLE: &str = "DELETE FROM polyauth_throttle WHERE key IN \
+    (SELECT key FROM polyauth_throttle \
+    WHERE locked_until <= $1 AND last_failure_at <= $2 LIMIT $3)";
 const SELECT_REFRESH: &str =
     "SELECT generation, used_at FROM polyauth_refresh_tokens WHERE token_hash = $1";
 const ADVANCE_SESSION: &str =
@@ -395,6 +441,7 @@ fn session_from_row(row: &AnyRow) -> SqlResult<SessionRecord> {
         idle_ttl: row.try_get("idle_ttl")?,
         generation: row.try_get("generation")?,
         revoked_at: row.try_get("revoked_at")?,
+        issuer: row.try_get("issuer")?,
     })
 }
 
@@ -507,8 +554,9 @@ fn pool_options(kind: Kind, set_path: Option<String>) -> AnyPoolOptions {
 impl SqlStore {
     /// Opens `sqlite://path` (created if missing) or `postgres://...`, with an optional
     /// `polyauth_namespace=<[a-z0-9_]{1,40}>` query parameter (PostgreSQL: a schema, created if
-    /// missing; SQLite: ignored), and applies pending migrations.
-    pub async fn open(url: &str) -> Result<SqlStore> {
+    /// missing; SQLite: ignored), and applies pending migrations (`migrate`) or checks that there
+    /// are none.
+    pub async fn open(url: &str, migrate: bool) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
         let (url, namespace) = strip_namespace(url)?;
         let (scheme, rest) = url
@@ -581,8 +629,49 @@ impl SqlStore {
             kind,
             writer: (kind == Kind::Sqlite).then(|| Arc::new(Mutex::new(()))),
         };
-        store.run(|| store.migrate(namespace.clone())).await?;
+        if migrate {
+            store.run(|| store.migrate(namespace.clone())).await?;
+        } else {
+            store.check_schema().await?;
+        }
         Ok(store)
+    }
+
+    /// With `migrate=False`: the schema must already be at this build's version (DDL is left to
+    /// an owner role; the application role may lack the right to create tables).
+    async fn check_schema(&self) -> Result<()> {
+        let exists_sql = match self.kind {
+            Kind::Sqlite => {
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM sqlite_master \
+                 WHERE type = 'table' AND name = 'polyauth_schema_version'"
+            }
+            Kind::Postgres => {
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = 'polyauth_schema_version' AND n.nspname = current_schema()"
+            }
+        };
+        let current = self
+            .run(|| async {
+                let exists: i64 = sqlx::query_scalar(exists_sql).fetch_one(&self.pool).await?;
+                if exists == 0 {
+                    return Ok(0);
+                }
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM polyauth_schema_version",
+                )
+                .fetch_one(&self.pool)
+                .await
+            })
+            .await?;
+        let latest = latest_version();
+        if current < latest {
+            return Err(Error::InvalidConfig(format!(
+                "the store's schema is at version {current}, this polyauth needs {latest}: run the \
+                 migrations (Store.migrations_sql(), or open once with migrate=True as the owner role)"
+            )));
+        }
+        Ok(())
     }
 
     /// "sqlite" or "postgres".
@@ -691,6 +780,7 @@ impl SqlStore {
                 .bind(session.idle_ttl)
                 .bind(session.generation)
                 .bind(session.revoked_at)
+                .bind(&session.issuer)
                 .execute(&mut *w.tx)
                 .await?;
             sqlx::query(INSERT_REFRESH)
@@ -712,8 +802,9 @@ impl SqlStore {
         new_hash: &str,
         now: i64,
         grace: i64,
+        binding: &Binding<'_>,
     ) -> Result<Rotation> {
-        self.run(|| self.rotate_once(token_hash, new_hash, now, grace))
+        self.run(|| self.rotate_once(token_hash, new_hash, now, grace, binding))
             .await
     }
 
@@ -723,8 +814,11 @@ impl SqlStore {
         new_hash: &str,
         now: i64,
         grace: i64,
+        binding: &Binding<'_>,
     ) -> SqlResult<Rotation> {
         let mut w = self.write().await?;
+        // The no-op update takes the session's lock; every decision below is made under it and
+        // before any real write, so a refused token leaves the store as it was (RT-8).
         let Some(row) = sqlx::query(LOCK_SESSION_OF_TOKEN)
             .bind(token_hash)
             .fetch_optional(&mut *w.tx)
@@ -734,64 +828,127 @@ impl SqlStore {
             return Ok(Rotation::Unknown);
         };
         let mut session = session_from_row(&row)?;
+        if let Some(e) = binding.mismatch(&session) {
+            w.rollback().await?;
+            return Ok(Rotation::Mismatch(e));
+        }
         if let Some(reason) = session.inactive_reason(now) {
             w.rollback().await?;
             return Ok(Rotation::Inactive(reason));
         }
-        let claimed = sqlx::query(CLAIM_REFRESH)
-            .bind(now)
+        let row = sqlx::query(SELECT_REFRESH)
             .bind(token_hash)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected();
-        let outcome = if claimed == 1 {
-            session.generation += 1;
-            session.last_used_at = now;
-            sqlx::query(ADVANCE_SESSION)
-                .bind(session.generation)
-                .bind(now)
-                .bind(&session.id)
-                .execute(&mut *w.tx)
-                .await?;
-            self.insert_child(&mut w, new_hash, &session, token_hash, now)
-                .await?;
-            Rotation::Rotated(session)
-        } else {
-            // Known (its session was found through it) and already used.
-            let row = sqlx::query(SELECT_REFRESH)
-                .bind(token_hash)
-                .fetch_one(&mut *w.tx)
-                .await?;
-            let generation: i64 = row.try_get("generation")?;
-            let used_at: Option<i64> = row.try_get("used_at")?;
-            match used_at {
-                Some(used_at)
-                    if grace > 0
-                        && now - used_at <= grace
-                        && generation == session.generation - 1 =>
-                {
-                    session.last_used_at = now;
-                    sqlx::query(TOUCH_SESSION)
-                        .bind(now)
-                        .bind(&session.id)
-                        .execute(&mut *w.tx)
-                        .await?;
-                    self.insert_child(&mut w, new_hash, &session, token_hash, now)
-                        .await?;
-                    Rotation::Graced(session)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let generation: i64 = row.try_get("generation")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let outcome = match rotation_step(generation, used_at, session.generation, now, grace) {
+            Step::Rotate => {
+                // Still conditional: the session lock already excludes a concurrent claim, this
+                // keeps the rule "0 rows on a known token means used" true on its own.
+                let claimed = sqlx::query(CLAIM_REFRESH)
+                    .bind(now)
+                    .bind(token_hash)
+                    .execute(&mut *w.tx)
+                    .await?
+                    .rows_affected();
+                if claimed != 1 {
+                    w.rollback().await?;
+                    return Err(sqlx::Error::Protocol(
+                        "refresh token claimed outside its session lock".into(),
+                    ));
                 }
-                _ => {
-                    sqlx::query(REVOKE_LOCKED_SESSION)
-                        .bind(now)
-                        .bind(&session.id)
-                        .execute(&mut *w.tx)
-                        .await?;
-                    Rotation::Reused
-                }
+                session.generation += 1;
+                session.last_used_at = now;
+                sqlx::query(ADVANCE_SESSION)
+                    .bind(session.generation)
+                    .bind(now)
+                    .bind(&session.id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                self.insert_child(&mut w, new_hash, &session, token_hash, now)
+                    .await?;
+                Rotation::Rotated(session)
+            }
+            Step::Grace => {
+                session.last_used_at = now;
+                sqlx::query(TOUCH_SESSION)
+                    .bind(now)
+                    .bind(&session.id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                self.insert_child(&mut w, new_hash, &session, token_hash, now)
+                    .await?;
+                Rotation::Graced(session)
+            }
+            Step::Reuse => {
+                sqlx::query(REVOKE_LOCKED_SESSION)
+                    .bind(now)
+                    .bind(&session.id)
+                    .execute(&mut *w.tx)
+                    .await?;
+                Rotation::Reused
             }
         };
         w.commit().await?;
         Ok(outcome)
+    }
+
+    pub async fn revoke_by_token(
+        &self,
+        token_hash: &str,
+        binding: &Binding<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        self.run(|| async {
+            let mut w = self.write().await?;
+            let n = sqlx::query(REVOKE_BY_TOKEN)
+                .bind(now)
+                .bind(token_hash)
+                .bind(binding.issuer)
+                .bind(binding.audience)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            w.commit().await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// One bounded purge (see `Store::purge_expired`), in one transaction.
+    pub async fn purge(&self, now: i64, limit: usize) -> Result<u64> {
+        let cutoff = now.saturating_sub(super::PURGE_MARGIN);
+        let idle_before = now.saturating_sub(super::THROTTLE_RETENTION);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(|| async {
+            let mut w = self.write().await?;
+            let mut removed = 0u64;
+            for stmt in [PURGE_SESSION_TOKENS, PURGE_SESSIONS] {
+                removed += sqlx::query(stmt)
+                    .bind(cutoff)
+                    .bind(limit)
+                    .execute(&mut *w.tx)
+                    .await?
+                    .rows_affected();
+            }
+            removed += sqlx::query(PURGE_ONE_TIME)
+                .bind(cutoff)
+                .bind(limit)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            removed += sqlx::query(PURGE_THROTTLE)
+                .bind(now)
+                .bind(idle_before)
+                .bind(limit)
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+            w.commit().await?;
+            Ok(removed)
+        })
+        .await
     }
 
     /// Stores `new_hash` as the session's newest-generation token, child of `parent`.
