@@ -144,6 +144,17 @@ export declare class Sessions {
   start(subject: string, claims?: any | undefined | null, meta?: any | undefined | null): Promise<TokenPair>
   /** Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`. */
   refresh(refreshToken: string): Promise<TokenPair>
+  /**
+   * Revokes the session of a refresh token (logout when the access token has expired); false
+   * for an unknown token, a session already revoked or one of another issuer or audience.
+   */
+  revokeRefreshToken(refreshToken: string): Promise<boolean>
+  /** Absolute session lifetime in seconds. */
+  get refreshTtl(): number
+  /** Idle lifetime in seconds. */
+  get idleTtl(): number
+  /** Seconds the immediate parent refresh token stays usable after rotation (0: never). */
+  get reuseGrace(): number
   /** Revokes one session; false when unknown or already revoked. */
   revoke(sessionId: string): Promise<boolean>
   /** Revokes every session of `subject`; resolves to how many were not yet revoked. */
@@ -160,6 +171,11 @@ export declare class Store {
   ping(): Promise<void>
   /** "memory", "sqlite", "postgres" or "redis". */
   get backend(): string
+  /**
+   * Deletes what can never be used again; resolves to the number of rows removed. `now`
+   * (seconds) injects the clock.
+   */
+  purgeExpired(now?: number | undefined | null): Promise<number>
 }
 
 /** Failure counters with exponential backoff and a lockout ceiling. */
@@ -315,8 +331,17 @@ export interface NativeVerifyOptions {
   now?: number
 }
 
-/** Opens (and migrates) a store. */
-export declare function openStore(url: string): Promise<Store>
+/** Opens (and, unless `migrate: false`, migrates) a store. */
+export declare function openStore(url: string, options?: OpenStoreOptions | undefined | null): Promise<Store>
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /**
+   * Apply pending migrations (default true). With false the schema must be current
+   * (`invalid_config` otherwise), for an application role without DDL rights.
+   */
+  migrate?: boolean
+}
 
 /** What `parseUri` returns. */
 export interface ParsedUri {

@@ -669,7 +669,7 @@ async def test_migrations_sql_applied_by_hand_is_recognised(tmp_path: Path, toke
     assert (await sessions.refresh(pair.refresh_token)).session_id == pair.session_id
     with sqlite3.connect(path) as db:
         versions = [row[0] for row in db.execute("SELECT version FROM polyauth_schema_version")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 async def test_store_repr_and_backend(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
 use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
-use polyauth_core::store::Store as CoreStore;
+use polyauth_core::store::{OpenOptions, Store as CoreStore};
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use serde_json::{Map, Value};
 
@@ -32,10 +32,19 @@ pub struct Store {
     pub(crate) inner: CoreStore,
 }
 
-/// Opens (and migrates) a store.
+/// Options of `openStore`.
+#[napi(object)]
+pub struct OpenStoreOptions {
+    /// Apply pending migrations (default true). With false the schema must be current
+    /// (`invalid_config` otherwise), for an application role without DDL rights.
+    pub migrate: Option<bool>,
+}
+
+/// Opens (and, unless `migrate: false`, migrates) a store.
 #[napi]
-pub async fn open_store(url: String) -> Result<Store> {
-    CoreStore::open(&url)
+pub async fn open_store(url: String, options: Option<OpenStoreOptions>) -> Result<Store> {
+    let migrate = options.and_then(|o| o.migrate).unwrap_or(true);
+    CoreStore::open_with(&url, OpenOptions { migrate })
         .await
         .map(|inner| Store { inner })
         .map_err(to_napi)
@@ -59,6 +68,19 @@ impl Store {
     #[napi(getter)]
     pub fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    /// Deletes what can never be used again; resolves to the number of rows removed. `now`
+    /// (seconds) injects the clock.
+    #[napi]
+    pub async fn purge_expired(&self, now: Option<f64>) -> Result<f64> {
+        let default = polyauth_core::token::now().max(0) as u64;
+        let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+        self.inner
+            .purge_expired_at(now)
+            .await
+            .map(|n| n as f64)
+            .map_err(to_napi)
     }
 }
 
@@ -156,6 +178,34 @@ impl Sessions {
             .await
             .map(TokenPair::from)
             .map_err(to_napi)
+    }
+
+    /// Revokes the session of a refresh token (logout when the access token has expired); false
+    /// for an unknown token, a session already revoked or one of another issuer or audience.
+    #[napi]
+    pub async fn revoke_refresh_token(&self, refresh_token: String) -> Result<bool> {
+        self.inner
+            .revoke_refresh_token(&refresh_token)
+            .await
+            .map_err(to_napi)
+    }
+
+    /// Absolute session lifetime in seconds.
+    #[napi(getter)]
+    pub fn refresh_ttl(&self) -> f64 {
+        self.inner.config().refresh_ttl as f64
+    }
+
+    /// Idle lifetime in seconds.
+    #[napi(getter)]
+    pub fn idle_ttl(&self) -> f64 {
+        self.inner.config().idle_ttl as f64
+    }
+
+    /// Seconds the immediate parent refresh token stays usable after rotation (0: never).
+    #[napi(getter)]
+    pub fn reuse_grace(&self) -> f64 {
+        self.inner.config().reuse_grace as f64
     }
 
     /// Revokes one session; false when unknown or already revoked.

@@ -34,9 +34,23 @@ export class Store {
     this.native = inner
   }
 
-  /** Opens a store and applies pending migrations. */
-  static async open(url = 'sqlite://polyauth.db'): Promise<Store> {
-    return new Store(await callAsync(() => native.openStore(url)))
+  /**
+   * Opens a store and applies pending migrations. With `{ migrate: false }` nothing is created:
+   * the schema must be current (`invalid_config` otherwise), so the application can connect as a
+   * role without DDL rights while an owner role runs {@link Store.migrationsSql}.
+   */
+  static async open(url = 'sqlite://polyauth.db', options: { migrate?: boolean } = {}): Promise<Store> {
+    return new Store(await callAsync(() => native.openStore(url, options)))
+  }
+
+  /**
+   * Deletes what can never be used again: sessions that ended a day or more ago (with their
+   * refresh tokens), one-time tokens used or expired a day or more ago, and throttle counters idle
+   * for 30 days. Resolves to the number of rows removed. Also runs on its own, bounded, on one
+   * `Sessions.start` in 64. `now` (seconds) injects the clock.
+   */
+  purgeExpired(options: { now?: number } = {}): Promise<number> {
+    return callAsync(() => this.native.purgeExpired(options.now))
   }
 
   /** The SQL of every migration, for teams that apply migrations themselves. */
@@ -82,6 +96,31 @@ export class Sessions {
   /** Rotates a refresh token. Reuse of a rotated token revokes the session and rejects with `refresh_reused`. */
   refresh(refreshToken: string): Promise<TokenPair> {
     return callAsync(() => this.native.refresh(refreshToken))
+  }
+
+  /**
+   * Revokes the session of `refreshToken` (logout when the access token has expired, like
+   * RFC 7009); a used token of the session works too. Resolves false for an unknown token, a
+   * session already revoked, or one of another issuer or audience (left untouched); rejects with
+   * `invalid_token` only for a malformed token.
+   */
+  revokeRefreshToken(refreshToken: string): Promise<boolean> {
+    return callAsync(() => this.native.revokeRefreshToken(refreshToken))
+  }
+
+  /** Absolute session lifetime in seconds. */
+  get refreshTtl(): number {
+    return this.native.refreshTtl
+  }
+
+  /** Idle lifetime in seconds. */
+  get idleTtl(): number {
+    return this.native.idleTtl
+  }
+
+  /** Seconds the immediate parent refresh token stays usable after rotation (0: never). */
+  get reuseGrace(): number {
+    return this.native.reuseGrace
   }
 
   /** Revokes one session; resolves false when unknown or already revoked. */

@@ -3,7 +3,7 @@
 
 use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
 use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
-use polyauth_core::store::Store as CoreStore;
+use polyauth_core::store::{OpenOptions, Store as CoreStore};
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -70,15 +70,28 @@ pub struct Store {
 
 #[pymethods]
 impl Store {
-    /// Opens (and migrates) a store; awaitable.
+    /// Opens a store; awaitable. With `migrate=False` pending migrations are not applied: the
+    /// schema must be current (`InvalidConfigError` otherwise), so the application can connect
+    /// as a role without DDL rights.
     #[staticmethod]
-    #[pyo3(signature = (url=String::from("sqlite://polyauth.db")))]
-    fn open(py: Python<'_>, url: String) -> PyResult<Bound<'_, PyAny>> {
+    #[pyo3(signature = (url=String::from("sqlite://polyauth.db"), *, migrate=true))]
+    fn open(py: Python<'_>, url: String, migrate: bool) -> PyResult<Bound<'_, PyAny>> {
+        let options = OpenOptions { migrate };
         spawn(
             py,
-            async move { CoreStore::open(&url).await },
+            async move { CoreStore::open_with(&url, options).await },
             |py, inner| Bound::new(py, Store { inner }).map(Bound::into_any),
         )
+    }
+
+    /// Deletes what can never be used again (sessions ended a day or more ago with their refresh
+    /// tokens, spent one-time tokens, idle throttle counters); awaitable → rows removed. `now`
+    /// (seconds) injects the clock.
+    #[pyo3(signature = (*, now=None))]
+    fn purge_expired<'py>(&self, py: Python<'py>, now: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.inner.clone();
+        let now = now.unwrap_or_else(polyauth_core::token::now);
+        spawn(py, async move { s.purge_expired_at(now).await }, plain)
     }
 
     /// The SQL of every migration, for teams that apply migrations themselves.
@@ -195,6 +208,41 @@ impl Sessions {
         let token = str_arg(refresh_token, "refresh_token")?;
         let s = self.inner.clone();
         spawn(py, async move { s.refresh(&token).await }, pair)
+    }
+
+    /// Revokes the session of a refresh token (logout when the access token has expired);
+    /// awaitable → False for an unknown token, a session already revoked or one of another
+    /// issuer or audience. Raises `InvalidTokenError` only for a malformed token.
+    fn revoke_refresh_token<'py>(
+        &self,
+        py: Python<'py>,
+        refresh_token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let token = str_arg(refresh_token, "refresh_token")?;
+        let s = self.inner.clone();
+        spawn(
+            py,
+            async move { s.revoke_refresh_token(&token).await },
+            plain,
+        )
+    }
+
+    /// Absolute session lifetime in seconds.
+    #[getter]
+    fn refresh_ttl(&self) -> u64 {
+        self.inner.config().refresh_ttl
+    }
+
+    /// Idle lifetime in seconds.
+    #[getter]
+    fn idle_ttl(&self) -> u64 {
+        self.inner.config().idle_ttl
+    }
+
+    /// Seconds the immediate parent refresh token stays usable after rotation (0: never).
+    #[getter]
+    fn reuse_grace(&self) -> u64 {
+        self.inner.config().reuse_grace
     }
 
     /// Revokes one session; awaitable → False when unknown or already revoked.

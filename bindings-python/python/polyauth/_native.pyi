@@ -210,10 +210,17 @@ class Store:
     isolates a tenant or a test run on a shared server. Migrations are applied on open."""
 
     @staticmethod
-    def open(url: str = ...) -> Awaitable[Store]:
+    def open(url: str = ..., *, migrate: bool = True) -> Awaitable[Store]:
         """Opens (and migrates) the store at ``url`` (default ``sqlite://polyauth.db``); awaitable.
         Raises ``InvalidConfigError`` for a malformed URL and ``StoreUnavailableError`` when the
-        server cannot be reached."""
+        server cannot be reached. With ``migrate=False`` nothing is created: the schema must be
+        current (``InvalidConfigError`` otherwise), so the application can connect as a role
+        without DDL rights while an owner role runs ``migrations_sql()``."""
+    def purge_expired(self, *, now: int | None = None) -> Awaitable[int]:
+        """Deletes what can never be used again: sessions that ended a day or more ago (with their
+        refresh tokens), one-time tokens used or expired a day or more ago, and throttle counters
+        idle for 30 days; the number of rows removed. Also runs on its own, bounded, on one
+        ``Sessions.start`` in 64. ``now`` (seconds) injects the clock."""
     @staticmethod
     def migrations_sql() -> str:
         """The SQL of every migration, for teams that apply migrations themselves."""
@@ -269,6 +276,20 @@ class Sessions:
     def refresh(self, refresh_token: str) -> Awaitable[TokenPair]:
         """Rotates a refresh token. Reuse of a rotated token revokes the session and raises
         ``RefreshReusedError``."""
+    def revoke_refresh_token(self, refresh_token: str) -> Awaitable[bool]:
+        """Revokes the session of ``refresh_token`` (logout when the access token has expired,
+        like RFC 7009); a used token of the session works too. False for an unknown token, a
+        session already revoked, or one of another issuer or audience (left untouched); raises
+        ``InvalidTokenError`` only for a malformed token."""
+    @property
+    def refresh_ttl(self) -> int:
+        """Absolute session lifetime in seconds."""
+    @property
+    def idle_ttl(self) -> int:
+        """Idle lifetime in seconds."""
+    @property
+    def reuse_grace(self) -> int:
+        """Seconds the immediate parent refresh token stays usable after rotation (0: never)."""
     def revoke(self, session_id: str) -> Awaitable[bool]:
         """Revokes one session; False when unknown or already revoked."""
     def revoke_all(self, subject: str) -> Awaitable[int]:
