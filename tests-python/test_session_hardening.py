@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_sessions import KEYS, make_tokens, open_store, store_url, store_url_for, subject
 
 import polyauth
 from polyauth import Sessions, Store, Tokens
-
-from test_sessions import KEYS, make_tokens, open_store, store_url, store_url_for, subject
 
 __all__ = ["store_url"]  # the fixture, re-used from test_sessions
 
