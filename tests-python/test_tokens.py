@@ -765,8 +765,9 @@ def test_wrong_audience(ed_keys: KeySet, ed_tokens: Tokens, ed_sign: Signer, kid
     for aud in (["x", "y"], [], "api "):
         expect_code("invalid_audience", ed_tokens.verify, make(head, {**good_claims(), "aud": aud}, ed_sign))
     # An aud of the wrong JSON type is a malformed token (RFC 7519 §4.1.3).
-    for aud in (1, {"aud": "api"}, ["api", 1]):
-        expect_code("invalid_token", ed_tokens.verify, make(head, {**good_claims(), "aud": aud}, ed_sign))
+    malformed: list[Any] = [1, {"aud": "api"}, ["api", 1]]
+    for bad in malformed:
+        expect_code("invalid_token", ed_tokens.verify, make(head, {**good_claims(), "aud": bad}, ed_sign))
     claims = good_claims()
     del claims["aud"]
     expect_code("missing_claim", ed_tokens.verify, make(head, claims, ed_sign))
