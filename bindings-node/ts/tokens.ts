@@ -71,7 +71,7 @@ export class KeySet {
   /**
    * A set with one HMAC key (default HS256); the secret must be at least the hash size and must not
    * be key text (a PEM block, an OpenSSH public key, a JWK or JWKS: `invalid_key`). The kid
-   * defaults to 128 random bits.
+   * defaults to 128 random bits, so services that share the secret must pass the same `kid`.
    */
   static fromSecret(secret: string | Buffer, options: KeyOptions = {}): KeySet {
     return new KeySet(call(() => native.KeySet.fromSecret(secret, options)))

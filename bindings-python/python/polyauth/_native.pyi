@@ -111,7 +111,8 @@ class KeySet:
     def from_secret(secret: str | bytes, *, alg: str = "HS256", kid: str | None = None) -> KeySet:
         """A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256)
         and must not be key text (a PEM block, an OpenSSH public key, a JWK or JWKS), which raises
-        ``InvalidKeyError``. The kid defaults to 128 random bits (base64url)."""
+        ``InvalidKeyError``. The kid defaults to 128 random bits (base64url), so services that
+        share the secret must pass the same ``kid``."""
     @staticmethod
     def load(
         *, path: str | os.PathLike[str] | None = None, env: str | None = None, alg: str | None = None
