@@ -17,7 +17,10 @@ export declare class KeySet {
   static fromJwks(jwks: any, alg?: string | undefined | null): KeySet
   /** A set from one PEM key: PKCS#8 private or SPKI public. RSA keys need `alg`. */
   static fromPem(pem: string, options?: KeyOptions | undefined | null): KeySet
-  /** A set with one HMAC key (at least the hash size: 32 bytes for HS256). */
+  /**
+   * A set with one HMAC key (at least the hash size: 32 bytes for HS256; never key text such
+   * as PEM, OpenSSH or a JWK). The kid defaults to 128 random bits.
+   */
   static fromSecret(secret: string | Buffer, options?: KeyOptions | undefined | null): KeySet
   /** Loads JWKS or PEM from `path`, or from the environment variable `env` (or `${env}_FILE`). */
   static load(options: LoadOptions): KeySet
@@ -29,8 +32,11 @@ export declare class KeySet {
   rotate(alg?: string | undefined | null): string
   /** Removes a verify-only key. */
   retire(kid: string): void
-  /** Verifies a compact JWS against the set and returns its payload bytes (no claim checks). */
-  verifyJws(token: string, maxSize?: number | undefined | null): Buffer
+  /**
+   * Verifies a compact JWS against the set; returns its protected header and payload bytes
+   * (no claim checks).
+   */
+  verifyJws(token: string, maxSize?: number | undefined | null): VerifiedJws
   /** The kid of the key that signs. */
   get signingKid(): string | null
   /** Every kid, the signing key first. */
@@ -288,7 +294,7 @@ export interface IssueOptions {
 export interface KeyOptions {
   /** Algorithm the key serves (needed for RSA and `oct` keys without one). */
   alg?: string
-  /** Key id; defaults to the RFC 7638 thumbprint. */
+  /** Key id; defaults to the RFC 7638 thumbprint (128 random bits for HMAC keys). */
   kid?: string
 }
 
@@ -431,6 +437,14 @@ export interface TotpOptions {
   algorithm?: string
   /** Steps accepted on each side of the current one: 0 or 1 (default 1). */
   window?: number
+}
+
+/** A verified compact JWS: its protected header and its payload (no claim checked). */
+export interface VerifiedJws {
+  /** Every member of the protected header (`alg`, `kid`, `typ`, ...). */
+  header: any
+  /** The payload bytes. */
+  payload: Buffer
 }
 
 /** `{ valid, newHash }` from `verifyAndUpdate`. */

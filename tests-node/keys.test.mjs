@@ -89,10 +89,11 @@ describe('RFC 7638 thumbprints', () => {
   }
 
   for (const alg of HMAC_ALGS) {
-    test(`${alg}: kid equals jose calculateJwkThumbprint of the oct JWK`, async () => {
+    test(`${alg}: kid is not the thumbprint of the oct JWK (an offline oracle for the secret)`, async () => {
       const keys = generated[alg]
       const [jwk] = keys.toJwks({ includePrivate: true }).keys
-      assert.equal(await calculateJwkThumbprint(jwk, 'sha256'), keys.signingKid)
+      assert.equal(jwk.kid, keys.signingKid)
+      assert.notEqual(await calculateJwkThumbprint(jwk, 'sha256'), keys.signingKid)
     })
   }
 
@@ -298,9 +299,9 @@ describe('key strength at import (JWT-3)', () => {
 
   test('a string secret and the same bytes as a Buffer give the same key', () => {
     const secret = 'correct horse battery staple, 32+ bytes long'
-    const a = KeySet.fromSecret(secret)
-    const b = KeySet.fromSecret(Buffer.from(secret, 'utf8'))
-    assert.equal(a.signingKid, b.signingKid)
+    // HMAC kids are random, so the same kid is given to both.
+    const a = KeySet.fromSecret(secret, { kid: 'k' })
+    const b = KeySet.fromSecret(Buffer.from(secret, 'utf8'), { kid: 'k' })
     roundTrip(a, b)
   })
 
@@ -569,11 +570,122 @@ describe('Wycheproof json_web_key_test.json', () => {
           return
         }
         if (c.result === 'valid') {
-          const payload = keys.verifyJws(c.jws)
+          const { payload } = keys.verifyJws(c.jws)
           assert.deepEqual(payload, Buffer.from(c.jws.split('.')[1], 'base64url'))
         } else if (c.result === 'invalid') {
           assert.throws(() => keys.verifyJws(c.jws), (e) => e instanceof PolyauthError && e.code !== 'internal_error')
         }
+      })
+    }
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('key text is never an HMAC secret (JWT-3: algorithm confusion)', () => {
+  const texts = []
+  for (const alg of ['EdDSA', 'ES256', 'PS256']) {
+    const keys = generated[alg]
+    texts.push([`${alg} SPKI PEM`, keys.toPem()])
+    texts.push([`${alg} PKCS#8 PEM`, keys.toPem({ includePrivate: true })])
+    texts.push([`${alg} JWKS`, JSON.stringify(keys.toJwks())])
+    texts.push([`${alg} JWK`, JSON.stringify(keys.toJwks().keys[0])])
+  }
+  texts.push(['certificate', '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUHbq0\n-----END CERTIFICATE-----\n'])
+  texts.push(['ssh-ed25519', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl u@h'])
+  texts.push(['ssh-rsa', 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA user@host.example'])
+  texts.push(['ecdsa-sha2', 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= u@h'])
+  for (const [name, text] of texts) {
+    test(`${name} as a secret is invalid_key`, async () => {
+      const padded = text.padEnd(64, ' ')
+      await expectCode(PolyauthError, () => KeySet.fromSecret(padded), 'invalid_key', 'string')
+      await expectCode(PolyauthError, () => KeySet.fromSecret(Buffer.from(padded), { alg: 'HS512' }), 'invalid_key', 'Buffer')
+      const oct = { kty: 'oct', alg: 'HS256', k: Buffer.from(padded).toString('base64url') }
+      await expectCode(PolyauthError, () => KeySet.fromJwks(oct), 'invalid_key', 'oct JWK')
+    })
+  }
+
+  test('text that is not key material stays a usable secret', () => {
+    for (const ok of ['correct horse battery staple, longer than 32', '{"password": "0123456789abcdef0123456789"}']) {
+      const keys = KeySet.fromSecret(ok)
+      roundTrip(keys, keys)
+    }
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('small-order and non-canonical Ed25519 keys (JWT-3, JWT-7)', () => {
+  // libsodium's has_small_order blocklist: y of the eight small-order points and non-canonical forms.
+  const SMALL_ORDER_Y = [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  ]
+  const encodings = SMALL_ORDER_Y.flatMap((y) => {
+    const neg = Buffer.from(y, 'hex')
+    neg[31] |= 0x80
+    return [Buffer.from(y, 'hex'), neg]
+  })
+  const spki = (x) => {
+    const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), x])
+    return `-----BEGIN PUBLIC KEY-----\n${der.toString('base64')}\n-----END PUBLIC KEY-----\n`
+  }
+
+  for (const x of encodings) {
+    test(`x = ${x.toString('hex').slice(0, 8)}..${x.toString('hex').slice(-2)} is invalid_key (JWK, JWKS, SPKI)`, async () => {
+      const jwk = { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }
+      await expectCode(PolyauthError, () => KeySet.fromJwks(jwk), 'invalid_key', 'JWK')
+      await expectCode(PolyauthError, () => KeySet.fromJwks({ keys: [jwk] }), 'invalid_key', 'JWKS')
+      await expectCode(PolyauthError, () => KeySet.fromPem(spki(x)), 'invalid_key', 'SPKI')
+    })
+  }
+
+  test('a non-canonical y is refused; a real key still imports', async () => {
+    const nonCanonical = Buffer.alloc(32, 0xff)
+    nonCanonical[0] = 0xef
+    nonCanonical[31] = 0x7f
+    await expectCode(PolyauthError, () => KeySet.fromJwks({ kty: 'OKP', crv: 'Ed25519', x: nonCanonical.toString('base64url') }), 'invalid_key')
+    const { publicKey } = crypto.generateKeyPairSync('ed25519')
+    const jwk = publicKey.export({ format: 'jwk' })
+    const expected = await calculateJwkThumbprint(jwk)
+    assert.deepEqual(KeySet.fromJwks(jwk).kids, [expected])
+    assert.deepEqual(KeySet.fromPem(publicKey.export({ format: 'pem', type: 'spki' })).kids, [expected])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('HMAC kids are random, never the thumbprint of the secret', () => {
+  for (const alg of HMAC_ALGS) {
+    test(`${alg}: fromSecret and generate get 128 random bits; a private JWKS round trip keeps them`, async () => {
+      const secret = Buffer.alloc(64, 's')
+      const a = KeySet.fromSecret(secret, { alg })
+      const b = KeySet.fromSecret(secret, { alg })
+      const thumbprint = await calculateJwkThumbprint({ kty: 'oct', k: secret.toString('base64url') })
+      assert.notEqual(a.signingKid, thumbprint)
+      assert.notEqual(a.signingKid, b.signingKid)
+      assert.equal(Buffer.from(a.signingKid, 'base64url').length, 16)
+      assert.equal(decodeJwt(tokensFor(a).issue('u')).header.kid, a.signingKid)
+      const gen = KeySet.generate(alg)
+      const k = gen.toJwks({ includePrivate: true }).keys[0].k
+      assert.notEqual(gen.signingKid, await calculateJwkThumbprint({ kty: 'oct', k }))
+      const back = KeySet.fromJwks(a.toJwks({ includePrivate: true }))
+      assert.deepEqual(back.kids, a.kids)
+      assert.equal(back.signingKid, a.signingKid)
+      roundTrip(a, back)
+      assert.equal(KeySet.fromSecret(secret, { alg, kid: 'mine' }).signingKid, 'mine')
+    })
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('RSA modulus zero', () => {
+  for (const n of ['AA', '', 'AAAA']) {
+    for (const alg of ['PS256', 'RS256']) {
+      test(`${alg} n=${JSON.stringify(n)} is invalid_key, not internal_error`, async () => {
+        await expectCode(PolyauthError, () => KeySet.fromJwks({ kty: 'RSA', alg, n, e: 'AQAB' }), 'invalid_key')
       })
     }
   }

@@ -110,7 +110,7 @@ describe('vectors/tokens.json', () => {
       assert.deepEqual(claims, c.claims)
       assert.deepEqual(decodeJwt(c.token).header, { alg: c.alg, kid: doc.keys[c.alg].keys[0].kid, typ: 'at+jwt' })
       // The same token through the raw JWS layer.
-      assert.deepEqual(JSON.parse(KeySet.fromJwks(doc.keys[c.alg]).verifyJws(c.token).toString('utf8')), c.claims)
+      assert.deepEqual(JSON.parse(KeySet.fromJwks(doc.keys[c.alg]).verifyJws(c.token).payload.toString('utf8')), c.claims)
       // Far beyond exp it is expired.
       assert.throws(() => tokens.verify(c.token, { now: c.claims.exp + 3600 }), (e) => e instanceof PolyauthError && e.code === 'token_expired')
     })
@@ -742,12 +742,13 @@ describe('RFC JWS examples (../shared/vectors/rfc/jws_examples.json)', () => {
       assert.equal(ex.expected, 'valid')
       assert.equal(ex.compact, `${ex.protected_b64}.${ex.payload_b64}.${ex.signature_b64}`)
       const keys = KeySet.fromJwks(ex.jwk, { alg: ex.alg })
-      const payload = keys.verifyJws(ex.compact)
+      const { header, payload } = keys.verifyJws(ex.compact)
       assert.deepEqual(payload, Buffer.from(ex.payload_b64, 'base64url'))
+      assert.deepEqual(header, JSON.parse(Buffer.from(ex.protected_b64, 'base64url').toString('utf8')))
       // The public half alone verifies too (asymmetric keys).
       if (ex.jwk.kty !== 'oct') {
         const pub = KeySet.fromJwks(keys.toJwks(), { alg: ex.alg })
-        assert.deepEqual(pub.verifyJws(ex.compact), payload)
+        assert.deepEqual(pub.verifyJws(ex.compact).payload, payload)
       }
       // One flipped signature bit fails.
       const sig = Buffer.from(ex.signature_b64, 'base64url')
@@ -762,5 +763,76 @@ describe('RFC JWS examples (../shared/vectors/rfc/jws_examples.json)', () => {
     await expectTokenError(() => tokens.verify(ex.compact, { typ: null, required: [] }), ex.compact, ['token_expired', 'missing_claim'])
     // With the clock injected the expiry no longer counts; the missing aud still does.
     await expectTokenError(() => tokens.verify(ex.compact, { typ: null, required: [], now: 1300819000 }), ex.compact, 'missing_claim')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('verifyJws returns the protected header (JWT-13 for raw JWS callers)', () => {
+  test('header and payload', () => {
+    const header = { alg: 'EdDSA', kid: ED.signingKid, typ: 'dpop+jwt', cty: 'JWT', 'x-app': [1, 2] }
+    const token = handSign(header, { a: 1 }, ED_PRIVATE)
+    const result = ED.verifyJws(token)
+    assert.deepEqual(result.header, header)
+    assert.deepEqual(JSON.parse(result.payload.toString('utf8')), { a: 1 })
+    assert.ok(Buffer.isBuffer(result.payload))
+    const issued = ED.verifyJws(ED_TOKENS.issue('user-1'))
+    assert.equal(issued.header.typ, 'at+jwt')
+    assert.equal(issued.header.kid, ED.signingKid)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('registered claims have their RFC 7519 types', () => {
+  const cases = [
+    ['sub', { id: 'user-1' }],
+    ['sub', 42],
+    ['sub', ['user-1']],
+    ['sub', null],
+    ['iss', [ISSUER]],
+    ['iss', 1],
+    ['jti', 7],
+    ['jti', { j: 1 }],
+    ['aud', 1],
+    ['aud', { aud: AUDIENCE }],
+    ['aud', [AUDIENCE, 1]],
+    ['exp', String(nowSeconds() + 600)],
+    ['nbf', true],
+    ['iat', [0]],
+  ]
+  for (const [name, value] of cases) {
+    test(`${name} = ${JSON.stringify(value)} is invalid_token`, async () => {
+      const token = handSign({ alg: 'EdDSA', kid: ED.signingKid, typ: 'at+jwt' }, claimsNow({ [name]: value }), ED_PRIVATE)
+      await expectTokenError(() => ED_TOKENS.verify(token), token, 'invalid_token')
+      await expectTokenError(() => ED_TOKENS.verify(token, { required: [] }), token, 'invalid_token', 'required: []')
+    })
+  }
+
+  test('the right types pass; application claims are not checked', () => {
+    const claims = claimsNow({ aud: ['other', AUDIENCE], sid: { app: 'defined' } })
+    claims.exp += 0.5
+    const token = handSign({ alg: 'EdDSA', kid: ED.signingKid, typ: 'at+jwt' }, claims, ED_PRIVATE)
+    assert.deepEqual(ED_TOKENS.verify(token).sid, { app: 'defined' })
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('attacker text in error messages (DESIGN.md §5)', () => {
+  const algs = ['HS256\u001finvalid_key\u001fx', 'a\nb\u0000c', '\u001f', 'B'.repeat(500), '\u202e\u001févil\u2028']
+  for (const alg of algs) {
+    test(`alg ${JSON.stringify(alg.slice(0, 24))}: a PolyauthError with a short, escaped message`, async () => {
+      const token = `${b64url({ alg })}.${b64url({})}.${Buffer.alloc(64).toString('base64url')}`
+      for (const [what, verify] of [['verify', () => ED_TOKENS.verify(token)], ['verifyJws', () => ED.verifyJws(token)]]) {
+        const err = await expectTokenError(verify, token, 'unsupported_algorithm', what)
+        assert.match(err.message, /^[\x20-\x7e]*$/, `${what}: ${JSON.stringify(err.message)}`)
+        const quoted = err.message.split('unsupported algorithm: ')[1]
+        assert.ok(quoted !== undefined && quoted.length <= 35, `${what}: ${JSON.stringify(err.message)}`)
+      }
+    })
+  }
+
+  test('control characters are shown as \\xNN', async () => {
+    const token = `${b64url({ alg: 'x\u001f\n' })}.e30.AA`
+    const err = await expectTokenError(() => ED.verifyJws(token), token, 'unsupported_algorithm')
+    assert.ok(err.message.endsWith('unsupported algorithm: x\\x1f\\x0a'), err.message)
   })
 })

@@ -35,7 +35,7 @@ function run(group, c) {
   }
   const jws = typeof c.jws === 'string' ? c.jws : JSON.stringify(c.jws)
   try {
-    return { ok: true, payload: keys.verifyJws(jws) }
+    return { ok: true, payload: keys.verifyJws(jws).payload }
   } catch (error) {
     return { ok: false, stage: 'verify', error }
   }

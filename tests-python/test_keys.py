@@ -739,3 +739,108 @@ def test_wycheproof_json_web_key(group: Any, case: Any, shared_vectors: Path) ->
         assert case["result"] != "valid", f"tcId {case['tcId']} ({case['comment']}) rejected: {e!r}"
     else:
         assert case["result"] != "invalid", f"tcId {case['tcId']} ({case['comment']}) accepted"
+
+
+# ---- key text as an HMAC secret (JWT-3: the algorithm-confusion setup) --------------------------
+
+
+def _key_texts() -> Iterator[str]:
+    for alg in ("EdDSA", "ES256", "PS256"):
+        keys = KeySet.generate(alg)
+        yield keys.to_pem()
+        yield keys.to_pem(private=True)
+        yield json.dumps(keys.to_jwks())
+        yield json.dumps(keys.to_jwks()["keys"][0])
+    yield "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUHbq0\n-----END CERTIFICATE-----\n"
+    yield "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl u@h"
+    yield "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA user@host.example"
+    yield "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= u@h"
+
+
+@pytest.mark.parametrize("text", list(_key_texts()))
+def test_from_secret_refuses_key_text(text: str) -> None:
+    padded = text.ljust(64)
+    expect_code("invalid_key", KeySet.from_secret, padded)
+    expect_code("invalid_key", KeySet.from_secret, padded.encode(), alg="HS512")
+    expect_code("invalid_key", KeySet.from_jwks, {"kty": "oct", "alg": "HS256", "k": b64url(padded.encode())})
+
+
+def test_from_secret_accepts_text_that_is_not_a_key() -> None:
+    for ok in ("correct horse battery staple, longer than 32", '{"password": "0123456789abcdef0123456789"}'):
+        keys = KeySet.from_secret(ok)
+        roundtrip(keys, KeySet.from_secret(ok, kid=keys.signing_kid))
+
+
+# ---- small-order and non-canonical Ed25519 keys (JWT-3, JWT-7) ----------------------------------
+
+# libsodium's has_small_order blocklist: y of the 8 small-order points and non-canonical forms.
+SMALL_ORDER_Y = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]
+SMALL_ORDER = [bytes.fromhex(y) for y in SMALL_ORDER_Y] + [
+    bytes.fromhex(y)[:31] + bytes([bytes.fromhex(y)[31] | 0x80]) for y in SMALL_ORDER_Y
+]
+
+
+def _ed25519_spki(x: bytes) -> str:
+    der = bytes.fromhex("302a300506032b6570032100") + x
+    body = base64.b64encode(der).decode()
+    return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize("x", SMALL_ORDER, ids=[x.hex()[:8] + x.hex()[-2:] for x in SMALL_ORDER])
+def test_small_order_ed25519_key_refused(x: bytes) -> None:
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(x)}
+    expect_code("invalid_key", KeySet.from_jwks, jwk)
+    expect_code("invalid_key", KeySet.from_jwks, {"keys": [jwk]})
+    expect_code("invalid_key", KeySet.from_pem, _ed25519_spki(x))
+
+
+def test_identity_ed25519_key_cannot_forge() -> None:
+    # With the identity as public key, R = identity and S = 0 would verify every payload.
+    identity = bytes([1]) + bytes(31)
+    expect_code("invalid_key", KeySet.from_jwks, {"kty": "OKP", "crv": "Ed25519", "x": b64url(identity)})
+    non_canonical = bytes([0xEF]) + b"\xff" * 30 + b"\x7f"
+    expect_code("invalid_key", KeySet.from_jwks, {"kty": "OKP", "crv": "Ed25519", "x": b64url(non_canonical)})
+    real = ed25519.Ed25519PrivateKey.generate().public_key()
+    raw = real.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert KeySet.from_jwks({"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}).kids == [okp_thumbprint(real)]
+    assert KeySet.from_pem(_ed25519_spki(raw)).kids == [okp_thumbprint(real)]
+
+
+# ---- HMAC kids are random, not thumbprints (an offline oracle for the secret) ------------------
+
+
+@pytest.mark.parametrize("alg", HMAC_ALGS)
+def test_hmac_default_kid_is_random(alg: str) -> None:
+    secret = b"s" * 64
+    a = KeySet.from_secret(secret, alg=alg)
+    b = KeySet.from_secret(secret, alg=alg)
+    thumbprint = rfc7638({"k": b64url(secret), "kty": "oct"})
+    assert a.signing_kid != thumbprint
+    assert a.signing_kid != b.signing_kid
+    assert len(b64url_decode(a.signing_kid or "")) == 16
+    assert header(tokens(a).issue("u"))["kid"] == a.signing_kid
+    generated = KeySet.generate(alg)
+    jwk = generated.to_jwks(private=True)["keys"][0]
+    assert generated.signing_kid != rfc7638({"k": jwk["k"], "kty": "oct"})
+    # The private JWKS keeps the kid: a round trip verifies the tokens issued before it.
+    back = KeySet.from_jwks(a.to_jwks(private=True))
+    assert back.kids == a.kids and back.signing_kid == a.signing_kid
+    roundtrip(a, back)
+    assert KeySet.from_secret(secret, alg=alg, kid="mine").signing_kid == "mine"
+
+
+# ---- RSA modulus zero (used to be an internal error) -------------------------------------------
+
+
+@pytest.mark.parametrize("n", ["AA", "", "AAAA"])
+@pytest.mark.parametrize("alg", ["PS256", "RS256"])
+def test_rsa_zero_modulus_is_invalid_key(n: str, alg: str) -> None:
+    expect_code("invalid_key", KeySet.from_jwks, {"kty": "RSA", "alg": alg, "n": n, "e": "AQAB"})

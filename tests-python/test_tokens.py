@@ -586,7 +586,7 @@ def test_oversize_token_rejected(ed_keys: KeySet) -> None:
     token = small.issue("user-1", {"blob": "x" * 600})
     expect_code("invalid_token", small.verify, token)
     expect_code("invalid_token", ed_keys.verify_jws, token, max_size=len(token) - 1)
-    assert ed_keys.verify_jws(token, max_size=len(token))
+    assert ed_keys.verify_jws(token, max_size=len(token))[1]
 
 
 def test_padded_base64_rejected(ed_tokens: Tokens, ed_sign: Signer, kid: str) -> None:
@@ -762,8 +762,12 @@ def test_wrong_audience(ed_keys: KeySet, ed_tokens: Tokens, ed_sign: Signer, kid
     assert ed_tokens.verify(token, audience=["other", "api"])["sub"] == "user-1"
     expect_code("invalid_audience", Tokens(ed_keys, issuer=ISSUER, audience="other").verify, token)
     head = {"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
-    for aud in (["x", "y"], [], 1, {"aud": "api"}, "api "):
+    for aud in (["x", "y"], [], "api "):
         expect_code("invalid_audience", ed_tokens.verify, make(head, {**good_claims(), "aud": aud}, ed_sign))
+    # An aud of the wrong JSON type is a malformed token (RFC 7519 §4.1.3).
+    malformed: list[Any] = [1, {"aud": "api"}, ["api", 1]]
+    for bad in malformed:
+        expect_code("invalid_token", ed_tokens.verify, make(head, {**good_claims(), "aud": bad}, ed_sign))
     claims = good_claims()
     del claims["aud"]
     expect_code("missing_claim", ed_tokens.verify, make(head, claims, ed_sign))
@@ -774,7 +778,8 @@ def test_wrong_issuer(ed_keys: KeySet, ed_tokens: Tokens, ed_sign: Signer, kid: 
     for issuer in ("https://evil.example", ISSUER + "/", ISSUER.upper(), "issuer.example"):
         expect_code("invalid_issuer", Tokens(ed_keys, issuer=issuer, audience=AUDIENCE).verify, token)
     head = {"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
-    expect_code("invalid_issuer", ed_tokens.verify, make(head, {**good_claims(), "iss": [ISSUER]}, ed_sign))
+    # An iss that is not a string is a malformed token (RFC 7519 §4.1.1).
+    expect_code("invalid_token", ed_tokens.verify, make(head, {**good_claims(), "iss": [ISSUER]}, ed_sign))
     claims = good_claims()
     del claims["iss"]
     expect_code("missing_claim", ed_tokens.verify, make(head, claims, ed_sign))
@@ -855,7 +860,9 @@ def test_rfc_jws_examples(example: dict[str, Any] | None, shared_vectors: Path) 
     assert example is not None
     keys = KeySet.from_jwks(example["jwk"], alg=example["alg"])
     if example["expected"] == "valid":
-        assert keys.verify_jws(example["compact"]) == b64url_decode(example["payload_b64"])
+        head, body = keys.verify_jws(example["compact"])
+        assert body == b64url_decode(example["payload_b64"])
+        assert head == json.loads(b64url_decode(example["protected_b64"]))
         h, p, s = segments(example["compact"])
         tampered = p[:-2] + ("A" if p[-2] != "A" else "B") + p[-1]
         expect_code("invalid_signature", keys.verify_jws, f"{h}.{tampered}.{s}")
@@ -936,3 +943,72 @@ def test_error_messages_never_contain_tokens(ed_tokens: Tokens) -> None:
         for part in segments(value):
             if len(part) >= 8:
                 assert part not in text, info.value
+
+
+# ---- verify_jws returns the protected header (JWT-13 for raw JWS callers) ----------------------
+
+
+def test_verify_jws_returns_header_and_payload(ed_keys: KeySet, ed_sign: Signer, kid: str) -> None:
+    head = {"alg": "EdDSA", "kid": kid, "typ": "dpop+jwt", "cty": "JWT", "x-app": [1, 2]}
+    token = make(head, {"a": 1}, ed_sign)
+    header_value, body = ed_keys.verify_jws(token)
+    assert header_value == head
+    assert json.loads(body) == {"a": 1}
+    # The caller can now tell an access token from another JWS signed with the same keys.
+    issued_header, _ = ed_keys.verify_jws(tokens_for(ed_keys).issue("user-1"))
+    assert issued_header["typ"] == "at+jwt" and issued_header["kid"] == kid
+
+
+# ---- registered claims have their RFC 7519 types ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("sub", {"id": "user-1"}),
+        ("sub", 42),
+        ("sub", ["user-1"]),
+        ("sub", None),
+        ("iss", 1),
+        ("jti", 7),
+        ("jti", {"j": 1}),
+        ("aud", ["api", None]),
+        ("exp", "4102444800"),
+        ("nbf", True),
+        ("iat", [0]),
+    ],
+)
+def test_registered_claim_of_wrong_type_is_invalid_token(
+    name: str, value: Any, ed_tokens: Tokens, ed_sign: Signer, kid: str
+) -> None:
+    head = {"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+    expect_code("invalid_token", ed_tokens.verify, make(head, {**good_claims(), name: value}, ed_sign))
+    expect_code(
+        "invalid_token", ed_tokens.verify, make(head, {**good_claims(), name: value}, ed_sign), required=[]
+    )
+
+
+def test_registered_claims_of_right_type_pass(ed_tokens: Tokens, ed_sign: Signer, kid: str) -> None:
+    head = {"alg": "EdDSA", "typ": "at+jwt", "kid": kid}
+    claims = good_claims(jti="j-1", aud=["other", AUDIENCE], sid={"app": "defined"})
+    claims["exp"] = claims["exp"] + 0.5
+    assert ed_tokens.verify(make(head, claims, ed_sign))["sid"] == {"app": "defined"}
+
+
+# ---- attacker text in error messages is short and escaped (DESIGN.md §5) ------------------------
+
+
+@pytest.mark.parametrize(
+    "alg", ["HS256\x1finvalid_key\x1fx", "a\nb\x00c", "\x1f", "B" * 500, "\u202e\x1f\u00e9vil\u2028"]
+)
+def test_alg_in_error_message_is_escaped(alg: str, ed_keys: KeySet, ed_tokens: Tokens) -> None:
+    token = f"{b64json({'alg': alg})}.{b64json({})}.{b64url(bytes(64))}"
+    for verify in (ed_tokens.verify, ed_keys.verify_jws):
+        err = expect_code("unsupported_algorithm", verify, token)
+        message = str(err)
+        assert all(0x20 <= ord(c) < 0x7F for c in message), repr(message)
+        quoted = message.split("unsupported algorithm: ", 1)[1]
+        assert len(quoted) <= 35, quoted
+    control = b64json({"alg": "x\x1f\n"})
+    err = expect_code("unsupported_algorithm", ed_keys.verify_jws, f"{control}.e30.AA")
+    assert str(err).endswith("unsupported algorithm: x\\x1f\\x0a")

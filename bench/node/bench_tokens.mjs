@@ -191,8 +191,8 @@ function makeLibs(k) {
   }
   const nativeOpts = { relaxTyp: false }
   libs.push(
-    { name: 'polyauth verifyJws', role: 'breakdown', verify: (t) => k.verifyKs.verifyJws(t), check: (b) => b.length > 0, from: 'polyauth' },
-    { name: 'polyauth verifyJws+JSON.parse', role: 'breakdown', verify: (t) => JSON.parse(k.verifyKs.verifyJws(t)), check: subOk, from: 'polyauth' },
+    { name: 'polyauth verifyJws', role: 'breakdown', verify: (t) => k.verifyKs.verifyJws(t), check: (r) => r.payload.length > 0, from: 'polyauth' },
+    { name: 'polyauth verifyJws+JSON.parse', role: 'breakdown', verify: (t) => JSON.parse(k.verifyKs.verifyJws(t).payload), check: subOk, from: 'polyauth' },
     { name: 'polyauth native verify', role: 'breakdown', verify: (t) => verifier.native.verify(t, nativeOpts), check: (c) => typeof c === 'string' && c.includes('"sub":'), from: 'polyauth' },
     rawVerifier(k),
   )

@@ -249,7 +249,7 @@ def make_libs(k: Keys) -> list[Lib]:
     verify_jws = k.polyauth_verify.verify_jws
 
     def jws_loads(token: str) -> dict[str, Any]:
-        claims: dict[str, Any] = json.loads(verify_jws(token))
+        claims: dict[str, Any] = json.loads(verify_jws(token)[1])
         return claims
 
     libs = [

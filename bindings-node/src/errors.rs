@@ -7,15 +7,31 @@ use polyauth_core::Error;
 /// Separator between code, extra data and message: a control character no message contains.
 const SEP: char = '\u{1f}';
 
+/// Encodes a core error for the TypeScript layer. Core messages quote attacker text only as
+/// escaped excerpts (`polyauth_core::error::excerpt`), so they hold no separator; any that did
+/// would still be escaped here, and the TypeScript side reads the message as everything after
+/// the second separator.
 pub fn to_napi(e: Error) -> napi::Error {
     let extra = match &e {
         Error::RateLimited(s) => s.to_string(),
         Error::PasswordPolicy(r) => r.join(","),
         _ => String::new(),
     };
+    let clean = |s: String| {
+        if s.contains(SEP) {
+            s.replace(SEP, "\\x1f")
+        } else {
+            s
+        }
+    };
     napi::Error::new(
         napi::Status::GenericFailure,
-        format!("{}{SEP}{extra}{SEP}{e}", e.code()),
+        format!(
+            "{}{SEP}{}{SEP}{}",
+            e.code(),
+            clean(extra),
+            clean(e.to_string())
+        ),
     )
 }
 

@@ -19,8 +19,17 @@ fn alg_arg(alg: Option<String>) -> Result<Option<Alg>> {
 pub struct KeyOptions {
     /// Algorithm the key serves (needed for RSA and `oct` keys without one).
     pub alg: Option<String>,
-    /// Key id; defaults to the RFC 7638 thumbprint.
+    /// Key id; defaults to the RFC 7638 thumbprint (128 random bits for HMAC keys).
     pub kid: Option<String>,
+}
+
+/// A verified compact JWS: its protected header and its payload (no claim checked).
+#[napi(object)]
+pub struct VerifiedJws {
+    /// Every member of the protected header (`alg`, `kid`, `typ`, ...).
+    pub header: Value,
+    /// The payload bytes.
+    pub payload: Buffer,
 }
 
 #[napi(object)]
@@ -72,7 +81,8 @@ impl KeySet {
         })
     }
 
-    /// A set with one HMAC key (at least the hash size: 32 bytes for HS256).
+    /// A set with one HMAC key (at least the hash size: 32 bytes for HS256; never key text such
+    /// as PEM, OpenSSH or a JWK). The kid defaults to 128 random bits.
     #[napi(factory)]
     pub fn from_secret(
         secret: Either<String, Buffer>,
@@ -127,12 +137,16 @@ impl KeySet {
         run(|| self.inner.retire(&kid))
     }
 
-    /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
+    /// Verifies a compact JWS against the set; returns its protected header and payload bytes
+    /// (no claim checks).
     #[napi]
-    pub fn verify_jws(&self, token: String, max_size: Option<f64>) -> Result<Buffer> {
+    pub fn verify_jws(&self, token: String, max_size: Option<f64>) -> Result<VerifiedJws> {
         let max = whole_arg(max_size, 8192, 1 << 20, "maxSize")? as usize;
-        let (_, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
-        Ok(payload.into())
+        let (header, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
+        Ok(VerifiedJws {
+            header: Value::Object(header.protected),
+            payload: payload.into(),
+        })
     }
 
     /// The kid of the key that signs.

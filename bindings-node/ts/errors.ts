@@ -53,14 +53,20 @@ export class PolyauthError extends Error {
   }
 }
 
-/** Native errors arrive as `"<code>\x1f<extra>\x1f<message>"`; see bindings-node/src/errors.rs. */
+/**
+ * Native errors arrive as `"<code>\x1f<extra>\x1f<message>"`; see bindings-node/src/errors.rs.
+ * The message is everything after the second separator, so a separator inside it (core escapes
+ * attacker text, but this must not depend on it) cannot turn a polyauth error into a plain `Error`.
+ */
 export function convertError(e: unknown): unknown {
   if (!(e instanceof Error)) return e
-  const parts = e.message.split('\u001f')
-  if (parts.length === 3 && KNOWN.has(parts[0] as string)) {
-    const code = parts[0] as ErrorCode
-    const extra = parts[1] as string
-    const message = parts[2] as string
+  const first = e.message.indexOf('\u001f')
+  const second = first < 0 ? -1 : e.message.indexOf('\u001f', first + 1)
+  const head = first < 0 ? '' : e.message.slice(0, first)
+  if (second >= 0 && KNOWN.has(head)) {
+    const code = head as ErrorCode
+    const extra = e.message.slice(first + 1, second)
+    const message = e.message.slice(second + 1)
     if (code === 'rate_limited') return new PolyauthError(code, message, { retryAfter: Number(extra) })
     if (code === 'password_policy') return new PolyauthError(code, message, { reasons: extra ? extra.split(',') : [] })
     return new PolyauthError(code, message)

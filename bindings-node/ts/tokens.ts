@@ -27,8 +27,16 @@ export type Algorithm =
 export interface KeyOptions {
   /** Algorithm the key serves (required for RSA keys and for JWKs without `alg`). */
   alg?: Algorithm
-  /** Key id; defaults to the RFC 7638 SHA-256 thumbprint. */
+  /** Key id; defaults to the RFC 7638 SHA-256 thumbprint, or 128 random bits for HMAC keys. */
   kid?: string
+}
+
+/** A compact JWS verified by {@link KeySet.verifyJws}. */
+export interface VerifiedJws {
+  /** The protected header, every member (`alg`, `kid`, `typ`, ...): check `typ` when one key signs several kinds of JWS. */
+  header: Record<string, unknown>
+  /** The payload bytes (no claim checked). */
+  payload: Buffer
 }
 
 /** A set of signing/verification keys, parsed once. Shared: `rotate` is seen by every `Tokens` using it. */
@@ -60,7 +68,11 @@ export class KeySet {
     return new KeySet(call(() => native.KeySet.fromPem(pem, options)))
   }
 
-  /** A set with one HMAC key (default HS256); the secret must be at least the hash size. */
+  /**
+   * A set with one HMAC key (default HS256); the secret must be at least the hash size and must not
+   * be key text (a PEM block, an OpenSSH public key, a JWK or JWKS: `invalid_key`). The kid
+   * defaults to 128 random bits, so services that share the secret must pass the same `kid`.
+   */
   static fromSecret(secret: string | Buffer, options: KeyOptions = {}): KeySet {
     return new KeySet(call(() => native.KeySet.fromSecret(secret, options)))
   }
@@ -93,9 +105,10 @@ export class KeySet {
     call(() => this.native.retire(kid))
   }
 
-  /** Verifies a compact JWS against the set and returns its payload (no claim checks). */
-  verifyJws(token: string, options: { maxSize?: number } = {}): Buffer {
-    return call(() => this.native.verifyJws(token, options.maxSize))
+  /** Verifies a compact JWS against the set; returns its protected header and payload (no claim checks). */
+  verifyJws(token: string, options: { maxSize?: number } = {}): VerifiedJws {
+    const { header, payload } = call(() => this.native.verifyJws(token, options.maxSize))
+    return { header: header as Record<string, unknown>, payload }
   }
 
   /** The kid of the key that signs, or null for a verify-only set. */
@@ -228,7 +241,11 @@ export class Tokens {
     return call(() => this.native.issue(subject, options))
   }
 
-  /** Verifies `token` (signature, typ, time claims, issuer, audience, required claims) and returns its claims. */
+  /**
+   * Verifies `token` (signature, typ, time claims, issuer, audience, required claims) and returns its claims.
+   * A registered claim of the wrong JSON type (`iss`/`sub`/`jti` not a string, `aud` not a string or
+   * array of strings, `exp`/`nbf`/`iat` not a number) is `invalid_token`.
+   */
   verify(token: string, options: VerifyOptions = {}): Claims {
     const { typ, ...rest } = options
     const nativeOptions = { ...rest, typ: typ ?? undefined, relaxTyp: typ === null }

@@ -83,7 +83,8 @@ impl KeySet {
         })
     }
 
-    /// A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256).
+    /// A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256)
+    /// and must not be key text (PEM, OpenSSH, JWK). The kid defaults to 128 random bits.
     #[staticmethod]
     #[pyo3(signature = (secret, *, alg="HS256", kid=None))]
     fn from_secret(secret: &Bound<'_, PyAny>, alg: &str, kid: Option<String>) -> PyResult<Self> {
@@ -142,16 +143,21 @@ impl KeySet {
         run(|| self.inner.retire(kid))
     }
 
-    /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
+    /// Verifies a compact JWS against the set; returns `(header, payload)`: the protected header
+    /// as a dict (check its `typ` when more than one kind of JWS is signed with these keys) and
+    /// the payload bytes. No claim is checked.
     #[pyo3(signature = (token, *, max_size=8192))]
     fn verify_jws<'py>(
         &self,
         py: Python<'py>,
         token: &str,
         max_size: usize,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let (_, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
-        Ok(PyBytes::new(py, &payload))
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyBytes>)> {
+        let (header, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
+        Ok((
+            crate::convert::object(py, &header.protected)?,
+            PyBytes::new(py, &payload),
+        ))
     }
 
     /// The kid of the key that signs.

@@ -150,6 +150,33 @@ impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The most characters of attacker-controlled text an error message quotes.
+pub const EXCERPT_MAX: usize = 32;
+
+/// A short, escaped excerpt of untrusted text for an error message (DESIGN.md §5): at most
+/// [`EXCERPT_MAX`] characters of output (then `...` when cut), all printable ASCII. Control characters become `\xNN`,
+/// other non-ASCII characters `\u{..}`, and `\` and `"` are backslash-escaped, so the excerpt
+/// can neither forge a log line nor break the Node error encoding (which separates fields with
+/// `\x1f`).
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let piece = match c {
+            '\\' => "\\\\".to_owned(),
+            '"' => "\\\"".to_owned(),
+            ' '..='~' => c.to_string(),
+            '\0'..='\u{7f}' => format!("\\x{:02x}", c as u32),
+            _ => format!("\\u{{{:x}}}", c as u32),
+        };
+        if out.len() + piece.len() > EXCERPT_MAX {
+            out.push_str("...");
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
 /// Runs `f`, turning a panic into `internal_error` so that no panic ever unwinds into a host runtime.
 pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -192,6 +219,24 @@ mod tests {
         ];
         let codes: Vec<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);
+    }
+
+    #[test]
+    fn excerpt_escapes_and_bounds() {
+        assert_eq!(excerpt("HS256"), "HS256");
+        assert_eq!(excerpt("a\u{1f}b\nc\0"), "a\\x1fb\\x0ac\\x00");
+        assert_eq!(excerpt("\"\\é\u{7f}"), "\\\"\\\\\\u{e9}\\x7f");
+        let long = excerpt(&"A".repeat(1000));
+        assert_eq!(long, format!("{}...", "A".repeat(EXCERPT_MAX)));
+        let escaped = excerpt(&"\u{1f}".repeat(100));
+        assert!(escaped.len() <= EXCERPT_MAX + 3 && escaped.ends_with("..."));
+        assert!(!escaped.contains('\u{1f}'));
+        for text in ["\u{1f}\u{1f}", "\n\r\t", "\u{202e}evil", "\u{10ffff}"] {
+            assert!(
+                excerpt(text).bytes().all(|b| (0x20..0x7f).contains(&b)),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -54,12 +54,15 @@ pub fn parse_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>> {
         })
 }
 
-/// The protected header members polyauth acts on.
+/// The protected header: the members polyauth acts on, and every member as parsed, so that
+/// callers of [`verify`] can check `typ`, `cty` or their own members (JWT-13).
 #[derive(Debug, Clone)]
 pub struct Header {
     pub alg: Alg,
     pub kid: Option<String>,
     pub typ: Option<String>,
+    /// Every member of the protected header (names unique), `alg`/`kid`/`typ` included.
+    pub protected: Map<String, Value>,
 }
 
 /// A compact JWS split into its decoded parts; nothing verified yet.
@@ -128,10 +131,13 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
         }
     };
     // `jwk`, `jku`, `x5u`, `x5c` are deliberately ignored: keys come only from configuration.
+    let kid = string("kid")?;
+    let typ = string("typ")?;
     Ok(Header {
         alg,
-        kid: string("kid")?,
-        typ: string("typ")?,
+        kid,
+        typ,
+        protected: m,
     })
 }
 
@@ -160,7 +166,9 @@ impl Parts<'_> {
     }
 }
 
-/// Verifies a compact JWS against a key set; returns the header and the payload bytes.
+/// Verifies a compact JWS against a key set; returns the protected header (with every member in
+/// [`Header::protected`]) and the payload bytes. No claim is checked: a caller that accepts more
+/// than one kind of JWS must check `typ` itself (JWT-13).
 pub fn verify(token: &str, keys: &KeySet, max_size: usize) -> Result<(Header, Vec<u8>)> {
     parse(token, max_size)?.verify_with(keys)
 }

@@ -85,7 +85,7 @@ impl Alg {
         Alg::ALL
             .into_iter()
             .find(|a| a.name() == name)
-            .ok_or_else(|| Error::UnsupportedAlgorithm(truncate(name)))
+            .ok_or_else(|| Error::UnsupportedAlgorithm(crate::error::excerpt(name)))
     }
 
     pub fn is_hmac(self) -> bool {
@@ -157,10 +157,6 @@ impl Alg {
             _ => None,
         }
     }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(32).collect()
 }
 
 fn key_err(msg: &str) -> Error {
@@ -281,7 +277,11 @@ impl Key {
 
     // ---- constructors -------------------------------------------------------------------
 
-    /// An HMAC key; at least the hash size (JWT-3).
+    /// An HMAC key; at least the hash size, and never text that is a public key (JWT-3): a PEM
+    /// block, an OpenSSH public key or a JWK/JWKS given as the secret is the setup of the
+    /// algorithm-confusion attack (a verifier whose public key is also accepted as an HMAC
+    /// secret), so it is refused as `invalid_key`. Without `kid`, the kid is 128 random bits:
+    /// a thumbprint of the secret would let anyone holding a token test guesses offline.
     pub fn from_secret(secret: &[u8], alg: Alg, kid: Option<String>) -> Result<Key> {
         let (algorithm, min) = alg
             .hmac_algorithm()
@@ -291,6 +291,11 @@ impl Key {
                 "{} secrets must be at least {min} bytes",
                 alg.name()
             )));
+        }
+        if looks_like_public_key(secret) {
+            return Err(key_err(
+                "an HMAC secret must not be key text (PEM, OpenSSH or JWK); pass the key itself to from_pem/from_jwks",
+            ));
         }
         Key::finish(
             alg,
@@ -342,9 +347,18 @@ impl Key {
         Key::finish(alg, kid, material)
     }
 
+    /// Every Ed25519 public key goes through here (JWK `x`, SPKI, PKCS#8, generated), so the
+    /// small-order and non-canonical checks (JWT-3, JWT-7) cover every import path.
     fn ed25519_material(x: &[u8], pair: Option<Ed25519KeyPair>) -> Result<Material> {
         if x.len() != 32 {
             return Err(key_err("Ed25519 public keys are 32 bytes"));
+        }
+        if ed25519_small_order(x) {
+            // With such a key one fixed signature verifies every message.
+            return Err(key_err("Ed25519 public key is a small-order point"));
+        }
+        if ed25519_non_canonical(x) {
+            return Err(key_err("Ed25519 public key is not canonically encoded"));
         }
         let public = ParsedPublicKey::new(&sig::ED25519, x)
             .map_err(|_| key_err("invalid Ed25519 public key"))?;
@@ -381,7 +395,10 @@ impl Key {
         let (params, _) = alg.rsa().ok_or_else(|| key_err("not an RSA algorithm"))?;
         let n = strip_zeros(n);
         let e = strip_zeros(e);
-        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        // After strip_zeros the first byte is non-zero; an empty n is a zero modulus.
+        let bits = n
+            .first()
+            .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
         if bits < 2048 {
             return Err(key_err("RSA keys must be at least 2048 bits"));
         }
@@ -419,6 +436,9 @@ impl Key {
         Key::rsa_material(alg, &n, &e, Some(pair))
     }
 
+    /// Completes a key with its kid: the given one, else 128 random bits for HMAC keys (a
+    /// thumbprint of a secret is an offline oracle for guessing it) and the RFC 7638 thumbprint
+    /// for public-key algorithms.
     fn finish(alg: Alg, kid: Option<String>, material: Material) -> Result<Key> {
         let mut key = Key {
             kid: String::new(),
@@ -432,6 +452,7 @@ impl Key {
                 }
                 k
             }
+            None if matches!(key.material, Material::Hmac { .. }) => random_kid()?,
             None => jwk::thumbprint(&key),
         };
         Ok(key)
@@ -467,6 +488,88 @@ impl Key {
             }
         }))
     }
+}
+
+/// 128 random bits, base64url: the default kid of an HMAC key.
+fn random_kid() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::Internal("random generator failed".into()))?;
+    Ok(crate::b64::encode(bytes))
+}
+
+/// True when an HMAC secret is text that holds a public (or any) key: a PEM block of any kind,
+/// an OpenSSH public key line, or JSON that is a JWK or a JWKS. PyJWT's `HMACAlgorithm.prepare_key`
+/// refuses the same inputs.
+fn looks_like_public_key(secret: &[u8]) -> bool {
+    const SSH_PREFIXES: [&[u8]; 7] = [
+        b"ssh-rsa",
+        b"ssh-dss",
+        b"ssh-ed25519",
+        b"ssh-ed448",
+        b"ecdsa-sha2-",
+        b"sk-ssh-ed25519",
+        b"sk-ecdsa-sha2-",
+    ];
+    if secret.windows(11).any(|w| w == b"-----BEGIN ") {
+        return true;
+    }
+    let start = secret
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(secret.len());
+    let text = &secret[start..];
+    if SSH_PREFIXES.iter().any(|p| text.starts_with(p)) {
+        return true;
+    }
+    if text.first() == Some(&b'{') {
+        if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(text) {
+            return m.contains_key("kty") || m.contains_key("keys");
+        }
+    }
+    false
+}
+
+/// The y-coordinates (little-endian, sign bit cleared) of the eight small-order points of
+/// Ed25519 and their non-canonical encodings: libsodium's `has_small_order` blocklist
+/// (ed25519_ref10.c). 0 (order 4), 1 (order 1, the identity), the two order-8 y values,
+/// p-1 (order 2), p (= 0) and p+1 (= 1).
+const ED25519_SMALL_ORDER: [[u8; 32]; 7] = {
+    let zero = [0u8; 32];
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let order8a = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    let order8b = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    let mut p_minus_1 = [0xffu8; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    let mut p = p_minus_1;
+    p[0] = 0xed;
+    let mut p_plus_1 = p_minus_1;
+    p_plus_1[0] = 0xee;
+    [zero, one, order8a, order8b, p_minus_1, p, p_plus_1]
+};
+
+/// True when the 32-byte Ed25519 public key `x` is a point of small order (either sign of x).
+fn ed25519_small_order(x: &[u8]) -> bool {
+    ED25519_SMALL_ORDER
+        .iter()
+        .any(|bad| bad[..31] == x[..31] && bad[31] == x[31] & 0x7f)
+}
+
+/// True when the y-coordinate of `x` is not reduced modulo p = 2^255 - 19 (RFC 8032 §5.1.3
+/// decoding refuses it).
+fn ed25519_non_canonical(x: &[u8]) -> bool {
+    x[31] & 0x7f == 0x7f && x[1..31].iter().all(|&b| b == 0xff) && x[0] >= 0xed
 }
 
 fn strip_zeros(b: &[u8]) -> &[u8] {
@@ -745,7 +848,9 @@ mod tests {
             assert!(key.verify(b"message", &s), "{alg:?}");
             assert!(!key.verify(b"messagf", &s), "{alg:?}");
             assert!(!key.verify(b"message", &s[..s.len() - 1]), "{alg:?}");
-            assert_eq!(key.kid().len(), 43, "thumbprint kid");
+            // Thumbprints for public-key algorithms, 128 random bits for HMAC secrets.
+            let kid_len = if alg.is_hmac() { 22 } else { 43 };
+            assert_eq!(key.kid().len(), kid_len, "{alg:?} kid");
         }
         assert_eq!(
             Key::generate(Alg::RS256, None).unwrap_err().code(),

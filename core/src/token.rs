@@ -128,6 +128,32 @@ fn numeric(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>> {
     }
 }
 
+/// Checks the RFC 7519 §4.1 types of the registered claims present: `iss`, `sub`, `jti` strings,
+/// `aud` a string or an array of strings, `exp`, `nbf`, `iat` finite numbers (NumericDate). A
+/// claim of another type makes the token malformed (`invalid_token`), whatever else it holds.
+fn check_registered_types(claims: &Map<String, Value>) -> Result<()> {
+    for name in ["iss", "sub", "jti"] {
+        if claims.get(name).is_some_and(|v| !v.is_string()) {
+            return Err(Error::InvalidToken(format!(
+                "claim \"{name}\" is not a string"
+            )));
+        }
+    }
+    match claims.get("aud") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => {}
+        Some(_) => {
+            return Err(Error::InvalidToken(
+                "claim \"aud\" is not a string or an array of strings".into(),
+            ))
+        }
+    }
+    for name in ["exp", "nbf", "iat"] {
+        numeric(claims, name)?;
+    }
+    Ok(())
+}
+
 impl Tokens {
     pub fn new(keys: KeySource, config: TokensConfig) -> Result<Tokens> {
         if config.issuer.is_empty() {
@@ -234,8 +260,9 @@ impl Tokens {
         jws::sign(&payload, &key, Some(ACCESS_TOKEN_TYP))
     }
 
-    /// Verifies `token`: signature first, then `typ`, `exp`/`nbf`/`iat`, `iss`, `aud` and the
-    /// required claims. Returns the claims.
+    /// Verifies `token`: signature first, then `typ`, the types of the registered claims (a
+    /// malformed one is `invalid_token`), `exp`/`nbf`/`iat`, `iss`, `aud` and the required
+    /// claims. Returns the claims.
     pub fn verify(&self, token: &str, options: &VerifyOptions) -> Result<Map<String, Value>> {
         let keys = self.keys.keys()?;
         let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
@@ -251,6 +278,7 @@ impl Tokens {
             }
         }
         let claims = jws::parse_object(&payload, "payload")?;
+        check_registered_types(&claims)?;
         let now = options.now.unwrap_or_else(now) as f64;
         let leeway = self.config.leeway as f64;
         let exp = numeric(&claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;

@@ -96,7 +96,8 @@ class KeySet:
         """A set with one new key: EdDSA (default), ES256/384/512, PS256/384/512, HS256/384/512.
 
         RS256/384/512 keys are not generated (``UnsupportedAlgorithmError``); the kid defaults to
-        the key's RFC 7638 SHA-256 thumbprint.
+        the key's RFC 7638 SHA-256 thumbprint, or 128 random bits for HMAC keys (a thumbprint of a
+        secret would let token holders test guesses offline).
         """
     @staticmethod
     def from_jwks(jwks: str | bytes | dict[str, Any], *, alg: str | None = None) -> KeySet:
@@ -108,7 +109,10 @@ class KeySet:
         """A set from one PEM key: PKCS#8 private or SPKI public. RSA keys need ``alg``."""
     @staticmethod
     def from_secret(secret: str | bytes, *, alg: str = "HS256", kid: str | None = None) -> KeySet:
-        """A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256)."""
+        """A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256)
+        and must not be key text (a PEM block, an OpenSSH public key, a JWK or JWKS), which raises
+        ``InvalidKeyError``. The kid defaults to 128 random bits (base64url), so services that
+        share the secret must pass the same ``kid``."""
     @staticmethod
     def load(
         *, path: str | os.PathLike[str] | None = None, env: str | None = None, alg: str | None = None
@@ -125,8 +129,10 @@ class KeySet:
         its kid."""
     def retire(self, kid: str) -> None:
         """Removes a verify-only key (``InvalidConfigError`` for the signing key)."""
-    def verify_jws(self, token: str, *, max_size: int = 8192) -> bytes:
-        """Verifies a compact JWS against the set and returns its payload bytes (no claim checks)."""
+    def verify_jws(self, token: str, *, max_size: int = 8192) -> tuple[dict[str, Any], bytes]:
+        """Verifies a compact JWS against the set; returns ``(header, payload)``: the protected
+        header as a dict (check its ``typ`` when more than one kind of JWS is signed with these
+        keys) and the payload bytes. No claim is checked."""
     @property
     def signing_kid(self) -> str | None:
         """The kid of the key that signs (None for a verify-only set)."""
@@ -186,7 +192,9 @@ class Tokens:
     ) -> dict[str, Any]:
         """Verifies ``token`` and returns its claims. ``typ`` defaults to ``"at+jwt"`` and ``None``
         relaxes the check (tokens from other issuers); ``required`` defaults to ``["sub"]``; ``now``
-        injects the clock (seconds since the epoch)."""
+        injects the clock (seconds since the epoch). A registered claim of the wrong JSON type
+        (``iss``/``sub``/``jti`` not a string, ``aud`` not a string or list of strings,
+        ``exp``/``nbf``/``iat`` not a number) raises ``InvalidTokenError``."""
     @property
     def keys(self) -> KeySet | RemoteKeySet:
         """The key set or remote key set given at construction."""
