@@ -61,7 +61,9 @@ pub struct HasherConfig {
     pub parallelism: u32,
     /// Optional server-side secret, fed to argon2 as its secret input K (PW-4).
     pub pepper: Option<Zeroizing<Vec<u8>>>,
-    /// Largest memory cost accepted from a stored hash (KiB). Default 256 MiB.
+    /// Largest memory cost accepted from a stored hash (KiB). Default 256 MiB. It also caps a
+    /// stored scrypt hash's memory; the legacy work bounds (bcrypt cost, scrypt N*r*p, PBKDF2
+    /// work) are fixed at the cost of the default ceiling and do not follow it.
     pub max_memory_kib: u32,
 }
 

@@ -35,7 +35,7 @@ pub const MAX_STORED_LEN: usize = 1024;
 /// Largest bcrypt cost: 2^14 rounds take about the argon2 ceiling (1.2 s vs 1.0-1.1 s here, within
 /// the run-to-run spread), cost 15 twice that. Cost 12-14 hashes (today's defaults) verify.
 pub const MAX_BCRYPT_COST: u32 = 14;
-/// Largest scrypt N*r*p (the number of 128*r-byte block mixes it does, p times over N*r):
+/// Largest scrypt N*r*p (its work: p runs of ROMix, each 2*N BlockMix calls over 128*r bytes):
 /// 2^21 = 2,097,152 units take 0.7-0.75 s here; 2^22 would take 1.4 s. Werkzeug's default
 /// 32768:8:1 and Better Auth's 16384:16:1 are 2^18 units, N=2^17 r=8 p=1 is 2^20.
 pub const MAX_SCRYPT_WORK: u64 = 1 << 21;
@@ -43,7 +43,9 @@ pub const MAX_SCRYPT_WORK: u64 = 1 << 21;
 /// the number of digest-sized blocks in the derived key (PBKDF2 runs all iterations once per
 /// block) times [`Digest::work_weight`] (SHA-1 1, SHA-256 1, SHA-512 4). 5,000,000 take 0.7 s here
 /// (0.64 s for SHA-1, 1,250,000 SHA-512 iterations 0.7 s); Django's 1,200,000 and Werkzeug's
-/// 1,000,000 (pbkdf2:sha256 or pbkdf2:sha512) verify.
+/// 1,000,000 (pbkdf2:sha256 or pbkdf2:sha512) verify. On a CPU without SHA extensions SHA-1 and
+/// SHA-256 are several times slower, and so is this bound relative to argon2; a tighter one would
+/// refuse Django's default within a few releases (it grows about 20% a year).
 pub const MAX_PBKDF2_WORK: u64 = 5_000_000;
 
 pub(crate) struct Bounds {
