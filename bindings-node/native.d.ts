@@ -93,7 +93,11 @@ export declare class PasswordHasher {
   constructor(options?: HasherOptions | undefined | null, policy?: PasswordPolicy | undefined | null)
   /** Hashes on the libuv pool; resolves to an argon2id PHC string. */
   hash(password: string | Uint8Array, signal?: AbortSignal | undefined | null): Promise<string>
-  /** Verifies on the libuv pool; resolves to true/false, rejects with `invalid_hash`. */
+  /**
+   * Verifies on the libuv pool; resolves to true/false, rejects with `invalid_hash` for a
+   * malformed hash or one over the bounds (a legacy hash above the work budget is refused before
+   * any work).
+   */
   verify(hash: string, password: string | Uint8Array, signal?: AbortSignal | undefined | null): Promise<boolean>
   /** Verifies and returns `{ valid, newHash }` (a replacement for weak or legacy hashes). */
   verifyAndUpdate(hash: string, password: string | Uint8Array, signal?: AbortSignal | undefined | null): Promise<VerifyOutcome>
@@ -107,7 +111,10 @@ export declare class PasswordHasher {
   verifyAndUpdateSync(hash: string, password: string | Uint8Array): VerifyOutcome
   /** Synchronous `dummyVerify`. */
   dummyVerifySync(): void
-  /** True when `hash` is legacy or weaker than this hasher's parameters. */
+  /**
+   * True when `hash` is legacy or has other parameters than this hasher's (always for an
+   * argon2 hash below the OWASP table).
+   */
   needsRehash(hash: string): boolean
   get timeCost(): number
   get memoryKib(): number

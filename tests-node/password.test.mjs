@@ -1,6 +1,7 @@
 // Password hashing through the npm package `polyauth` (DESIGN.md §4, §5, §7 PW-*).
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
 import util from 'node:util'
 import { Algorithm, hash as nodeRsHash, verify as nodeRsVerify } from '@node-rs/argon2'
 import { ERROR_CODES, PasswordHasher, PasswordPolicy, PolyauthError, _debugPanic } from 'polyauth'
@@ -278,6 +279,31 @@ describe('constructor (PW-1)', () => {
   }
 
   for (const [m, t] of [
+    [35840, 1],
+    [12000, 3],
+    [9000, 4],
+  ]) {
+    test(`below its OWASP table row (the old m*t floor accepted it): m=${m}, t=${t} -> invalid_config`, async () => {
+      await expectCode(PolyauthError, () => new PasswordHasher({ memoryKib: m, timeCost: t }), 'invalid_config')
+    })
+  }
+
+  for (const [m, t] of [
+    [47104, 1],
+    [19456, 2],
+    [12288, 3],
+    [9216, 4],
+    [7168, 5],
+    [7168, 6],
+    [7168, 10],
+  ]) {
+    test(`OWASP table row m=${m}, t=${t}: accepted, 1 KiB less -> invalid_config`, async () => {
+      assert.equal(new PasswordHasher({ memoryKib: m, timeCost: t }).memoryKib, m)
+      await expectCode(PolyauthError, () => new PasswordHasher({ memoryKib: m - 1024, timeCost: t }), 'invalid_config')
+    })
+  }
+
+  for (const [m, t] of [
     [47104, 1],
     [19456, 2],
     [12288, 3],
@@ -294,6 +320,86 @@ describe('constructor (PW-1)', () => {
       assert.equal(h.needsRehash(phc), false)
     })
   }
+})
+
+// ---------------------------------------------------------------------------------------------
+describe('stored hashes below the table or above the work budget (PW-1)', () => {
+  test('an argon2id hash below the OWASP table verifies and needs a rehash', async () => {
+    // m=35840, t=1: what the old m*t floor let a hasher produce; below the t=1 row (47104).
+    const salt = Buffer.from('sixteen byte sal')
+    const old = await nodeRsHash('old password', { memoryCost: 35840, timeCost: 1, parallelism: 1, algorithm: Algorithm?.Argon2id ?? 2, salt })
+    assert.ok(old.startsWith('$argon2id$v=19$m=35840,t=1,p=1$'), old)
+    assert.equal(await hasher.verify(old, 'old password'), true)
+    assert.equal(hasher.needsRehash(old), true)
+    const out = await hasher.verifyAndUpdate(old, 'old password')
+    assert.equal(out.valid, true)
+    assertDefaultPhc(out.newHash)
+  })
+
+  const b64x32 = 'yqKgFOyLPkopMFEjmsIi//p2wnXlPhboQloV9osVad0='
+  const b64x64 = Buffer.alloc(64, 0xab).toString('base64')
+  const hex32 = 'ab'.repeat(32)
+  const hex64 = 'ab'.repeat(64)
+  const bcryptTail = '2CEUE9j.uOovtYunhB5MhewnUv2VvCQgU/jiToPjhMroR4DDypPAC'
+  // Exactly at each bound (bcrypt cost 14, scrypt N*r*p 2^21, PBKDF2 iterations x output blocks
+  // 5,000,000 with SHA-512 counted 4x) and just above it.
+  const atBound = [
+    `$2b$14$${bcryptTail}`,
+    `scrypt:131072:8:2$salt$${hex64}`,
+    `scrypt:65536:32:1$salt$${hex64}`,
+    `pbkdf2_sha256$5000000$salt$${b64x32}`,
+    `pbkdf2_sha256$2500000$salt$${b64x64}`,
+    `pbkdf2:sha256:5000000$salt$${hex32}`,
+    `pbkdf2:sha512:1250000$salt$${hex64}`,
+  ]
+  const aboveBound = [
+    `$2b$15$${bcryptTail}`,
+    `$2b$16$${bcryptTail}`,
+    `scrypt:65536:11:3$salt$${hex64}`,
+    `scrypt:131072:8:16$salt$${hex64}`,
+    `pbkdf2_sha256$5000001$salt$${b64x32}`,
+    `pbkdf2_sha256$2500001$salt$${b64x64}`,
+    `pbkdf2_sha256$10000000$salt$${b64x32}`,
+    'pbkdf2_sha1$5000001$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    `pbkdf2:sha256:5000001$salt$${hex32}`,
+    `pbkdf2:sha512:1250001$salt$${hex64}`,
+  ]
+
+  test('legacy hashes exactly at the work bound parse (needsRehash does no hashing)', () => {
+    for (const h of atBound) assert.equal(hasher.needsRehash(h), true, h)
+  })
+
+  for (const h of aboveBound) {
+    test(`above the work bound -> invalid_hash before any work: ${h.slice(0, 24)}`, async () => {
+      const e = await expectCode(PolyauthError, () => hasher.verify(h, 'password'), 'invalid_hash', 'verify')
+      assert.ok(!e.message.includes(h))
+      await expectCode(PolyauthError, () => hasher.verifySync(h, 'password'), 'invalid_hash', 'verifySync')
+      await expectCode(PolyauthError, () => hasher.verifyAndUpdate(h, 'password'), 'invalid_hash', 'verifyAndUpdate')
+      await expectCode(PolyauthError, () => hasher.verifyAndUpdateSync(h, 'password'), 'invalid_hash', 'verifyAndUpdateSync')
+      await expectCode(PolyauthError, () => hasher.needsRehash(h), 'invalid_hash', 'needsRehash')
+    })
+  }
+
+  test('legacy hashes at realistic defaults still verify', async () => {
+    const pw = 'legacy default password'
+    const salt = 'NaClNaClNaClNaCl'
+    const django = crypto.pbkdf2Sync(pw, salt, 1_200_000, 32, 'sha256').toString('base64')
+    const werkzeug = crypto.pbkdf2Sync(pw, salt, 1_000_000, 64, 'sha512').toString('hex')
+    const scrypt = crypto.scryptSync(pw, salt, 64, { N: 1 << 17, r: 8, p: 1, maxmem: 1 << 28 }).toString('hex')
+    for (const h of [
+      // Python bcrypt 5.0, cost 12.
+      '$2b$12$2QEhHZK9O5B5ZC2HQSQ.ceO4bdlGtHEZCqjYHfpgFMVLWEblyynCy',
+      `pbkdf2_sha256$1200000$${salt}$${django}`, // Django 6.0 default
+      `pbkdf2:sha512:1000000$${salt}$${werkzeug}`, // Werkzeug 3 default iterations
+      `scrypt:131072:8:1$${salt}$${scrypt}`,
+    ]) {
+      assert.equal(await hasher.verify(h, pw), true, h)
+      assert.equal(await hasher.verify(h, 'wrong password'), false, h)
+      const out = await hasher.verifyAndUpdate(h, pw)
+      assert.equal(out.valid, true, h)
+      assertDefaultPhc(out.newHash)
+    }
+  })
 })
 
 // ---------------------------------------------------------------------------------------------

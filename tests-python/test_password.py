@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import threading
 import unicodedata
 from pathlib import Path
@@ -135,6 +137,109 @@ def test_owasp_floor(kwargs: dict[str, Any]) -> None:
 def test_owasp_configurations_accepted(m: int, t: int) -> None:
     h = PasswordHasher(memory_kib=m, time_cost=t)
     assert (h.memory_kib, h.time_cost, h.parallelism) == (m, t, 1)
+
+
+@pytest.mark.parametrize(("m", "t"), [(35840, 1), (12000, 3), (9000, 4)])
+def test_owasp_table_refuses_what_the_old_product_floor_accepted(m: int, t: int) -> None:
+    with pytest.raises(polyauth.InvalidConfigError) as info:
+        PasswordHasher(memory_kib=m, time_cost=t)
+    assert info.value.code == "invalid_config"
+
+
+@pytest.mark.parametrize(
+    ("m", "t"), [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5), (7168, 6), (7168, 10)]
+)
+def test_owasp_table_row_boundaries(m: int, t: int) -> None:
+    assert PasswordHasher(memory_kib=m, time_cost=t).memory_kib == m
+    with pytest.raises(polyauth.InvalidConfigError):
+        PasswordHasher(memory_kib=m - 1024, time_cost=t)
+
+
+def test_stored_argon2_below_the_table_verifies_and_needs_rehash(hasher: PasswordHasher) -> None:
+    raw = argon2.low_level.hash_secret(
+        b"old password",
+        b"sixteen byte sal",
+        time_cost=1,
+        memory_cost=35840,
+        parallelism=1,
+        hash_len=32,
+        type=argon2.low_level.Type.ID,
+    ).decode()
+    assert raw.startswith("$argon2id$v=19$m=35840,t=1,p=1$")
+    assert hasher.verify(raw, "old password") is True
+    assert hasher.needs_rehash(raw) is True
+    valid, new_hash = hasher.verify_and_update(raw, "old password")
+    assert valid and new_hash is not None and not hasher.needs_rehash(new_hash)
+
+
+_B64_32 = "yqKgFOyLPkopMFEjmsIi//p2wnXlPhboQloV9osVad0="
+_B64_64 = base64.b64encode(b"\xab" * 64).decode()
+_BCRYPT_TAIL = "2CEUE9j.uOovtYunhB5MhewnUv2VvCQgU/jiToPjhMroR4DDypPAC"
+# Legacy hashes exactly at each work bound (bcrypt cost 14, scrypt N*r*p 2^21, PBKDF2
+# iterations x output blocks 5,000,000 with SHA-512 counted 4x) and just above it.
+LEGACY_AT_BOUND = [
+    f"$2b$14${_BCRYPT_TAIL}",
+    f"scrypt:131072:8:2$salt${'ab' * 64}",
+    f"scrypt:65536:32:1$salt${'ab' * 64}",
+    f"pbkdf2_sha256$5000000$salt${_B64_32}",
+    f"pbkdf2_sha256$2500000$salt${_B64_64}",
+    f"pbkdf2:sha256:5000000$salt${'ab' * 32}",
+    f"pbkdf2:sha512:1250000$salt${'ab' * 64}",
+]
+LEGACY_ABOVE_BOUND = [
+    f"$2b$15${_BCRYPT_TAIL}",
+    f"$2b$16${_BCRYPT_TAIL}",
+    f"scrypt:65536:11:3$salt${'ab' * 64}",
+    f"scrypt:131072:8:16$salt${'ab' * 64}",
+    f"pbkdf2_sha256$5000001$salt${_B64_32}",
+    f"pbkdf2_sha256$2500001$salt${_B64_64}",
+    f"pbkdf2_sha256$10000000$salt${_B64_32}",
+    "pbkdf2_sha1$5000001$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    f"pbkdf2:sha256:5000001$salt${'ab' * 32}",
+    f"pbkdf2:sha512:1250001$salt${'ab' * 64}",
+]
+
+
+@pytest.mark.parametrize("stored", LEGACY_AT_BOUND)
+def test_legacy_hash_at_the_work_bound_is_accepted(hasher: PasswordHasher, stored: str) -> None:
+    assert hasher.needs_rehash(stored) is True  # parses; needs_rehash does no hashing work
+
+
+@pytest.mark.parametrize("stored", LEGACY_ABOVE_BOUND)
+async def test_legacy_hash_above_the_work_bound_is_invalid_hash(hasher: PasswordHasher, stored: str) -> None:
+    with pytest.raises(polyauth.InvalidHashError) as info:
+        hasher.verify(stored, "password")
+    assert info.value.code == "invalid_hash" and stored not in str(info.value)
+    with pytest.raises(polyauth.InvalidHashError):
+        hasher.verify_and_update(stored, "password")
+    with pytest.raises(polyauth.InvalidHashError):
+        hasher.needs_rehash(stored)
+    with pytest.raises(polyauth.InvalidHashError):
+        await hasher.verify_async(stored, "password")
+    with pytest.raises(polyauth.InvalidHashError):
+        await hasher.verify_and_update_async(stored, "password")
+
+
+def _realistic_legacy_hashes(pw: str) -> list[str]:
+    salt = "NaClNaClNaClNaCl"
+    django = hashlib.pbkdf2_hmac("sha256", pw.encode(), salt.encode(), 1_200_000)
+    werkzeug = hashlib.pbkdf2_hmac("sha512", pw.encode(), salt.encode(), 1_000_000)
+    scrypt = hashlib.scrypt(pw.encode(), salt=salt.encode(), n=1 << 17, r=8, p=1, maxmem=1 << 28, dklen=64)
+    return [
+        bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=12)).decode(),
+        f"pbkdf2_sha256$1200000${salt}${base64.b64encode(django).decode()}",  # Django 6.0 default
+        f"pbkdf2:sha512:1000000${salt}${werkzeug.hex()}",  # Werkzeug 3 default iterations
+        f"scrypt:131072:8:1${salt}${scrypt.hex()}",
+    ]
+
+
+def test_legacy_hashes_at_realistic_defaults_verify(hasher: PasswordHasher) -> None:
+    pw = "legacy default password"
+    for stored in _realistic_legacy_hashes(pw):
+        assert hasher.verify(stored, pw) is True, stored
+        assert hasher.verify(stored, "wrong password") is False, stored
+        valid, new_hash = hasher.verify_and_update(stored, pw)
+        assert valid and new_hash is not None, stored
 
 
 def test_memory_bound(hasher: PasswordHasher) -> None:

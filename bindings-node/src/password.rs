@@ -272,7 +272,9 @@ impl PasswordHasher {
         Ok(self.task(Job::Hash(password_arg(password)?), signal))
     }
 
-    /// Verifies on the libuv pool; resolves to true/false, rejects with `invalid_hash`.
+    /// Verifies on the libuv pool; resolves to true/false, rejects with `invalid_hash` for a
+    /// malformed hash or one over the bounds (a legacy hash above the work budget is refused before
+    /// any work).
     #[napi(ts_return_type = "Promise<boolean>")]
     pub fn verify(
         &self,
@@ -339,7 +341,8 @@ impl PasswordHasher {
         run(|| self.inner.dummy_verify())
     }
 
-    /// True when `hash` is legacy or weaker than this hasher's parameters.
+    /// True when `hash` is legacy or has other parameters than this hasher's (always for an
+    /// argon2 hash below the OWASP table).
     #[napi]
     pub fn needs_rehash(&self, hash: String) -> Result<bool> {
         run(|| self.inner.needs_rehash(&hash))

@@ -165,7 +165,7 @@ export class PasswordHasher {
   /** The policy given at construction (or the default policy). */
   readonly policy: PasswordPolicy
 
-  /** Throws `invalid_config` for parameters below the OWASP floor. */
+  /** Throws `invalid_config` for memory below the OWASP table row of the time cost (m=47104/t=1, m=19456/t=2, m=12288/t=3, m=9216/t=4, m=7168/t>=5). */
   constructor(options: HasherOptions = {}) {
     const { policy, ...rest } = options
     this.policy = policy ?? new PasswordPolicy()
@@ -177,7 +177,7 @@ export class PasswordHasher {
     return withSignal(signal, (s) => this.native.hash(password, s))
   }
 
-  /** Resolves true when `password` matches `hash`, false when not; rejects `invalid_hash` for a malformed hash. */
+  /** Resolves true when `password` matches `hash`, false when not; rejects `invalid_hash` for a malformed hash or one over the bounds (a legacy hash above the argon2 work budget is refused before any work). */
   verify(hash: string, password: Password, signal?: AbortSignal): Promise<boolean> {
     return withSignal(signal, (s) => this.native.verify(hash, password, s))
   }
@@ -212,7 +212,7 @@ export class PasswordHasher {
     call(() => this.native.dummyVerifySync())
   }
 
-  /** True when `hash` is legacy or weaker than this hasher's parameters. */
+  /** True when `hash` is legacy or has other parameters than this hasher's (always for an argon2 hash below the OWASP table). */
   needsRehash(hash: string): boolean {
     return call(() => this.native.needsRehash(hash))
   }

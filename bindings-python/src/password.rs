@@ -132,7 +132,9 @@ impl PasswordPolicy {
     }
 }
 
-/// Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline).
+/// Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). Memory below
+/// the OWASP table row of the time cost (m=47104/t=1, m=19456/t=2, m=12288/t=3, m=9216/t=4,
+/// m=7168/t>=5) raises `InvalidConfigError`.
 ///
 /// `hash`/`verify` release the GIL for the whole computation; `hash_async`/`verify_async` are
 /// awaitables that run on a bounded pool (one job per core) without blocking the event loop.
@@ -194,7 +196,8 @@ impl PasswordHasher {
     }
 
     /// True when `password` matches `hash` (argon2id/i/d or a supported legacy format), False
-    /// when it does not; raises `InvalidHashError` for a malformed or over-bounds hash.
+    /// when it does not; raises `InvalidHashError` for a malformed or over-bounds hash (a legacy
+    /// hash above the argon2 work budget is refused before any work).
     fn verify(
         &self,
         py: Python<'_>,
@@ -206,7 +209,8 @@ impl PasswordHasher {
         run_detached(py, || self.inner.verify(&stored, &pw))
     }
 
-    /// True when `hash` uses another algorithm, a legacy format or weaker parameters.
+    /// True when `hash` uses another algorithm, a legacy format or other parameters (always for
+    /// an argon2 hash below the OWASP table).
     fn needs_rehash(&self, hash: &Bound<'_, PyAny>) -> PyResult<bool> {
         let stored = hash_arg(hash)?;
         run(|| self.inner.needs_rehash(&stored))

@@ -22,10 +22,26 @@ pub use legacy::Format;
 pub use phc::{encode as encode_phc, Argon2Hash};
 pub use policy::{builtin_blocklist_len, PasswordPolicy, PolicyConfig, Violation};
 
-/// OWASP Password Storage Cheat Sheet floor: the weakest listed argon2id configuration is
-/// m=7168 KiB, t=5 (35,840 KiB-passes); every listed option has m*t >= that.
+/// The OWASP Password Storage Cheat Sheet argon2id table (PW-1), as `(time_cost, memory_kib)`:
+/// a configuration is accepted when its memory is at least the row of its time cost; above t=5 the
+/// t=5 row applies. (A product floor m*t >= 35,840 is not enough: it let m=35840/t=1, m=12000/t=3
+/// and m=9000/t=4 through, all below their row.)
+pub const OWASP_ARGON2ID_TABLE: [(u32, u32); 5] =
+    [(1, 47104), (2, 19456), (3, 12288), (4, 9216), (5, 7168)];
+/// The smallest memory of the table (its t=5 row), the floor for every t >= 5.
 pub const OWASP_MIN_MEMORY_KIB: u32 = 7168;
-pub const OWASP_MIN_WORK_KIB_PASSES: u64 = 7168 * 5;
+
+/// The least argon2id memory (KiB) the OWASP table allows at `time_cost` passes: the row of
+/// `time_cost`, the t=5 row above 5 passes. `None` for `time_cost == 0`.
+pub fn owasp_min_memory_kib(time_cost: u32) -> Option<u32> {
+    if time_cost == 0 {
+        return None;
+    }
+    OWASP_ARGON2ID_TABLE
+        .iter()
+        .find(|(t, _)| *t == time_cost)
+        .map_or(Some(OWASP_MIN_MEMORY_KIB), |(_, m)| Some(*m))
+}
 /// Salt and tag sizes of every hash we produce (PW-3).
 pub const SALT_LEN: usize = 16;
 pub const TAG_LEN: usize = 32;
@@ -45,7 +61,9 @@ pub struct HasherConfig {
     pub parallelism: u32,
     /// Optional server-side secret, fed to argon2 as its secret input K (PW-4).
     pub pepper: Option<Zeroizing<Vec<u8>>>,
-    /// Largest memory cost accepted from a stored hash (KiB). Default 256 MiB.
+    /// Largest memory cost accepted from a stored hash (KiB). Default 256 MiB. It also caps a
+    /// stored scrypt hash's memory; the legacy work bounds (bcrypt cost, scrypt N*r*p, PBKDF2
+    /// work) are fixed at the cost of the default ceiling and do not follow it.
     pub max_memory_kib: u32,
 }
 
@@ -102,7 +120,9 @@ pub struct VerifyOutcome {
 }
 
 impl PasswordHasher {
-    /// Builds a hasher; refuses parameters below the OWASP floor (PW-1).
+    /// Builds a hasher; refuses (`invalid_config`) argon2id parameters below the OWASP table
+    /// (PW-1, [`OWASP_ARGON2ID_TABLE`]): memory_kib must reach the row of time_cost (the t=5
+    /// row, 7168 KiB, for any t >= 5).
     pub fn new(config: HasherConfig, policy: PasswordPolicy) -> Result<Self> {
         let c = &config;
         if c.parallelism == 0 || c.parallelism > MAX_PARALLELISM {
@@ -113,12 +133,12 @@ impl PasswordHasher {
         if c.time_cost == 0 {
             return Err(Error::InvalidConfig("time_cost must be at least 1".into()));
         }
-        if c.memory_kib < OWASP_MIN_MEMORY_KIB
-            || u64::from(c.memory_kib) * u64::from(c.time_cost) < OWASP_MIN_WORK_KIB_PASSES
-        {
+        let min_memory = owasp_min_memory_kib(c.time_cost).unwrap_or(u32::MAX);
+        if c.memory_kib < min_memory {
             return Err(Error::InvalidConfig(format!(
-                "argon2id parameters below the OWASP minimum (memory_kib >= {OWASP_MIN_MEMORY_KIB} \
-                 and memory_kib * time_cost >= {OWASP_MIN_WORK_KIB_PASSES}, e.g. m=19456,t=2)"
+                "argon2id parameters below the OWASP table: time_cost {} needs memory_kib >= \
+                 {min_memory} (m=47104/t=1, m=19456/t=2, m=12288/t=3, m=9216/t=4, m=7168/t>=5)",
+                c.time_cost
             )));
         }
         if c.memory_kib > c.max_memory_kib {
@@ -175,7 +195,10 @@ impl PasswordHasher {
 
     /// Verifies `password` against a stored hash: argon2id/i/d PHC, or a legacy format
     /// (bcrypt, Django and Werkzeug PBKDF2, Werkzeug scrypt, Better Auth scrypt). Returns false on
-    /// a wrong password; `invalid_hash` when the stored string is malformed or over the bounds.
+    /// a wrong password; `invalid_hash` when the stored string is malformed or over the bounds,
+    /// checked before any work: argon2 memory, work and lanes, and for legacy formats the same work
+    /// budget (bcrypt cost <= 14, scrypt N*r*p <= 2^21, PBKDF2 iterations x output blocks <=
+    /// 5,000,000 SHA-256 equivalents).
     pub fn verify(&self, stored: &str, password: &str) -> Result<bool> {
         check_password_len(password)?;
         match legacy::parse(stored, self.bounds())? {
@@ -196,7 +219,10 @@ impl PasswordHasher {
     }
 
     /// True when `stored` should be replaced by a fresh hash: another algorithm or format, or
-    /// argon2id with other parameters than this hasher's (PW-5).
+    /// argon2id with other parameters than this hasher's (PW-5). A stored argon2 hash below the
+    /// OWASP table (which the constructor refuses for new hashes) therefore always needs a
+    /// rehash, since this hasher's own parameters are at or above the table; it still verifies,
+    /// so the login can upgrade it.
     pub fn needs_rehash(&self, stored: &str) -> Result<bool> {
         Ok(match legacy::parse(stored, self.bounds())? {
             Format::Argon2(h) => {

@@ -321,3 +321,172 @@ async fn async_variants_run_on_the_pool() {
         assert!(j.await.unwrap());
     }
 }
+
+fn config_error(m: u32, t: u32) -> Option<&'static str> {
+    let c = HasherConfig {
+        memory_kib: m,
+        time_cost: t,
+        ..Default::default()
+    };
+    PasswordHasher::new(c, PasswordPolicy::default())
+        .err()
+        .map(|e| e.code())
+}
+
+#[test]
+fn owasp_table_rows_and_their_boundaries() {
+    // The old floor (m*t >= 35840) accepted these; each is below its row of the table (PW-1).
+    for (m, t) in [(35840, 1), (12000, 3), (9000, 4)] {
+        assert_eq!(config_error(m, t), Some("invalid_config"), "m={m} t={t}");
+    }
+    // Each row is accepted at its exact memory and refused 1 KiB below; above t=5 the t=5 row.
+    for (m, t) in [
+        (47104, 1),
+        (19456, 2),
+        (12288, 3),
+        (9216, 4),
+        (7168, 5),
+        (7168, 6),
+        (7168, 10),
+    ] {
+        assert_eq!(config_error(m, t), None, "m={m} t={t}");
+        assert_eq!(
+            config_error(m - 1024, t),
+            Some("invalid_config"),
+            "m={} t={t}",
+            m - 1024
+        );
+    }
+    let msg = PasswordHasher::new(
+        HasherConfig {
+            memory_kib: 35840,
+            time_cost: 1,
+            ..Default::default()
+        },
+        PasswordPolicy::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("47104"), "{msg}");
+}
+
+#[test]
+fn stored_argon2_below_the_table_verifies_and_needs_rehash() {
+    // m=35840,t=1: what the old floor let a hasher produce; below the t=1 row (47104).
+    let params = Params::new(35840, 1, 1, Some(32)).unwrap();
+    let salt = b"sixteen byte sal";
+    let mut tag = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into(b"old password", salt, &mut tag)
+        .unwrap();
+    let stored = polyauth_core::password::encode_phc(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        &params,
+        salt,
+        &tag,
+    );
+    let h = hasher();
+    assert!(h.verify(&stored, "old password").unwrap());
+    assert!(h.needs_rehash(&stored).unwrap());
+    let out = h.verify_and_update(&stored, "old password").unwrap();
+    assert!(out.valid);
+    let new = out.new_hash.unwrap();
+    assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(!h.needs_rehash(&new).unwrap());
+}
+
+const B64_32: &str = "yqKgFOyLPkopMFEjmsIi//p2wnXlPhboQloV9osVad0=";
+const BCRYPT_TAIL: &str = "2CEUE9j.uOovtYunhB5MhewnUv2VvCQgU/jiToPjhMroR4DDypPAC";
+
+/// Stored legacy hashes exactly at each work bound (they parse; nothing is computed by
+/// `needs_rehash`) and just above it (`invalid_hash` from every entry point, before any work).
+fn legacy_bound_cases() -> (Vec<String>, Vec<String>) {
+    let b64_64 = base64_64();
+    let hex32 = "ab".repeat(32);
+    let hex64 = "ab".repeat(64);
+    let at = vec![
+        format!("$2b$14${BCRYPT_TAIL}"),
+        format!("scrypt:131072:8:2$salt${hex64}"),
+        format!("scrypt:65536:32:1$salt${hex64}"),
+        format!("pbkdf2_sha256$5000000$salt${B64_32}"),
+        format!("pbkdf2_sha256$2500000$salt${b64_64}"),
+        "pbkdf2_sha1$5000000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string(),
+        format!("pbkdf2:sha256:5000000$salt${hex32}"),
+        format!("pbkdf2:sha512:1250000$salt${hex64}"),
+    ];
+    let above = vec![
+        format!("$2b$15${BCRYPT_TAIL}"),
+        format!("$2b$16${BCRYPT_TAIL}"),
+        // N*r*p = 2,162,688 and the planted p=16 one (2^24).
+        format!("scrypt:65536:11:3$salt${hex64}"),
+        format!("scrypt:131072:8:16$salt${hex64}"),
+        format!("pbkdf2_sha256$5000001$salt${B64_32}"),
+        // 2 output blocks: 2 x 2,500,001.
+        format!("pbkdf2_sha256$2500001$salt${b64_64}"),
+        format!("pbkdf2_sha256$10000000$salt${B64_32}"),
+        "pbkdf2_sha1$5000001$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string(),
+        format!("pbkdf2:sha256:5000001$salt${hex32}"),
+        format!("pbkdf2:sha512:1250001$salt${hex64}"),
+    ];
+    (at, above)
+}
+
+fn base64_64() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([0xabu8; 64])
+}
+
+#[test]
+fn legacy_hashes_above_the_work_budget_are_refused_before_work() {
+    let h = hasher();
+    let (at, above) = legacy_bound_cases();
+    for stored in &at {
+        assert!(h.needs_rehash(stored).unwrap(), "{stored}");
+    }
+    for stored in &above {
+        for e in [
+            h.verify(stored, "password").unwrap_err(),
+            h.verify_and_update(stored, "password").unwrap_err(),
+            h.needs_rehash(stored).unwrap_err(),
+        ] {
+            assert_eq!(e.code(), "invalid_hash", "{stored}");
+            assert!(!e.to_string().contains(stored.as_str()), "{stored}");
+        }
+    }
+}
+
+#[test]
+fn legacy_hashes_at_realistic_defaults_verify() {
+    use base64::Engine;
+    use hmac::Hmac;
+    let h = hasher();
+    let pw = "legacy default password";
+    let salt = "NaClNaClNaClNaCl";
+    let mut cases = vec![bcrypt::hash_with_salt(pw, 12, [9u8; 16])
+        .unwrap()
+        .to_string()];
+    // Django 6.0 (1,200,000) and Werkzeug 3 (1,000,000) PBKDF2 defaults.
+    let mut dk = [0u8; 32];
+    pbkdf2::pbkdf2::<Hmac<sha2::Sha256>>(pw.as_bytes(), salt.as_bytes(), 1_200_000, &mut dk)
+        .unwrap();
+    cases.push(format!(
+        "pbkdf2_sha256$1200000${salt}${}",
+        base64::engine::general_purpose::STANDARD.encode(dk)
+    ));
+    let mut dk = [0u8; 64];
+    pbkdf2::pbkdf2::<Hmac<sha2::Sha512>>(pw.as_bytes(), salt.as_bytes(), 1_000_000, &mut dk)
+        .unwrap();
+    cases.push(format!("pbkdf2:sha512:1000000${salt}${}", hex::encode(dk)));
+    // scrypt N=2^17, r=8, p=1.
+    let mut dk = [0u8; 64];
+    let params = scrypt::Params::new(17, 8, 1, 64).unwrap();
+    scrypt::scrypt(pw.as_bytes(), salt.as_bytes(), &params, &mut dk).unwrap();
+    cases.push(format!("scrypt:131072:8:1${salt}${}", hex::encode(dk)));
+    for stored in &cases {
+        assert!(h.verify(stored, pw).unwrap(), "{stored}");
+        let out = h.verify_and_update(stored, pw).unwrap();
+        assert!(out.valid && out.new_hash.is_some(), "{stored}");
+        assert!(!h.verify(stored, "wrong password").unwrap(), "{stored}");
+    }
+}

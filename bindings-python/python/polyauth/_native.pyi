@@ -43,7 +43,8 @@ class PasswordPolicy:
 
 @final
 class PasswordHasher:
-    """Argon2id password hasher."""
+    """Argon2id password hasher; ``InvalidConfigError`` below the OWASP table (m=47104/t=1,
+    m=19456/t=2, m=12288/t=3, m=9216/t=4, m=7168/t>=5)."""
 
     def __new__(
         cls,
@@ -58,9 +59,11 @@ class PasswordHasher:
     def hash(self, password: str | bytes) -> str:
         """argon2id PHC string of the NFKC-normalised password (GIL released)."""
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        """True when the password matches; raises ``InvalidHashError`` for a malformed hash."""
+        """True when the password matches; raises ``InvalidHashError`` for a malformed hash or one
+        over the bounds (a legacy hash above the argon2 work budget, before any work)."""
     def needs_rehash(self, hash: str | bytes) -> bool:
-        """True when ``hash`` is legacy or weaker than this hasher's parameters."""
+        """True when ``hash`` is legacy or has other parameters than this hasher's (always for an
+        argon2 hash below the OWASP table)."""
     def verify_and_update(self, hash: str | bytes, password: str | bytes) -> tuple[bool, str | None]:
         """``(valid, new_hash)``; ``new_hash`` replaces a weak or legacy hash."""
     def dummy_verify(self) -> None:

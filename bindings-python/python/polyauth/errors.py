@@ -149,7 +149,7 @@ class StoreUnavailableError(AuthError):
 
 
 class InvalidConfigError(AuthError, ValueError):
-    """A constructor argument is out of range (e.g. argon2 parameters below the OWASP floor)."""
+    """A constructor argument is out of range (e.g. argon2 parameters below the OWASP table)."""
 
     code = "invalid_config"
 

@@ -1,6 +1,8 @@
 //! Stored-hash formats polyauth verifies (never produces) so that teams can migrate: bcrypt,
 //! Django and Werkzeug PBKDF2, Werkzeug scrypt and Better Auth scrypt. Every cost parameter is
-//! bounded before work starts; every comparison is constant-time.
+//! bounded before work starts, by the same work budget as the largest argon2 accepted (see
+//! [`MAX_BCRYPT_COST`], [`MAX_SCRYPT_WORK`], [`MAX_PBKDF2_WORK`]); every comparison is
+//! constant-time.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -16,10 +18,35 @@ use crate::error::{Error, Result};
 
 /// Longest stored hash we look at; real ones are under 200 bytes.
 pub const MAX_STORED_LEN: usize = 1024;
-/// Bcrypt cost above this (2^16 rounds, several seconds) is refused as a denial-of-service vector.
-pub const MAX_BCRYPT_COST: u32 = 16;
-/// PBKDF2 iteration ceiling (current Django and Werkzeug defaults are ~1.2M and 1M).
-pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+// Work bounds (DESIGN.md §7 PW-1): a stored legacy hash may cost no more than the largest argon2
+// a default hasher accepts from a stored hash: m <= max_memory_kib = 256 MiB, m*t <= 4 * 256 MiB
+// (MAX_WORK_FACTOR), any p <= 16 (lanes run one after another, so p adds no time). Measured with
+// `cargo run --release -p polyauth-core --example legacy_cost` (x86-64 Xeon with SHA extensions,
+// 2 cores shared with other jobs, fastest of several runs): that argon2 (m=262144, t=4) takes
+// 0.99-1.09 s; bcrypt cost 10 0.074 s, doubling per cost (14: 1.18-1.23 s, 15: 2.4 s); scrypt
+// 320-360 ns per unit of N*r*p (about 3M units in the argon2 time); one PBKDF2 iteration of one
+// output block: HMAC-SHA-1 128 ns, HMAC-SHA-256 140 ns, HMAC-SHA-512 557 ns (about 4x SHA-256;
+// SHA extensions speed up SHA-1 and SHA-256 only). Each bound is the largest round setting at or
+// about that time; hashes above it are `invalid_hash`, refused before any work. The bounds are
+// fixed at the default ceiling: `max_memory_kib` still caps scrypt's memory (128*N*r bytes) but
+// does not move these.
+
+/// Largest bcrypt cost: 2^14 rounds take about the argon2 ceiling (1.2 s vs 1.0-1.1 s here, within
+/// the run-to-run spread), cost 15 twice that. Cost 12-14 hashes (today's defaults) verify.
+pub const MAX_BCRYPT_COST: u32 = 14;
+/// Largest scrypt N*r*p (its work: p runs of ROMix, each 2*N BlockMix calls over 128*r bytes):
+/// 2^21 = 2,097,152 units take 0.7-0.75 s here; 2^22 would take 1.4 s. Werkzeug's default
+/// 32768:8:1 and Better Auth's 16384:16:1 are 2^18 units, N=2^17 r=8 p=1 is 2^20.
+pub const MAX_SCRYPT_WORK: u64 = 1 << 21;
+/// Largest PBKDF2 work, counted in HMAC-SHA-256 iterations of one output block: iterations times
+/// the number of digest-sized blocks in the derived key (PBKDF2 runs all iterations once per
+/// block) times [`Digest::work_weight`] (SHA-1 1, SHA-256 1, SHA-512 4). 5,000,000 take 0.7 s here
+/// (0.64 s for SHA-1, 1,250,000 SHA-512 iterations 0.7 s); Django's 1,200,000 and Werkzeug's
+/// 1,000,000 (pbkdf2:sha256 or pbkdf2:sha512) verify. On a CPU without SHA extensions SHA-1 and
+/// SHA-256 are several times slower, and so is this bound relative to argon2; a tighter one would
+/// refuse Django's default within a few releases (it grows about 20% a year).
+pub const MAX_PBKDF2_WORK: u64 = 5_000_000;
 
 pub(crate) struct Bounds {
     pub max_memory_kib: u32,
@@ -79,10 +106,18 @@ fn decimal(s: &str) -> Result<u32> {
     s.parse().map_err(|_| bad("number out of range"))
 }
 
-fn pbkdf2_iterations(s: &str) -> Result<u32> {
+/// The iteration count, refused when zero or when iterations x output blocks x digest weight
+/// exceeds [`MAX_PBKDF2_WORK`].
+fn pbkdf2_iterations(s: &str, digest: Digest, dk_len: usize) -> Result<u32> {
     let n = decimal(s)?;
-    if n == 0 || n > MAX_PBKDF2_ITERATIONS {
+    if n == 0 {
         return Err(bad("pbkdf2 iteration count out of bounds"));
+    }
+    let blocks = dk_len.div_ceil(digest.len()) as u64;
+    if u64::from(n) * blocks * digest.work_weight() > MAX_PBKDF2_WORK {
+        return Err(bad(
+            "pbkdf2 work (iterations x output length) above the bound",
+        ));
     }
     Ok(n)
 }
@@ -111,6 +146,9 @@ fn scrypt_bounds(n: u64, r: u32, p: u32, bounds: &Bounds) -> Result<u8> {
     if mem_kib > u128::from(bounds.max_memory_kib) {
         return Err(bad("scrypt memory cost above the configured maximum"));
     }
+    if u128::from(n) * u128::from(r) * u128::from(p) > u128::from(MAX_SCRYPT_WORK) {
+        return Err(bad("scrypt work (N*r*p) above the bound"));
+    }
     Ok(n.trailing_zeros() as u8)
 }
 
@@ -129,6 +167,15 @@ impl Digest {
             Digest::Sha1 => 20,
             Digest::Sha256 => 32,
             Digest::Sha512 => 64,
+        }
+    }
+
+    /// Cost of one PBKDF2 iteration of one block relative to HMAC-SHA-256 (see
+    /// [`MAX_PBKDF2_WORK`]): SHA-512 measured about 4x slower, SHA-1 slightly faster (counted 1).
+    fn work_weight(self) -> u64 {
+        match self {
+            Digest::Sha1 | Digest::Sha256 => 1,
+            Digest::Sha512 => 4,
         }
     }
 }
@@ -180,7 +227,7 @@ pub(crate) fn parse(stored: &str, bounds: Bounds) -> Result<Format> {
             }
             return Ok(Format::DjangoPbkdf2 {
                 digest,
-                iterations: pbkdf2_iterations(it)?,
+                iterations: pbkdf2_iterations(it, digest, dk.len())?,
                 salt: salt_text(salt)?,
                 dk,
             });
@@ -196,7 +243,7 @@ pub(crate) fn parse(stored: &str, bounds: Bounds) -> Result<Format> {
                 let digest = digest(d)?;
                 return Ok(Format::WerkzeugPbkdf2 {
                     digest,
-                    iterations: pbkdf2_iterations(it)?,
+                    iterations: pbkdf2_iterations(it, digest, digest.len())?,
                     salt: salt_text(salt)?,
                     dk: hex_dk(dk, Some(digest.len()))?,
                 });
