@@ -4,9 +4,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 
-use crate::errors::{run, whole, whole_arg};
+use crate::errors::{run, whole, whole_arg, Number};
 
-fn now_or(now: Option<f64>) -> Result<u64> {
+fn now_or(now: Option<Number>) -> Result<u64> {
     let default = polyauth_core::token::now().max(0) as u64;
     whole_arg(now, default, 1 << 40, "now")
 }
@@ -16,13 +16,13 @@ pub struct TotpOptions {
     /// Shown by authenticator apps.
     pub issuer: Option<String>,
     /// 6 to 8 (default 6).
-    pub digits: Option<f64>,
+    pub digits: Option<Number>,
     /// Seconds per step (default 30).
-    pub period: Option<f64>,
+    pub period: Option<Number>,
     /// SHA1 (default), SHA256 or SHA512.
     pub algorithm: Option<String>,
     /// Steps accepted on each side of the current one: 0 or 1 (default 1).
-    pub window: Option<f64>,
+    pub window: Option<Number>,
 }
 
 /// What `parseUri` returns.
@@ -78,7 +78,7 @@ impl Totp {
 
     /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
     #[napi]
-    pub fn code(&self, secret: String, now: Option<f64>) -> Result<String> {
+    pub fn code(&self, secret: String, now: Option<Number>) -> Result<String> {
         let now = now_or(now)?;
         run(|| self.inner.code(&secret, now))
     }
@@ -89,8 +89,8 @@ impl Totp {
         &self,
         secret: String,
         code: String,
-        after_step: Option<f64>,
-        now: Option<f64>,
+        after_step: Option<Number>,
+        now: Option<Number>,
     ) -> Result<Option<f64>> {
         let now = now_or(now)?;
         let after = after_step

@@ -99,10 +99,12 @@ where
 /// Waits (with the GIL released) until no task is in flight, at most `timeout` seconds.
 /// Registered with `atexit` so that finalization never races a task taking the GIL.
 #[pyfunction]
-#[pyo3(signature = (timeout=5.0))]
-pub fn _drain(py: Python<'_>, timeout: f64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 60.0));
-    py.detach(|| {
+#[pyo3(signature = (timeout=crate::convert::Seconds::of(5.0)))]
+pub fn _drain(py: Python<'_>, timeout: crate::convert::Seconds) -> PyResult<bool> {
+    // NaN, an infinity or a negative number is `InvalidInputError` (`Duration` would panic).
+    let timeout = timeout.arg("timeout")?;
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout.min(60.0));
+    Ok(py.detach(|| {
         while IN_FLIGHT.load(Ordering::SeqCst) > 0 {
             if Instant::now() >= deadline {
                 return false;
@@ -110,5 +112,5 @@ pub fn _drain(py: Python<'_>, timeout: f64) -> bool {
             std::thread::sleep(Duration::from_millis(1));
         }
         true
-    })
+    }))
 }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroizing;
 
+use crate::convert::{Int, Seconds, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 
 fn alg_arg(alg: Option<&str>) -> PyResult<Option<Alg>> {
@@ -143,13 +144,14 @@ impl KeySet {
     }
 
     /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
-    #[pyo3(signature = (token, *, max_size=8192))]
+    #[pyo3(signature = (token, *, max_size=Int::of(8192)))]
     fn verify_jws<'py>(
         &self,
         py: Python<'py>,
         token: &str,
-        max_size: usize,
+        max_size: Int,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        let max_size = max_size.arg("max_size", 1 << 20)? as usize;
         let (_, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
         Ok(PyBytes::new(py, &payload))
     }
@@ -195,9 +197,11 @@ pub struct RemoteKeySet {
 #[pymethods]
 impl RemoteKeySet {
     #[new]
-    #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0))]
-    fn new(url: String, cache_ttl: u64, cooldown: u64, timeout: f64) -> PyResult<Self> {
-        if !(timeout.is_finite() && timeout > 0.0) {
+    #[pyo3(signature = (url, *, cache_ttl=Int::of(300), cooldown=Int::of(30), timeout=Seconds::of(5.0)))]
+    fn new(url: String, cache_ttl: Int, cooldown: Int, timeout: Seconds) -> PyResult<Self> {
+        let timeout = timeout.setting("timeout")?;
+        // The same bound as Node's `timeout` in milliseconds; the core allows at most 60 s.
+        if !(timeout > 0.0 && (timeout * 1000.0).ceil() <= MAX_SECONDS as f64) {
             return Err(Python::attach(|py| {
                 to_py(
                     py,
@@ -207,8 +211,8 @@ impl RemoteKeySet {
         }
         let config = RemoteConfig {
             url,
-            cache_ttl,
-            cooldown,
+            cache_ttl: cache_ttl.setting("cache_ttl", MAX_SECONDS)?,
+            cooldown: cooldown.setting("cooldown", MAX_SECONDS)?,
             timeout_ms: (timeout * 1000.0).ceil() as u64,
         };
         Ok(RemoteKeySet {
@@ -273,15 +277,15 @@ pub struct Tokens {
 #[pymethods]
 impl Tokens {
     #[new]
-    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false))]
+    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=Int::of(900), leeway=Int::of(30), max_token_size=Int::of(8192), allow_rsa_pkcs1_signing=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
         issuer: String,
         audience: &Bound<'_, PyAny>,
-        access_ttl: u64,
-        leeway: u64,
-        max_token_size: usize,
+        access_ttl: Int,
+        leeway: Int,
+        max_token_size: Int,
         allow_rsa_pkcs1_signing: bool,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
@@ -296,9 +300,9 @@ impl Tokens {
         let config = TokensConfig {
             issuer,
             audience: audience_arg(audience)?,
-            access_ttl,
-            leeway,
-            max_token_size,
+            access_ttl: access_ttl.setting("access_ttl", MAX_SECONDS)?,
+            leeway: leeway.setting("leeway", MAX_SECONDS)?,
+            max_token_size: max_token_size.setting("max_token_size", MAX_SECONDS)? as usize,
             allow_rsa_pkcs1_signing,
         };
         let inner = run(|| CoreTokens::new(source, config))?;
@@ -313,10 +317,12 @@ impl Tokens {
     #[pyo3(signature = (subject, claims=None, *, ttl=None))]
     fn issue(
         &self,
-        subject: &str,
+        subject: &Bound<'_, PyAny>,
         claims: Option<&Bound<'_, PyDict>>,
-        ttl: Option<u64>,
+        ttl: Option<Int>,
     ) -> PyResult<String> {
+        let subject = crate::state::str_arg(subject, "subject")?;
+        let ttl = ttl.map(|t| t.arg("ttl", MAX_SECONDS)).transpose()?;
         let claims = match claims {
             None => serde_json::Map::new(),
             Some(d) => match to_value(d.as_any())? {
@@ -324,7 +330,7 @@ impl Tokens {
                 _ => return Err(PyTypeError::new_err("claims must be a dict")),
             },
         };
-        run(|| self.inner.issue(subject, claims, ttl))
+        run(|| self.inner.issue(&subject, claims, ttl))
     }
 
     /// Verifies `token` and returns its claims. `typ=None` relaxes the `typ` check (tokens from
@@ -337,8 +343,11 @@ impl Tokens {
         audience: Option<&Bound<'py, PyAny>>,
         typ: Option<String>,
         required: Vec<String>,
-        now: Option<i64>,
+        now: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let now = now
+            .map(|n| n.arg("now", MAX_TIME).map(|n| n as i64))
+            .transpose()?;
         let token = token
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err("token must be a str"))?

@@ -4,10 +4,14 @@ use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use crate::convert::{Int, MAX_SECONDS, MAX_TIME};
 use crate::errors::run;
 
-fn now_or(now: Option<u64>) -> u64 {
-    now.unwrap_or_else(|| polyauth_core::token::now().max(0) as u64)
+fn now_or(now: Option<Int>) -> PyResult<u64> {
+    match now {
+        None => Ok(polyauth_core::token::now().max(0) as u64),
+        Some(n) => n.arg("now", MAX_TIME),
+    }
 }
 
 /// RFC 6238 TOTP: secrets, codes, verification with a replay guard, otpauth URIs and QR codes.
@@ -19,8 +23,11 @@ pub struct Totp {
 #[pymethods]
 impl Totp {
     #[new]
-    #[pyo3(signature = (issuer="", digits=6, period=30, algorithm="SHA1", window=1))]
-    fn new(issuer: &str, digits: u8, period: u64, algorithm: &str, window: u64) -> PyResult<Self> {
+    #[pyo3(signature = (issuer="", digits=Int::of(6), period=Int::of(30), algorithm="SHA1", window=Int::of(1)))]
+    fn new(issuer: &str, digits: Int, period: Int, algorithm: &str, window: Int) -> PyResult<Self> {
+        let digits = digits.setting("digits", 255)? as u8;
+        let period = period.setting("period", MAX_SECONDS)?;
+        let window = window.setting("window", MAX_SECONDS)?;
         let algorithm = run(|| TotpAlgorithm::parse(algorithm))?;
         let config = TotpConfig {
             issuer: issuer.to_owned(),
@@ -41,8 +48,9 @@ impl Totp {
 
     /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
     #[pyo3(signature = (secret, now=None))]
-    fn code(&self, secret: &str, now: Option<u64>) -> PyResult<String> {
-        run(|| self.inner.code(secret, now_or(now)))
+    fn code(&self, secret: &str, now: Option<Int>) -> PyResult<String> {
+        let now = now_or(now)?;
+        run(|| self.inner.code(secret, now))
     }
 
     /// The matched time step when `code` is valid at `now` (within the window) and later than
@@ -53,10 +61,14 @@ impl Totp {
         &self,
         secret: &str,
         code: &str,
-        after_step: Option<u64>,
-        now: Option<u64>,
+        after_step: Option<Int>,
+        now: Option<Int>,
     ) -> PyResult<Option<u64>> {
-        run(|| self.inner.verify(secret, code, after_step, now_or(now)))
+        let now = now_or(now)?;
+        let after_step = after_step
+            .map(|s| s.arg("after_step", MAX_TIME))
+            .transpose()?;
+        run(|| self.inner.verify(secret, code, after_step, now))
     }
 
     /// The otpauth:// Key URI for authenticator apps.
