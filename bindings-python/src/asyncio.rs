@@ -99,10 +99,12 @@ where
 /// Waits (with the GIL released) until no task is in flight, at most `timeout` seconds.
 /// Registered with `atexit` so that finalization never races a task taking the GIL.
 #[pyfunction]
-#[pyo3(signature = (timeout=crate::convert::Seconds::of(5.0)))]
-pub fn _drain(py: Python<'_>, timeout: crate::convert::Seconds) -> PyResult<bool> {
+#[pyo3(signature = (timeout=5.0))]
+pub fn _drain(
+    py: Python<'_>,
     // NaN, an infinity or a negative number is `InvalidInputError` (`Duration` would panic).
-    let timeout = timeout.arg("timeout")?;
+    #[pyo3(from_py_with = crate::convert::seconds_arg)] timeout: f64,
+) -> PyResult<bool> {
     let deadline = Instant::now() + Duration::from_secs_f64(timeout.min(60.0));
     Ok(py.detach(|| {
         while IN_FLIGHT.load(Ordering::SeqCst) > 0 {

@@ -45,123 +45,87 @@ pub fn object<'py>(py: Python<'py>, m: &Map<String, Value>) -> PyResult<Bound<'p
 /// Upper bound for durations and counts in seconds (about 34 years), as in the Node binding; the
 /// core narrows each further.
 pub const MAX_SECONDS: u64 = 1 << 30;
-/// Upper bound for `now=` and `after_step=` (seconds since the epoch, or time steps).
+/// Upper bound for `now=` and `after_step=` (seconds since the epoch, or time steps), as in Node.
 pub const MAX_TIME: u64 = 1 << 40;
+/// Upper bound for the argon2 parameters (`u32`), as in Node.
+pub const MAX_U32: u64 = u32::MAX as u64;
 
-/// Why a number argument was refused: judged where its name is known ([`Int::setting`],
-/// [`Int::arg`]).
-#[derive(Clone, Copy)]
-enum Bad {
-    /// Not an `int` (a float, a str, None, ...) or a `bool`.
-    Type,
-    /// An `int` outside `i64`.
-    Range,
-}
-
-fn refused(input: bool, what: &str, rule: &str) -> PyErr {
-    let message = format!("{what} must be {rule}");
+fn refused(input: bool, rule: &str, why: &str) -> PyErr {
     let e = if input {
-        polyauth_core::Error::InvalidInput(message)
+        polyauth_core::Error::InvalidInput(format!("an argument must be {rule} ({why})"))
     } else {
-        polyauth_core::Error::InvalidConfig(message)
+        polyauth_core::Error::InvalidConfig(format!("a setting must be {rule} ({why})"))
     };
     Python::attach(|py| crate::errors::to_py(py, e))
 }
 
-/// An integer argument as Python passed it. PyO3's own `u64`/`i64` extraction raises
-/// `OverflowError` for a negative or huge int and `TypeError` for a float or str, and takes `True`
-/// as 1; this one refuses `bool` and anything but an `int`, and leaves the verdict to the call site
-/// so that every wrong value is `InvalidConfigError` (a setting) or `InvalidInputError` (a per-call
-/// argument) with the argument's name, the same codes and bounds as the Node binding.
-#[derive(Clone, Copy)]
-pub struct Int(Result<i64, Bad>);
-
-impl Int {
-    /// A default value.
-    pub const fn of(v: i64) -> Int {
-        Int(Ok(v))
+/// Reads an `int` in `0..=max`. PyO3's own `u64`/`i64` extraction raises `OverflowError` for a
+/// negative or huge int and `TypeError` for a float or a str, and takes `True` as 1; here every
+/// wrong value is `InvalidConfigError` (a setting) or `InvalidInputError` (a per-call argument),
+/// with the same bounds and codes as the Node binding.
+fn whole<T: TryFrom<u64>>(obj: &Bound<'_, PyAny>, input: bool, max: u64) -> PyResult<T> {
+    let rule = format!("a whole number from 0 to {max}");
+    if obj.is_instance_of::<PyBool>() {
+        return Err(refused(input, &rule, "got a bool"));
     }
-
-    fn checked(self, input: bool, what: &str, max: u64) -> PyResult<u64> {
-        match self.0 {
-            Ok(v) if v >= 0 && v as u64 <= max => Ok(v as u64),
-            _ => Err(refused(
-                input,
-                what,
-                &format!("a whole number from 0 to {max}"),
-            )),
+    if !obj.is_instance_of::<PyInt>() && obj.hasattr("__index__").ok() != Some(true) {
+        return Err(refused(input, &rule, "not an int"));
+    }
+    let v = match obj.extract::<i64>() {
+        Ok(v) => v,
+        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+            return Err(refused(input, &rule, "out of range"))
         }
-    }
-
-    /// A setting (constructor option) in `0..=max`, else `InvalidConfigError`.
-    pub fn setting(self, what: &str, max: u64) -> PyResult<u64> {
-        self.checked(false, what, max)
-    }
-
-    /// A per-call argument in `0..=max`, else `InvalidInputError`.
-    pub fn arg(self, what: &str, max: u64) -> PyResult<u64> {
-        self.checked(true, what, max)
+        Err(_) => return Err(refused(input, &rule, "not an int")),
+    };
+    match u64::try_from(v) {
+        Ok(u) if u <= max => T::try_from(u).map_err(|_| refused(input, &rule, "out of range")),
+        _ => Err(refused(input, &rule, "out of range")),
     }
 }
 
-impl<'a, 'py> FromPyObject<'a, 'py> for Int {
-    type Error = PyErr;
+/// `#[pyo3(from_py_with = setting::<T, MAX>)]`: a constructor option, an `int` in `0..=MAX`,
+/// else `InvalidConfigError` (never `OverflowError` or `TypeError`; `True` is not 1).
+pub fn setting<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    whole(obj, false, MAX)
+}
 
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyFloat>() {
-            return Ok(Int(Err(Bad::Type)));
-        }
-        match obj.extract::<i64>() {
-            Ok(v) => Ok(Int(Ok(v))),
-            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Ok(Int(Err(Bad::Range))),
-            Err(_) => Ok(Int(Err(Bad::Type))),
-        }
+/// `#[pyo3(from_py_with = arg::<T, MAX>)]`: a per-call argument, an `int` in `0..=MAX`, else
+/// `InvalidInputError`.
+pub fn arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    whole(obj, true, MAX)
+}
+
+/// [`arg`] for an optional argument: `None` stays `None` (the default: e.g. the current time).
+pub fn opt_arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    whole(obj, true, MAX).map(Some)
+}
+
+fn seconds(obj: &Bound<'_, PyAny>, input: bool) -> PyResult<f64> {
+    let rule = "a finite number of seconds, 0 or more";
+    if obj.is_instance_of::<PyBool>() {
+        return Err(refused(input, rule, "got a bool"));
+    }
+    if !(obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>()) {
+        return Err(refused(input, rule, "not a number"));
+    }
+    match obj.extract::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        // NaN, an infinity, a negative number, or an int too large for a float.
+        _ => Err(refused(input, rule, "out of range")),
     }
 }
 
-/// A duration in seconds that may be fractional (`RemoteKeySet(timeout=)`, `_drain(timeout)`):
-/// an `int` or a `float`, never a `bool`; judged at the call site like [`Int`].
-#[derive(Clone, Copy)]
-pub struct Seconds(Option<f64>);
-
-impl Seconds {
-    /// A default value.
-    pub const fn of(v: f64) -> Seconds {
-        Seconds(Some(v))
-    }
-
-    fn checked(self, input: bool, what: &str) -> PyResult<f64> {
-        match self.0 {
-            Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
-            _ => Err(refused(
-                input,
-                what,
-                "a finite number of seconds, 0 or more",
-            )),
-        }
-    }
-
-    /// A setting: finite and not negative, else `InvalidConfigError`.
-    pub fn setting(self, what: &str) -> PyResult<f64> {
-        self.checked(false, what)
-    }
-
-    /// A per-call argument: finite and not negative, else `InvalidInputError`.
-    pub fn arg(self, what: &str) -> PyResult<f64> {
-        self.checked(true, what)
-    }
+/// `#[pyo3(from_py_with = seconds_setting)]`: a duration that may be fractional (an `int` or a
+/// `float`, not a `bool`), finite and not negative, else `InvalidConfigError`.
+pub fn seconds_setting(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    seconds(obj, false)
 }
 
-impl<'a, 'py> FromPyObject<'a, 'py> for Seconds {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyBool>()
-            || !(obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>())
-        {
-            return Ok(Seconds(None));
-        }
-        // A huge int does not fit a float: refused like NaN.
-        Ok(Seconds(obj.extract::<f64>().ok()))
-    }
+/// [`seconds_setting`] for a per-call argument: `InvalidInputError`.
+pub fn seconds_arg(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    seconds(obj, true)
 }

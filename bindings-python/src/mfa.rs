@@ -8,7 +8,7 @@ use pyo3::IntoPyObjectExt;
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::{Int, MAX_TIME};
+use crate::convert::{opt_arg, setting, MAX_TIME};
 use crate::errors::run;
 use crate::state::{str_arg, Store, Throttle};
 use crate::totp::Totp;
@@ -38,11 +38,8 @@ fn key_materials(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyMaterial>> {
     Ok(vec![key_material(obj)?])
 }
 
-fn now_arg(now: Option<Int>) -> PyResult<i64> {
-    match now {
-        None => Ok(polyauth_core::token::now()),
-        Some(n) => n.arg("now", MAX_TIME).map(|n| n as i64),
-    }
+fn now_arg(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(polyauth_core::token::now)
 }
 
 fn strings<'py>(py: Python<'py>, codes: Vec<Zeroizing<String>>) -> PyResult<Bound<'py, PyAny>> {
@@ -90,15 +87,14 @@ pub struct Mfa {
 #[pymethods]
 impl Mfa {
     #[new]
-    #[pyo3(signature = (store, totp, encryption_key, *, enrollment_ttl=Int::of(900), throttle=None))]
+    #[pyo3(signature = (store, totp, encryption_key, *, enrollment_ttl=900, throttle=None))]
     fn new(
         store: &Store,
         totp: &Totp,
         encryption_key: &Bound<'_, PyAny>,
-        enrollment_ttl: Int,
+        #[pyo3(from_py_with = setting::<i64, 86_400>)] enrollment_ttl: i64,
         throttle: Option<&Throttle>,
     ) -> PyResult<Self> {
-        let enrollment_ttl = enrollment_ttl.setting("enrollment_ttl", 86_400)? as i64;
         let materials = key_materials(encryption_key)?;
         let inner = run(|| {
             CoreMfa::new(
@@ -126,15 +122,17 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         account: &Bound<'py, PyAny>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
-        let now = now_arg(now)?;
         let account = str_arg(account, "account")?;
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.begin_enrollment_at(&subject, &account, now).await },
+            async move {
+                m.begin_enrollment_at(&subject, &account, now_arg(now))
+                    .await
+            },
             |py, e| {
                 let enrollment = Enrollment {
                     secret: e.secret.as_str().to_owned(),
@@ -154,15 +152,14 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
-        let now = now_arg(now)?;
         let code = Zeroizing::new(str_arg(code, "code")?);
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.confirm_at(&subject, &code, now).await },
+            async move { m.confirm_at(&subject, &code, now_arg(now)).await },
             strings,
         )
     }
@@ -174,15 +171,14 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
-        let now = now_arg(now)?;
         let code = Zeroizing::new(str_arg(code, "code")?);
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.verify_at(&subject, &code, now).await },
+            async move { m.verify_at(&subject, &code, now_arg(now)).await },
             |py, step| step.into_bound_py_any(py),
         )
     }
@@ -194,15 +190,17 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
-        let now = now_arg(now)?;
         let code = Zeroizing::new(str_arg(code, "code")?);
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.verify_recovery_code_at(&subject, &code, now).await },
+            async move {
+                m.verify_recovery_code_at(&subject, &code, now_arg(now))
+                    .await
+            },
             |py, left| left.into_bound_py_any(py),
         )
     }
@@ -244,12 +242,11 @@ impl Mfa {
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
-        let now = now_arg(now)?;
         let m = self.inner.clone();
-        let fut = async move { m.status_at(&subject, now).await };
+        let fut = async move { m.status_at(&subject, now_arg(now)).await };
         spawn(py, fut, |py, s| {
             let d = PyDict::new(py);
             d.set_item("enabled", s.enabled)?;

@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyString};
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::Int;
+use crate::convert::{setting, MAX_U32};
 use crate::errors::{run, run_detached, to_py};
 use pyo3::IntoPyObjectExt;
 
@@ -53,19 +53,19 @@ pub struct PasswordPolicy {
 #[pymethods]
 impl PasswordPolicy {
     #[new]
-    #[pyo3(signature = (min_length=Int::of(15), max_length=Int::of(128), *, min_length_mfa=Int::of(8), blocklist=None, context_words=None, use_builtin_blocklist=true))]
+    #[pyo3(signature = (min_length=15, max_length=128, *, min_length_mfa=8, blocklist=None, context_words=None, use_builtin_blocklist=true))]
     fn new(
-        min_length: Int,
-        max_length: Int,
-        min_length_mfa: Int,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length: usize,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] max_length: usize,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length_mfa: usize,
         blocklist: Option<Vec<String>>,
         context_words: Option<Vec<String>>,
         use_builtin_blocklist: bool,
     ) -> PyResult<Self> {
         let config = PolicyConfig {
-            min_length: min_length.setting("min_length", 4096)? as usize,
-            min_length_mfa: min_length_mfa.setting("min_length_mfa", 4096)? as usize,
-            max_length: max_length.setting("max_length", 4096)? as usize,
+            min_length,
+            min_length_mfa,
+            max_length,
             use_builtin_blocklist,
             blocklist: blocklist.unwrap_or_default(),
             context_words: context_words.unwrap_or_default(),
@@ -146,20 +146,16 @@ pub struct PasswordHasher {
 #[pymethods]
 impl PasswordHasher {
     #[new]
-    #[pyo3(signature = (time_cost=Int::of(2), memory_kib=Int::of(19456), parallelism=Int::of(1), pepper=None, policy=None, *, max_memory_kib=Int::of(262_144)))]
+    #[pyo3(signature = (time_cost=2, memory_kib=19456, parallelism=1, pepper=None, policy=None, *, max_memory_kib=262_144))]
     fn new(
         py: Python<'_>,
-        time_cost: Int,
-        memory_kib: Int,
-        parallelism: Int,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] time_cost: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] memory_kib: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] parallelism: u32,
         pepper: Option<&Bound<'_, PyAny>>,
         policy: Option<Py<PasswordPolicy>>,
-        max_memory_kib: Int,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] max_memory_kib: u32,
     ) -> PyResult<Self> {
-        let u = |v: Int, what| v.setting(what, u32::MAX.into()).map(|v| v as u32);
-        let (time_cost, memory_kib) = (u(time_cost, "time_cost")?, u(memory_kib, "memory_kib")?);
-        let parallelism = u(parallelism, "parallelism")?;
-        let max_memory_kib = u(max_memory_kib, "max_memory_kib")?;
         let pepper = match pepper {
             None => None,
             Some(p) => Some(if let Ok(s) = p.cast::<PyString>() {

@@ -12,7 +12,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
 
 use crate::asyncio::spawn;
-use crate::convert::{Int, MAX_SECONDS};
+use crate::convert::{arg, setting, MAX_SECONDS};
 use crate::errors::{run, to_py};
 use crate::tokens::Tokens;
 
@@ -148,18 +148,18 @@ pub struct Sessions {
 #[pymethods]
 impl Sessions {
     #[new]
-    #[pyo3(signature = (store, tokens, *, refresh_ttl=Int::of(30 * 86_400), idle_ttl=Int::of(7 * 86_400), reuse_grace=Int::of(0)))]
+    #[pyo3(signature = (store, tokens, *, refresh_ttl=30 * 86_400, idle_ttl=7 * 86_400, reuse_grace=0))]
     fn new(
         store: &Store,
         tokens: &Bound<'_, Tokens>,
-        refresh_ttl: Int,
-        idle_ttl: Int,
-        reuse_grace: Int,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] refresh_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] idle_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] reuse_grace: u64,
     ) -> PyResult<Self> {
         let config = SessionsConfig {
-            refresh_ttl: refresh_ttl.setting("refresh_ttl", MAX_SECONDS)?,
-            idle_ttl: idle_ttl.setting("idle_ttl", MAX_SECONDS)?,
-            reuse_grace: reuse_grace.setting("reuse_grace", MAX_SECONDS)?,
+            refresh_ttl,
+            idle_ttl,
+            reuse_grace,
         };
         let core_tokens = tokens.get().inner.clone();
         let inner = run(|| CoreSessions::new(store.inner.clone(), core_tokens, config))?;
@@ -283,18 +283,17 @@ impl OneTimeTokens {
     }
 
     /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds; awaitable → str.
-    #[pyo3(signature = (subject, purpose, ttl=Int::of(3600), data=None))]
+    #[pyo3(signature = (subject, purpose, ttl=3600, data=None))]
     fn issue<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         purpose: &Bound<'py, PyAny>,
-        ttl: Int,
+        #[pyo3(from_py_with = arg::<u64, MAX_SECONDS>)] ttl: u64,
         data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let purpose = str_arg(purpose, "purpose")?;
-        let ttl = ttl.arg("ttl", MAX_SECONDS)?;
         let data = match data {
             None => None,
             Some(d) if d.is_none() => None,
@@ -345,22 +344,21 @@ pub struct Throttle {
 #[pymethods]
 impl Throttle {
     #[new]
-    #[pyo3(signature = (store, *, free_attempts=Int::of(5), base_delay=Int::of(1), max_delay=Int::of(900), max_failures=Int::of(100), reset_after=Int::of(86_400)))]
+    #[pyo3(signature = (store, *, free_attempts=5, base_delay=1, max_delay=900, max_failures=100, reset_after=86_400))]
     fn new(
         store: &Store,
-        free_attempts: Int,
-        base_delay: Int,
-        max_delay: Int,
-        max_failures: Int,
-        reset_after: Int,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] free_attempts: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] base_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_failures: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] reset_after: i64,
     ) -> PyResult<Self> {
-        let n = |v: Int, what| v.setting(what, MAX_SECONDS).map(|v| v as i64);
         let config = ThrottleConfig {
-            free_attempts: n(free_attempts, "free_attempts")?,
-            base_delay: n(base_delay, "base_delay")?,
-            max_delay: n(max_delay, "max_delay")?,
-            max_failures: n(max_failures, "max_failures")?,
-            reset_after: n(reset_after, "reset_after")?,
+            free_attempts,
+            base_delay,
+            max_delay,
+            max_failures,
+            reset_after,
         };
         Ok(Throttle {
             inner: run(|| CoreThrottle::new(store.inner.clone(), config))?,

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroizing;
 
-use crate::convert::{Int, Seconds, MAX_SECONDS, MAX_TIME};
+use crate::convert::{arg, opt_arg, seconds_setting, setting, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 
 fn alg_arg(alg: Option<&str>) -> PyResult<Option<Alg>> {
@@ -144,14 +144,13 @@ impl KeySet {
     }
 
     /// Verifies a compact JWS against the set and returns its payload bytes (no claim checks).
-    #[pyo3(signature = (token, *, max_size=Int::of(8192)))]
+    #[pyo3(signature = (token, *, max_size=8192))]
     fn verify_jws<'py>(
         &self,
         py: Python<'py>,
         token: &str,
-        max_size: Int,
+        #[pyo3(from_py_with = arg::<usize, {1 << 20}>)] max_size: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let max_size = max_size.arg("max_size", 1 << 20)? as usize;
         let (_, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
         Ok(PyBytes::new(py, &payload))
     }
@@ -197,10 +196,14 @@ pub struct RemoteKeySet {
 #[pymethods]
 impl RemoteKeySet {
     #[new]
-    #[pyo3(signature = (url, *, cache_ttl=Int::of(300), cooldown=Int::of(30), timeout=Seconds::of(5.0)))]
-    fn new(url: String, cache_ttl: Int, cooldown: Int, timeout: Seconds) -> PyResult<Self> {
-        let timeout = timeout.setting("timeout")?;
-        // The same bound as Node's `timeout` in milliseconds; the core allows at most 60 s.
+    #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0))]
+    fn new(
+        url: String,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cache_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cooldown: u64,
+        #[pyo3(from_py_with = seconds_setting)] timeout: f64,
+    ) -> PyResult<Self> {
+        // Positive, and within Node's bound for `timeout` in milliseconds (the core: at most 60 s).
         if !(timeout > 0.0 && (timeout * 1000.0).ceil() <= MAX_SECONDS as f64) {
             return Err(Python::attach(|py| {
                 to_py(
@@ -211,8 +214,8 @@ impl RemoteKeySet {
         }
         let config = RemoteConfig {
             url,
-            cache_ttl: cache_ttl.setting("cache_ttl", MAX_SECONDS)?,
-            cooldown: cooldown.setting("cooldown", MAX_SECONDS)?,
+            cache_ttl,
+            cooldown,
             timeout_ms: (timeout * 1000.0).ceil() as u64,
         };
         Ok(RemoteKeySet {
@@ -277,15 +280,15 @@ pub struct Tokens {
 #[pymethods]
 impl Tokens {
     #[new]
-    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=Int::of(900), leeway=Int::of(30), max_token_size=Int::of(8192), allow_rsa_pkcs1_signing=false))]
+    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
         issuer: String,
         audience: &Bound<'_, PyAny>,
-        access_ttl: Int,
-        leeway: Int,
-        max_token_size: Int,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] access_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] leeway: u64,
+        #[pyo3(from_py_with = setting::<usize, MAX_SECONDS>)] max_token_size: usize,
         allow_rsa_pkcs1_signing: bool,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
@@ -300,9 +303,9 @@ impl Tokens {
         let config = TokensConfig {
             issuer,
             audience: audience_arg(audience)?,
-            access_ttl: access_ttl.setting("access_ttl", MAX_SECONDS)?,
-            leeway: leeway.setting("leeway", MAX_SECONDS)?,
-            max_token_size: max_token_size.setting("max_token_size", MAX_SECONDS)? as usize,
+            access_ttl,
+            leeway,
+            max_token_size,
             allow_rsa_pkcs1_signing,
         };
         let inner = run(|| CoreTokens::new(source, config))?;
@@ -319,10 +322,9 @@ impl Tokens {
         &self,
         subject: &Bound<'_, PyAny>,
         claims: Option<&Bound<'_, PyDict>>,
-        ttl: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_SECONDS>)] ttl: Option<u64>,
     ) -> PyResult<String> {
         let subject = crate::state::str_arg(subject, "subject")?;
-        let ttl = ttl.map(|t| t.arg("ttl", MAX_SECONDS)).transpose()?;
         let claims = match claims {
             None => serde_json::Map::new(),
             Some(d) => match to_value(d.as_any())? {
@@ -343,11 +345,8 @@ impl Tokens {
         audience: Option<&Bound<'py, PyAny>>,
         typ: Option<String>,
         required: Vec<String>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let now = now
-            .map(|n| n.arg("now", MAX_TIME).map(|n| n as i64))
-            .transpose()?;
         let token = token
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err("token must be a str"))?

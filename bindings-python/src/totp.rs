@@ -4,14 +4,11 @@ use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{Int, MAX_SECONDS, MAX_TIME};
+use crate::convert::{opt_arg, setting, MAX_SECONDS, MAX_TIME};
 use crate::errors::run;
 
-fn now_or(now: Option<Int>) -> PyResult<u64> {
-    match now {
-        None => Ok(polyauth_core::token::now().max(0) as u64),
-        Some(n) => n.arg("now", MAX_TIME),
-    }
+fn now_or(now: Option<u64>) -> u64 {
+    now.unwrap_or_else(|| polyauth_core::token::now().max(0) as u64)
 }
 
 /// RFC 6238 TOTP: secrets, codes, verification with a replay guard, otpauth URIs and QR codes.
@@ -23,11 +20,14 @@ pub struct Totp {
 #[pymethods]
 impl Totp {
     #[new]
-    #[pyo3(signature = (issuer="", digits=Int::of(6), period=Int::of(30), algorithm="SHA1", window=Int::of(1)))]
-    fn new(issuer: &str, digits: Int, period: Int, algorithm: &str, window: Int) -> PyResult<Self> {
-        let digits = digits.setting("digits", 255)? as u8;
-        let period = period.setting("period", MAX_SECONDS)?;
-        let window = window.setting("window", MAX_SECONDS)?;
+    #[pyo3(signature = (issuer="", digits=6, period=30, algorithm="SHA1", window=1))]
+    fn new(
+        issuer: &str,
+        #[pyo3(from_py_with = setting::<u8, 255>)] digits: u8,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] period: u64,
+        algorithm: &str,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] window: u64,
+    ) -> PyResult<Self> {
         let algorithm = run(|| TotpAlgorithm::parse(algorithm))?;
         let config = TotpConfig {
             issuer: issuer.to_owned(),
@@ -48,9 +48,12 @@ impl Totp {
 
     /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
     #[pyo3(signature = (secret, now=None))]
-    fn code(&self, secret: &str, now: Option<Int>) -> PyResult<String> {
-        let now = now_or(now)?;
-        run(|| self.inner.code(secret, now))
+    fn code(
+        &self,
+        secret: &str,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] now: Option<u64>,
+    ) -> PyResult<String> {
+        run(|| self.inner.code(secret, now_or(now)))
     }
 
     /// The matched time step when `code` is valid at `now` (within the window) and later than
@@ -61,14 +64,10 @@ impl Totp {
         &self,
         secret: &str,
         code: &str,
-        after_step: Option<Int>,
-        now: Option<Int>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] after_step: Option<u64>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] now: Option<u64>,
     ) -> PyResult<Option<u64>> {
-        let now = now_or(now)?;
-        let after_step = after_step
-            .map(|s| s.arg("after_step", MAX_TIME))
-            .transpose()?;
-        run(|| self.inner.verify(secret, code, after_step, now))
+        run(|| self.inner.verify(secret, code, after_step, now_or(now)))
     }
 
     /// The otpauth:// Key URI for authenticator apps.
