@@ -164,6 +164,11 @@ describe('identifiers with unpaired surrogates are invalid_input', () => {
     'Mfa.disable.subject': (s) => mfa.disable(s),
     'Mfa.status.subject': (s) => mfa.status(s),
     'Tokens.issue.subject': (s) => tokens.issue(s),
+    'Totp.code.secret': (s) => totp.code(s),
+    'Totp.verify.secret': (s) => totp.verify(s, '123456'),
+    'Totp.verify.code': (s) => totp.verify(SECRET, s),
+    'Totp.uri.secret': (s) => totp.uri(s, 'jane@example.com'),
+    'Totp.uri.account': (s) => totp.uri(SECRET, s),
   }
 
   test('the table covers every identifier argument of the vector file, and only those', () => {

@@ -172,6 +172,11 @@ class World:
             "Mfa.disable.subject": lambda s: mfa.disable(s),
             "Mfa.status.subject": lambda s: mfa.status(s),
             "Tokens.issue.subject": lambda s: self.tokens.issue(s),
+            "Totp.code.secret": lambda s: self.totp.code(s),
+            "Totp.verify.secret": lambda s: self.totp.verify(s, "123456"),
+            "Totp.verify.code": lambda s: self.totp.verify(SECRET, s),
+            "Totp.uri.secret": lambda s: self.totp.uri(s, "jane@example.com"),
+            "Totp.uri.account": lambda s: self.totp.uri(SECRET, s),
         }
 
 
