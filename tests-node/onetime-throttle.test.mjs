@@ -119,7 +119,7 @@ describe('one-time tokens and throttling over every store backend', { concurrenc
         }
         await assert.rejects(() => otk.issue(5, 'p'), TypeError)
         await assert.rejects(() => otk.issue('u', null), TypeError)
-        await assert.rejects(() => otk.issue('u', 'p', { ttl: 'soon' }), TypeError)
+        await expectCode(PolyauthError, () => otk.issue('u', 'p', { ttl: 'soon' }), 'invalid_input', 'ttl soon')
         await assert.rejects(() => otk.issue('u', 'p', { data: () => 1 }), TypeError)
         await assert.rejects(() => otk.consume(5, 'p'), TypeError)
         await assert.rejects(() => otk.consume('pot_x', undefined), TypeError)
@@ -213,7 +213,7 @@ describe('one-time tokens and throttling over every store backend', { concurrenc
         ]) {
           await expectCode(PolyauthError, () => new Throttle(store, options), 'invalid_config', JSON.stringify(options))
         }
-        assert.throws(() => new Throttle(store, { freeAttempts: 'five' }), TypeError)
+        await expectCode(PolyauthError, () => new Throttle(store, { freeAttempts: 'five' }), 'invalid_config', 'freeAttempts five')
         assert.throws(() => new Throttle({}, {}), TypeError)
         const th = new Throttle(store)
         for (const key of ['', 'k'.repeat(513)]) {

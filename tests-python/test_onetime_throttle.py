@@ -131,6 +131,9 @@ async def test_issue_validates_input() -> None:
         {"subject": "u", "purpose": "p" * 65},
         {"subject": "u", "purpose": "p", "ttl": 0},
         {"subject": "u", "purpose": "p", "ttl": 30 * 86400 + 1},
+        {"subject": "u", "purpose": "p", "ttl": "60"},
+        {"subject": "u", "purpose": "p", "ttl": -1},
+        {"subject": "u", "purpose": "p", "ttl": True},
         {"subject": "u", "purpose": "p", "data": {"big": "x" * 17000}},
     ]
     for kwargs in cases:
@@ -140,7 +143,6 @@ async def test_issue_validates_input() -> None:
     for call in [
         lambda: o.issue(1, "p"),
         lambda: o.issue("u", None),
-        lambda: o.issue("u", "p", ttl="60"),
         lambda: o.issue("u", "p", data=object()),
         lambda: o.issue("u", "p", data={1: "x"}),
         lambda: o.consume(None, "p"),
@@ -300,6 +302,8 @@ async def test_bad_config_and_keys() -> None:
         lambda: t.fail(1),
         lambda: t.reset(b"k"),
         lambda: Throttle("memory://"),  # type: ignore[arg-type]
-        lambda: Throttle(store, free_attempts="5"),  # type: ignore[arg-type]
     ]:
         await assert_type_error(call)
+    # A number of the wrong type is invalid_config, as in Node (vectors/argument-checks.json).
+    with pytest.raises(polyauth.InvalidConfigError):
+        Throttle(store, free_attempts="5")  # type: ignore[arg-type]

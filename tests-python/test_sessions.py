@@ -485,11 +485,13 @@ async def test_wrong_types_raise_type_error(tokens: Tokens) -> None:
         lambda: s.is_active(None),
         lambda: cls(object(), tokens),
         lambda: cls(store, object()),
-        lambda: cls(store, tokens, refresh_ttl="60"),
-        lambda: cls(store, tokens, reuse_grace=None),
     ]
     for call in calls:
         await assert_type_error(call)
+    # A number of the wrong type is invalid_config, as in Node (vectors/argument-checks.json).
+    for bad in [{"refresh_ttl": "60"}, {"reuse_grace": None}, {"idle_ttl": True}]:
+        with pytest.raises(polyauth.InvalidConfigError):
+            cls(store, tokens, **bad)
     # Nothing above hurt the session.
     assert await sessions.is_active(pair.session_id)
 

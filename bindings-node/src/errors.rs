@@ -40,10 +40,11 @@ pub fn run<T>(f: impl FnOnce() -> polyauth_core::Result<T>) -> napi::Result<T> {
     polyauth_core::catch_panic(f).map_err(to_napi)
 }
 
-/// Reads an optional JavaScript number that must be a whole number in `0..=max`. napi's own
+/// Reads an optional JavaScript number that must be a whole number in `0..=max` (not a boolean,
+/// a string, NaN, an infinity or a fraction). napi's own
 /// `u32` conversion wraps negative and oversized numbers around (-1 becomes 4294967295), which
 /// would turn a typo into "no throttling" or "sessions never idle out".
-pub fn whole(value: Option<f64>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
+pub fn whole(value: Option<Number>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
     checked(value, default, max).ok_or_else(|| {
         to_napi(Error::InvalidConfig(format!(
             "{what} must be a whole number from 0 to {max}"
@@ -52,7 +53,7 @@ pub fn whole(value: Option<f64>, default: u64, max: u64, what: &str) -> napi::Re
 }
 
 /// [`whole`] for a per-call argument: a bad value is `invalid_input`, not `invalid_config`.
-pub fn whole_arg(value: Option<f64>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
+pub fn whole_arg(value: Option<Number>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
     checked(value, default, max).ok_or_else(|| {
         to_napi(Error::InvalidInput(format!(
             "{what} must be a whole number from 0 to {max}"
@@ -60,12 +61,81 @@ pub fn whole_arg(value: Option<f64>, default: u64, max: u64, what: &str) -> napi
     })
 }
 
-fn checked(value: Option<f64>, default: u64, max: u64) -> Option<u64> {
-    match value {
+fn checked(value: Option<Number>, default: u64, max: u64) -> Option<u64> {
+    match value.map(|n| n.0) {
         None => Some(default),
-        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 => {
+        Some(Some(v)) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 => {
             Some(v as u64)
         }
         Some(_) => None,
+    }
+}
+
+/// Reads a string argument that names something (subject, session id, purpose, throttle key,
+/// token, code) from its UTF-16 form. napi's `String` conversion replaces a lone surrogate with
+/// U+FFFD, so `"victim\uD800"` would reach the sessions, factor and counters of `"victim\uFFFD"`;
+/// such a string is `invalid_input` instead (as in Python, where it cannot be encoded).
+pub fn text(value: napi::bindgen_prelude::Utf16String, what: &str) -> napi::Result<String> {
+    String::from_utf16(&value).map_err(|_| {
+        to_napi(Error::InvalidInput(format!(
+            "{what} is not well-formed Unicode (lone surrogate)"
+        )))
+    })
+}
+
+/// A JavaScript value where a number is expected, read without judging it: [`whole`] and
+/// [`whole_arg`] refuse anything but a number (a boolean, a numeric string, a BigInt) with
+/// `invalid_config` / `invalid_input`, where napi's own `f64` conversion would throw a plain
+/// `Error` before our checks run. Named `Number` so that the generated `.d.ts` types it `number`.
+pub struct Number(Option<f64>);
+
+impl napi::bindgen_prelude::TypeName for Number {
+    fn type_name() -> &'static str {
+        "number"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Number
+    }
+}
+
+impl napi::bindgen_prelude::ValidateNapiValue for Number {}
+
+impl napi::bindgen_prelude::FromNapiValue for Number {
+    unsafe fn from_napi_value(
+        env: napi::sys::napi_env,
+        value: napi::sys::napi_value,
+    ) -> napi::Result<Self> {
+        let mut kind = 0;
+        // SAFETY: `env` and `value` come from napi for the duration of this call.
+        let status = unsafe { napi::sys::napi_typeof(env, value, &mut kind) };
+        if status != napi::sys::Status::napi_ok || kind != napi::sys::ValueType::napi_number {
+            return Ok(Number(None));
+        }
+        let mut v = 0.0;
+        // SAFETY: as above; `value` is a number.
+        let status = unsafe { napi::sys::napi_get_value_double(env, value, &mut v) };
+        Ok(Number((status == napi::sys::Status::napi_ok).then_some(v)))
+    }
+}
+
+/// Option structs are also built in Rust (`#[napi(object)]` converts both ways): a value that was
+/// not a number goes back as `undefined`.
+impl napi::bindgen_prelude::ToNapiValue for Number {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        value: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        match value.0 {
+            // SAFETY: forwarded from napi's own conversions with the same arguments.
+            Some(v) => unsafe { f64::to_napi_value(env, v) },
+            None => unsafe { napi::bindgen_prelude::Undefined::to_napi_value(env, ()) },
+        }
+    }
+}
+
+impl From<f64> for Number {
+    fn from(v: f64) -> Self {
+        Number(Some(v))
     }
 }

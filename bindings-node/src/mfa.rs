@@ -5,11 +5,11 @@ use napi_derive::napi;
 use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
 use zeroize::Zeroizing;
 
-use crate::errors::{run, to_napi, whole, whole_arg};
+use crate::errors::{run, text, to_napi, whole, whole_arg, Number};
 use crate::state::{Store, Throttle};
 use crate::totp::Totp;
 
-fn now_or(now: Option<f64>) -> Result<i64> {
+fn now_or(now: Option<Number>) -> Result<i64> {
     let default = polyauth_core::token::now().max(0) as u64;
     whole_arg(now, default, 1 << 40, "now").map(|n| n as i64)
 }
@@ -52,7 +52,7 @@ impl Mfa {
         store: &Store,
         totp: &Totp,
         keys: Vec<Either<String, Uint8Array>>,
-        enrollment_ttl: Option<f64>,
+        enrollment_ttl: Option<Number>,
         throttle: Option<&Throttle>,
     ) -> Result<Self> {
         let materials: Vec<KeyMaterial> = keys
@@ -95,10 +95,11 @@ impl Mfa {
     #[napi]
     pub async fn begin_enrollment(
         &self,
-        subject: String,
-        account: String,
-        now: Option<f64>,
+        subject: Utf16String,
+        account: Utf16String,
+        now: Option<Number>,
     ) -> Result<MfaEnrollment> {
+        let (subject, account) = (text(subject, "subject")?, text(account, "account")?);
         let now = now_or(now)?;
         let e = self
             .inner
@@ -117,11 +118,12 @@ impl Mfa {
     #[napi]
     pub async fn confirm(
         &self,
-        subject: String,
-        code: String,
-        now: Option<f64>,
+        subject: Utf16String,
+        code: Utf16String,
+        now: Option<Number>,
     ) -> Result<Vec<String>> {
-        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+        let subject = text(subject, "subject")?;
+        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
         self.inner
             .confirm_at(&subject, &code, now)
             .await
@@ -131,8 +133,14 @@ impl Mfa {
 
     /// Checks a code of the confirmed factor, once; resolves to the accepted time step.
     #[napi]
-    pub async fn verify(&self, subject: String, code: String, now: Option<f64>) -> Result<f64> {
-        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+    pub async fn verify(
+        &self,
+        subject: Utf16String,
+        code: Utf16String,
+        now: Option<Number>,
+    ) -> Result<f64> {
+        let subject = text(subject, "subject")?;
+        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
         self.inner
             .verify_at(&subject, &code, now)
             .await
@@ -144,11 +152,12 @@ impl Mfa {
     #[napi]
     pub async fn verify_recovery_code(
         &self,
-        subject: String,
-        code: String,
-        now: Option<f64>,
+        subject: Utf16String,
+        code: Utf16String,
+        now: Option<Number>,
     ) -> Result<u32> {
-        let (code, now) = (Zeroizing::new(code), now_or(now)?);
+        let subject = text(subject, "subject")?;
+        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
         self.inner
             .verify_recovery_code_at(&subject, &code, now)
             .await
@@ -157,7 +166,8 @@ impl Mfa {
 
     /// New recovery codes for the confirmed factor; the old ones stop working.
     #[napi]
-    pub async fn regenerate_recovery_codes(&self, subject: String) -> Result<Vec<String>> {
+    pub async fn regenerate_recovery_codes(&self, subject: Utf16String) -> Result<Vec<String>> {
+        let subject = text(subject, "subject")?;
         self.inner
             .regenerate_recovery_codes(&subject)
             .await
@@ -167,13 +177,15 @@ impl Mfa {
 
     /// Removes the factor, any pending enrollment and the recovery codes.
     #[napi]
-    pub async fn disable(&self, subject: String) -> Result<bool> {
+    pub async fn disable(&self, subject: Utf16String) -> Result<bool> {
+        let subject = text(subject, "subject")?;
         self.inner.disable(&subject).await.map_err(to_napi)
     }
 
     /// The subject's second factor (`pending` judged at `now`).
     #[napi]
-    pub async fn status(&self, subject: String, now: Option<f64>) -> Result<MfaStatus> {
+    pub async fn status(&self, subject: Utf16String, now: Option<Number>) -> Result<MfaStatus> {
+        let subject = text(subject, "subject")?;
         let now = now_or(now)?;
         let s = self.inner.status_at(&subject, now).await.map_err(to_napi)?;
         Ok(MfaStatus {

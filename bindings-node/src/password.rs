@@ -8,7 +8,7 @@ use polyauth_core::password::{
 };
 use zeroize::Zeroizing;
 
-use crate::errors::{run, to_napi, whole};
+use crate::errors::{run, to_napi, whole, Number};
 
 /// Reads a password given as a string or UTF-8 bytes. Strings are read as UTF-16 so that lone
 /// surrogates are refused (`invalid_input`) rather than replaced by U+FFFD.
@@ -22,11 +22,11 @@ fn password_arg(password: Either<Utf16String, Uint8Array>) -> Result<Zeroizing<S
 #[napi(object)]
 pub struct PolicyOptions {
     /// Minimum length in code points (default 15).
-    pub min_length: Option<f64>,
+    pub min_length: Option<Number>,
     /// Maximum length in code points (default 128, at least 64).
-    pub max_length: Option<f64>,
+    pub max_length: Option<Number>,
     /// Minimum for accounts with a second factor (default 8).
-    pub min_length_mfa: Option<f64>,
+    pub min_length_mfa: Option<Number>,
     /// The application's own forbidden passwords.
     pub blocklist: Option<Vec<String>>,
     /// Words always forbidden inside a password (e.g. the service name).
@@ -131,15 +131,15 @@ impl PasswordPolicy {
 #[napi(object)]
 pub struct HasherOptions {
     /// argon2 passes (default 2).
-    pub time_cost: Option<f64>,
+    pub time_cost: Option<Number>,
     /// argon2 memory in KiB (default 19456).
-    pub memory_kib: Option<f64>,
+    pub memory_kib: Option<Number>,
     /// argon2 lanes (default 1).
-    pub parallelism: Option<f64>,
+    pub parallelism: Option<Number>,
     /// Optional server-side secret (argon2's secret input).
     pub pepper: Option<Either<String, Buffer>>,
     /// Largest memory cost accepted from a stored hash, in KiB (default 262144).
-    pub max_memory_kib: Option<f64>,
+    pub max_memory_kib: Option<Number>,
 }
 
 /// What a hashing task computes on the libuv pool.

@@ -9,7 +9,7 @@ use polyauth_core::store::{OpenOptions, Store as CoreStore};
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use serde_json::{Map, Value};
 
-use crate::errors::{run, to_napi, whole, whole_arg};
+use crate::errors::{run, text, to_napi, whole, whole_arg, Number};
 
 /// Upper bound for durations and counts given in seconds (about 31 years); the core narrows it.
 const MAX_SECONDS: u64 = 1 << 30;
@@ -123,11 +123,11 @@ pub struct SessionInfo {
 #[napi(object)]
 pub struct SessionsOptions {
     /// Absolute session lifetime in seconds (default 30 days).
-    pub refresh_ttl: Option<f64>,
+    pub refresh_ttl: Option<Number>,
     /// Idle lifetime in seconds (default 7 days).
-    pub idle_ttl: Option<f64>,
+    pub idle_ttl: Option<Number>,
     /// Grace window for the immediate parent token in seconds (default 0).
-    pub reuse_grace: Option<f64>,
+    pub reuse_grace: Option<Number>,
 }
 
 /// Sessions with refresh-token rotation and reuse detection.
@@ -158,10 +158,11 @@ impl Sessions {
     #[napi]
     pub async fn start(
         &self,
-        subject: String,
+        subject: Utf16String,
         claims: Option<Value>,
         meta: Option<Value>,
     ) -> Result<TokenPair> {
+        let subject = text(subject, "subject")?;
         let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
         self.inner
             .start(&subject, claims, meta)
@@ -172,7 +173,8 @@ impl Sessions {
 
     /// Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
     #[napi]
-    pub async fn refresh(&self, refresh_token: String) -> Result<TokenPair> {
+    pub async fn refresh(&self, refresh_token: Utf16String) -> Result<TokenPair> {
+        let refresh_token = text(refresh_token, "refreshToken")?;
         self.inner
             .refresh(&refresh_token)
             .await
@@ -210,13 +212,15 @@ impl Sessions {
 
     /// Revokes one session; false when unknown or already revoked.
     #[napi]
-    pub async fn revoke(&self, session_id: String) -> Result<bool> {
+    pub async fn revoke(&self, session_id: Utf16String) -> Result<bool> {
+        let session_id = text(session_id, "sessionId")?;
         self.inner.revoke(&session_id).await.map_err(to_napi)
     }
 
     /// Revokes every session of `subject`; resolves to how many were not yet revoked.
     #[napi]
-    pub async fn revoke_all(&self, subject: String) -> Result<u32> {
+    pub async fn revoke_all(&self, subject: Utf16String) -> Result<u32> {
+        let subject = text(subject, "subject")?;
         self.inner
             .revoke_all(&subject)
             .await
@@ -226,7 +230,8 @@ impl Sessions {
 
     /// Active sessions of `subject`, newest first.
     #[napi]
-    pub async fn list(&self, subject: String) -> Result<Vec<SessionInfo>> {
+    pub async fn list(&self, subject: Utf16String) -> Result<Vec<SessionInfo>> {
+        let subject = text(subject, "subject")?;
         let list = self.inner.list(&subject).await.map_err(to_napi)?;
         Ok(list
             .into_iter()
@@ -244,7 +249,8 @@ impl Sessions {
 
     /// Whether a session is usable (not revoked, not expired).
     #[napi]
-    pub async fn is_active(&self, session_id: String) -> Result<bool> {
+    pub async fn is_active(&self, session_id: Utf16String) -> Result<bool> {
+        let session_id = text(session_id, "sessionId")?;
         self.inner.is_active(&session_id).await.map_err(to_napi)
     }
 }
@@ -275,11 +281,12 @@ impl OneTimeTokens {
     #[napi]
     pub async fn issue(
         &self,
-        subject: String,
-        purpose: String,
-        ttl: Option<f64>,
+        subject: Utf16String,
+        purpose: Utf16String,
+        ttl: Option<Number>,
         data: Option<Value>,
     ) -> Result<String> {
+        let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
         let data = data.filter(|d| !d.is_null());
         let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
         self.inner
@@ -290,7 +297,8 @@ impl OneTimeTokens {
 
     /// Consumes `token` for `purpose`, once.
     #[napi]
-    pub async fn consume(&self, token: String, purpose: String) -> Result<Consumed> {
+    pub async fn consume(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
+        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
         let (subject, data) = self
             .inner
             .consume(&token, &purpose)
@@ -302,11 +310,11 @@ impl OneTimeTokens {
 
 #[napi(object)]
 pub struct ThrottleOptions {
-    pub free_attempts: Option<f64>,
-    pub base_delay: Option<f64>,
-    pub max_delay: Option<f64>,
-    pub max_failures: Option<f64>,
-    pub reset_after: Option<f64>,
+    pub free_attempts: Option<Number>,
+    pub base_delay: Option<Number>,
+    pub max_delay: Option<Number>,
+    pub max_failures: Option<Number>,
+    pub reset_after: Option<Number>,
 }
 
 /// A failure counter after `fail`.
@@ -360,13 +368,15 @@ impl Throttle {
 
     /// Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked.
     #[napi]
-    pub async fn check(&self, key: String) -> Result<()> {
+    pub async fn check(&self, key: Utf16String) -> Result<()> {
+        let key = text(key, "key")?;
         self.inner.check(&key).await.map_err(to_napi)
     }
 
     /// Records a failure.
     #[napi]
-    pub async fn fail(&self, key: String) -> Result<FailureCount> {
+    pub async fn fail(&self, key: Utf16String) -> Result<FailureCount> {
+        let key = text(key, "key")?;
         let c = self.inner.fail(&key).await.map_err(to_napi)?;
         Ok(FailureCount {
             failures: c.failures,
@@ -377,7 +387,8 @@ impl Throttle {
     /// Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
     /// otherwise counts it as a failure right away (call `reset` after a success).
     #[napi]
-    pub async fn attempt(&self, key: String) -> Result<FailureCount> {
+    pub async fn attempt(&self, key: Utf16String) -> Result<FailureCount> {
+        let key = text(key, "key")?;
         let c = self.inner.attempt(&key).await.map_err(to_napi)?;
         Ok(FailureCount {
             failures: c.failures,
@@ -387,7 +398,8 @@ impl Throttle {
 
     /// Clears the counter after a success.
     #[napi]
-    pub async fn reset(&self, key: String) -> Result<()> {
+    pub async fn reset(&self, key: Utf16String) -> Result<()> {
+        let key = text(key, "key")?;
         self.inner.reset(&key).await.map_err(to_napi)
     }
 }

@@ -9,7 +9,7 @@ use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, 
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::errors::{run, whole, whole_arg};
+use crate::errors::{run, text, whole, whole_arg, Number};
 
 fn alg_arg(alg: Option<String>) -> Result<Option<Alg>> {
     alg.map(|a| run(|| Alg::parse(&a))).transpose()
@@ -140,7 +140,7 @@ impl KeySet {
     /// Verifies a compact JWS against the set; returns its protected header and payload bytes
     /// (no claim checks).
     #[napi]
-    pub fn verify_jws(&self, token: String, max_size: Option<f64>) -> Result<VerifiedJws> {
+    pub fn verify_jws(&self, token: String, max_size: Option<Number>) -> Result<VerifiedJws> {
         let max = whole_arg(max_size, 8192, 1 << 20, "maxSize")? as usize;
         let (header, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
         Ok(VerifiedJws {
@@ -184,9 +184,9 @@ impl RemoteKeySet {
     #[napi(constructor)]
     pub fn new(
         url: String,
-        cache_ttl: Option<f64>,
-        cooldown: Option<f64>,
-        timeout_ms: Option<f64>,
+        cache_ttl: Option<Number>,
+        cooldown: Option<Number>,
+        timeout_ms: Option<Number>,
     ) -> Result<Self> {
         let config = RemoteConfig {
             url,
@@ -233,11 +233,11 @@ pub struct TokensOptions {
     pub issuer: String,
     pub audience: Either<String, Vec<String>>,
     /// Access-token lifetime in seconds (default 900).
-    pub access_ttl: Option<f64>,
+    pub access_ttl: Option<Number>,
     /// Clock skew allowed in seconds (default 30, at most 300).
-    pub leeway: Option<f64>,
+    pub leeway: Option<Number>,
     /// Longest token accepted, in bytes (default 8192).
-    pub max_token_size: Option<f64>,
+    pub max_token_size: Option<Number>,
     /// Allow signing with RS256/384/512 keys (verification always works).
     pub allow_rsa_pkcs1_signing: Option<bool>,
 }
@@ -247,7 +247,7 @@ pub struct IssueOptions {
     /// Application claims (`sid`, `scope`, `amr`, roles, ...).
     pub claims: Option<Value>,
     /// Lifetime in seconds, overriding `accessTtl`.
-    pub ttl: Option<f64>,
+    pub ttl: Option<Number>,
 }
 
 #[napi(object)]
@@ -258,7 +258,7 @@ pub struct NativeVerifyOptions {
     /// Skip the `typ` check (tokens from other issuers).
     pub relax_typ: Option<bool>,
     pub required: Option<Vec<String>>,
-    pub now: Option<i64>,
+    pub now: Option<Number>,
 }
 
 fn audience_list(a: Either<String, Vec<String>>) -> Vec<String> {
@@ -303,7 +303,8 @@ impl Tokens {
 
     /// Issues an access token for `subject`.
     #[napi]
-    pub fn issue(&self, subject: String, options: Option<IssueOptions>) -> Result<String> {
+    pub fn issue(&self, subject: Utf16String, options: Option<IssueOptions>) -> Result<String> {
+        let subject = text(subject, "subject")?;
         let (claims, ttl) = match options {
             None => (serde_json::Map::new(), None),
             Some(o) => (
@@ -315,7 +316,7 @@ impl Tokens {
                     }
                 },
                 o.ttl
-                    .map(|t| whole(Some(t), 0, 1 << 30, "ttl"))
+                    .map(|t| whole_arg(Some(t), 0, 1 << 30, "ttl"))
                     .transpose()?,
             ),
         };
@@ -338,7 +339,10 @@ impl Tokens {
                     o.typ.or(d.typ)
                 },
                 required: o.required.unwrap_or(d.required),
-                now: o.now,
+                now: o
+                    .now
+                    .map(|n| whole_arg(Some(n), 0, 1 << 40, "now").map(|n| n as i64))
+                    .transpose()?,
             },
         };
         let claims = run(|| self.inner.verify(&token, &options))?;

@@ -4,9 +4,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 
-use crate::errors::{run, whole, whole_arg};
+use crate::errors::{run, text, whole, whole_arg, Number};
+use zeroize::Zeroizing;
 
-fn now_or(now: Option<f64>) -> Result<u64> {
+fn now_or(now: Option<Number>) -> Result<u64> {
     let default = polyauth_core::token::now().max(0) as u64;
     whole_arg(now, default, 1 << 40, "now")
 }
@@ -16,13 +17,13 @@ pub struct TotpOptions {
     /// Shown by authenticator apps.
     pub issuer: Option<String>,
     /// 6 to 8 (default 6).
-    pub digits: Option<f64>,
+    pub digits: Option<Number>,
     /// Seconds per step (default 30).
-    pub period: Option<f64>,
+    pub period: Option<Number>,
     /// SHA1 (default), SHA256 or SHA512.
     pub algorithm: Option<String>,
     /// Steps accepted on each side of the current one: 0 or 1 (default 1).
-    pub window: Option<f64>,
+    pub window: Option<Number>,
 }
 
 /// What `parseUri` returns.
@@ -78,7 +79,8 @@ impl Totp {
 
     /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
     #[napi]
-    pub fn code(&self, secret: String, now: Option<f64>) -> Result<String> {
+    pub fn code(&self, secret: Utf16String, now: Option<Number>) -> Result<String> {
+        let secret = Zeroizing::new(text(secret, "secret")?);
         let now = now_or(now)?;
         run(|| self.inner.code(&secret, now))
     }
@@ -87,11 +89,13 @@ impl Totp {
     #[napi]
     pub fn verify(
         &self,
-        secret: String,
-        code: String,
-        after_step: Option<f64>,
-        now: Option<f64>,
+        secret: Utf16String,
+        code: Utf16String,
+        after_step: Option<Number>,
+        now: Option<Number>,
     ) -> Result<Option<f64>> {
+        let secret = Zeroizing::new(text(secret, "secret")?);
+        let code = Zeroizing::new(text(code, "code")?);
         let now = now_or(now)?;
         let after = after_step
             .map(|s| whole_arg(Some(s), 0, 1 << 40, "afterStep"))
@@ -101,7 +105,9 @@ impl Totp {
 
     /// The otpauth:// Key URI for authenticator apps.
     #[napi]
-    pub fn uri(&self, secret: String, account: String) -> Result<String> {
+    pub fn uri(&self, secret: Utf16String, account: Utf16String) -> Result<String> {
+        let secret = Zeroizing::new(text(secret, "secret")?);
+        let account = text(account, "account")?;
         run(|| self.inner.uri(&secret, &account))
     }
 

@@ -14,6 +14,20 @@ export interface TokenPair {
   refreshExpiresAt: number
 }
 
+/**
+ * Gives a token pair a non-enumerable `util.inspect` hook that shows the session id and lifetime
+ * but never the tokens (as Python's `repr`), so `console.log(pair)` cannot leak them into logs.
+ * The pair stays a plain object: `JSON.stringify` (sending it to a client) still includes them.
+ */
+function redacted(pair: TokenPair): TokenPair {
+  Object.defineProperty(pair, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () =>
+      `TokenPair { sessionId: '${pair.sessionId}', expiresIn: ${pair.expiresIn}, accessToken: <redacted>, refreshToken: <redacted> }`,
+    enumerable: false,
+  })
+  return pair
+}
+
 /** A session as {@link Sessions.list} reports it. */
 export interface SessionInfo {
   sessionId: string
@@ -90,12 +104,12 @@ export class Sessions {
 
   /** Starts a session; `claims` go into every access token of the session, `meta` (user agent, IP) is kept for `list`. */
   start(subject: string, options: { claims?: Record<string, unknown>; meta?: Record<string, unknown> } = {}): Promise<TokenPair> {
-    return callAsync(() => this.native.start(subject, options.claims, options.meta))
+    return callAsync(() => this.native.start(subject, options.claims, options.meta)).then(redacted)
   }
 
   /** Rotates a refresh token. Reuse of a rotated token revokes the session and rejects with `refresh_reused`. */
   refresh(refreshToken: string): Promise<TokenPair> {
-    return callAsync(() => this.native.refresh(refreshToken))
+    return callAsync(() => this.native.refresh(refreshToken)).then(redacted)
   }
 
   /**

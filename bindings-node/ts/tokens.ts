@@ -137,7 +137,10 @@ export class RemoteKeySet {
    * @param options `cacheTtl` (s, default 300), `cooldown` (s between unknown-kid refetches, default 30), `timeout` (s, default 5)
    */
   constructor(url: string, options: { cacheTtl?: number; cooldown?: number; timeout?: number } = {}) {
-    const timeoutMs = options.timeout === undefined ? undefined : Math.ceil(options.timeout * 1000)
+    // Only a number is scaled to milliseconds; anything else goes through as is and the native
+    // layer refuses it with `invalid_config` (`true * 1000` would otherwise pass as 1 s).
+    const t: unknown = options.timeout
+    const timeoutMs = typeof t === 'number' ? Math.ceil(t * 1000) : (t as number | undefined)
     this.native = call(() => new native.RemoteKeySet(url, options.cacheTtl, options.cooldown, timeoutMs))
   }
 

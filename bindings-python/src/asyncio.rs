@@ -100,9 +100,13 @@ where
 /// Registered with `atexit` so that finalization never races a task taking the GIL.
 #[pyfunction]
 #[pyo3(signature = (timeout=5.0))]
-pub fn _drain(py: Python<'_>, timeout: f64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 60.0));
-    py.detach(|| {
+pub fn _drain(
+    py: Python<'_>,
+    // NaN, an infinity or a negative number is `InvalidInputError` (`Duration` would panic).
+    #[pyo3(from_py_with = crate::convert::seconds_arg)] timeout: f64,
+) -> PyResult<bool> {
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout.min(60.0));
+    Ok(py.detach(|| {
         while IN_FLIGHT.load(Ordering::SeqCst) > 0 {
             if Instant::now() >= deadline {
                 return false;
@@ -110,5 +114,5 @@ pub fn _drain(py: Python<'_>, timeout: f64) -> bool {
             std::thread::sleep(Duration::from_millis(1));
         }
         true
-    })
+    }))
 }

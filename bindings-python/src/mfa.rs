@@ -8,6 +8,7 @@ use pyo3::IntoPyObjectExt;
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
+use crate::convert::{opt_arg, setting, MAX_TIME};
 use crate::errors::run;
 use crate::state::{str_arg, Store, Throttle};
 use crate::totp::Totp;
@@ -91,7 +92,7 @@ impl Mfa {
         store: &Store,
         totp: &Totp,
         encryption_key: &Bound<'_, PyAny>,
-        enrollment_ttl: i64,
+        #[pyo3(from_py_with = setting::<i64, 86_400>)] enrollment_ttl: i64,
         throttle: Option<&Throttle>,
     ) -> PyResult<Self> {
         let materials = key_materials(encryption_key)?;
@@ -121,7 +122,7 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         account: &Bound<'py, PyAny>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let account = str_arg(account, "account")?;
@@ -151,7 +152,7 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let code = Zeroizing::new(str_arg(code, "code")?);
@@ -170,7 +171,7 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let code = Zeroizing::new(str_arg(code, "code")?);
@@ -189,7 +190,7 @@ impl Mfa {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let code = Zeroizing::new(str_arg(code, "code")?);
@@ -241,7 +242,7 @@ impl Mfa {
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let m = self.inner.clone();

@@ -10,6 +10,7 @@ use pyo3::types::{PyBytes, PyString};
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
+use crate::convert::{setting, MAX_U32};
 use crate::errors::{run, run_detached, to_py};
 use pyo3::IntoPyObjectExt;
 
@@ -54,9 +55,9 @@ impl PasswordPolicy {
     #[new]
     #[pyo3(signature = (min_length=15, max_length=128, *, min_length_mfa=8, blocklist=None, context_words=None, use_builtin_blocklist=true))]
     fn new(
-        min_length: usize,
-        max_length: usize,
-        min_length_mfa: usize,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length: usize,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] max_length: usize,
+        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length_mfa: usize,
         blocklist: Option<Vec<String>>,
         context_words: Option<Vec<String>>,
         use_builtin_blocklist: bool,
@@ -150,12 +151,12 @@ impl PasswordHasher {
     #[pyo3(signature = (time_cost=2, memory_kib=19456, parallelism=1, pepper=None, policy=None, *, max_memory_kib=262_144))]
     fn new(
         py: Python<'_>,
-        time_cost: u32,
-        memory_kib: u32,
-        parallelism: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] time_cost: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] memory_kib: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] parallelism: u32,
         pepper: Option<&Bound<'_, PyAny>>,
         policy: Option<Py<PasswordPolicy>>,
-        max_memory_kib: u32,
+        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] max_memory_kib: u32,
     ) -> PyResult<Self> {
         let pepper = match pepper {
             None => None,

@@ -12,6 +12,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
 
 use crate::asyncio::spawn;
+use crate::convert::{arg, setting, MAX_SECONDS};
 use crate::errors::{run, to_py};
 use crate::tokens::Tokens;
 
@@ -164,9 +165,9 @@ impl Sessions {
     fn new(
         store: &Store,
         tokens: &Bound<'_, Tokens>,
-        refresh_ttl: u64,
-        idle_ttl: u64,
-        reuse_grace: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] refresh_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] idle_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] reuse_grace: u64,
     ) -> PyResult<Self> {
         let config = SessionsConfig {
             refresh_ttl,
@@ -336,7 +337,7 @@ impl OneTimeTokens {
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         purpose: &Bound<'py, PyAny>,
-        ttl: u64,
+        #[pyo3(from_py_with = arg::<u64, MAX_SECONDS>)] ttl: u64,
         data: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
@@ -394,11 +395,11 @@ impl Throttle {
     #[pyo3(signature = (store, *, free_attempts=5, base_delay=1, max_delay=900, max_failures=100, reset_after=86_400))]
     fn new(
         store: &Store,
-        free_attempts: i64,
-        base_delay: i64,
-        max_delay: i64,
-        max_failures: i64,
-        reset_after: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] free_attempts: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] base_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_failures: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] reset_after: i64,
     ) -> PyResult<Self> {
         let config = ThrottleConfig {
             free_attempts,

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroizing;
 
+use crate::convert::{arg, opt_arg, seconds_setting, setting, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 
 fn alg_arg(alg: Option<&str>) -> PyResult<Option<Alg>> {
@@ -151,7 +152,7 @@ impl KeySet {
         &self,
         py: Python<'py>,
         token: &str,
-        max_size: usize,
+        #[pyo3(from_py_with = arg::<usize, {1 << 20}>)] max_size: usize,
     ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyBytes>)> {
         let (header, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
         Ok((
@@ -202,8 +203,14 @@ pub struct RemoteKeySet {
 impl RemoteKeySet {
     #[new]
     #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0))]
-    fn new(url: String, cache_ttl: u64, cooldown: u64, timeout: f64) -> PyResult<Self> {
-        if !(timeout.is_finite() && timeout > 0.0) {
+    fn new(
+        url: String,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cache_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cooldown: u64,
+        #[pyo3(from_py_with = seconds_setting)] timeout: f64,
+    ) -> PyResult<Self> {
+        // Positive, and within Node's bound for `timeout` in milliseconds (the core: at most 60 s).
+        if !(timeout > 0.0 && (timeout * 1000.0).ceil() <= MAX_SECONDS as f64) {
             return Err(Python::attach(|py| {
                 to_py(
                     py,
@@ -285,9 +292,9 @@ impl Tokens {
         keys: &Bound<'_, PyAny>,
         issuer: String,
         audience: &Bound<'_, PyAny>,
-        access_ttl: u64,
-        leeway: u64,
-        max_token_size: usize,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] access_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] leeway: u64,
+        #[pyo3(from_py_with = setting::<usize, MAX_SECONDS>)] max_token_size: usize,
         allow_rsa_pkcs1_signing: bool,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
@@ -319,10 +326,11 @@ impl Tokens {
     #[pyo3(signature = (subject, claims=None, *, ttl=None))]
     fn issue(
         &self,
-        subject: &str,
+        subject: &Bound<'_, PyAny>,
         claims: Option<&Bound<'_, PyDict>>,
-        ttl: Option<u64>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_SECONDS>)] ttl: Option<u64>,
     ) -> PyResult<String> {
+        let subject = crate::state::str_arg(subject, "subject")?;
         let claims = match claims {
             None => serde_json::Map::new(),
             Some(d) => match to_value(d.as_any())? {
@@ -330,7 +338,7 @@ impl Tokens {
                 _ => return Err(PyTypeError::new_err("claims must be a dict")),
             },
         };
-        run(|| self.inner.issue(subject, claims, ttl))
+        run(|| self.inner.issue(&subject, claims, ttl))
     }
 
     /// Verifies `token` and returns its claims. `typ=None` relaxes the `typ` check (tokens from
@@ -343,7 +351,7 @@ impl Tokens {
         audience: Option<&Bound<'py, PyAny>>,
         typ: Option<String>,
         required: Vec<String>,
-        now: Option<i64>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let token = token
             .cast::<PyString>()

@@ -4,7 +4,10 @@ use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
+use crate::convert::{opt_arg, setting, MAX_SECONDS, MAX_TIME};
 use crate::errors::run;
+use crate::state::str_arg;
+use zeroize::Zeroizing;
 
 fn now_or(now: Option<u64>) -> u64 {
     now.unwrap_or_else(|| polyauth_core::token::now().max(0) as u64)
@@ -20,7 +23,13 @@ pub struct Totp {
 impl Totp {
     #[new]
     #[pyo3(signature = (issuer="", digits=6, period=30, algorithm="SHA1", window=1))]
-    fn new(issuer: &str, digits: u8, period: u64, algorithm: &str, window: u64) -> PyResult<Self> {
+    fn new(
+        issuer: &str,
+        #[pyo3(from_py_with = setting::<u8, 255>)] digits: u8,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] period: u64,
+        algorithm: &str,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] window: u64,
+    ) -> PyResult<Self> {
         let algorithm = run(|| TotpAlgorithm::parse(algorithm))?;
         let config = TotpConfig {
             issuer: issuer.to_owned(),
@@ -41,8 +50,13 @@ impl Totp {
 
     /// The code for `secret` at `now` (seconds since the epoch; default: the system clock).
     #[pyo3(signature = (secret, now=None))]
-    fn code(&self, secret: &str, now: Option<u64>) -> PyResult<String> {
-        run(|| self.inner.code(secret, now_or(now)))
+    fn code(
+        &self,
+        secret: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] now: Option<u64>,
+    ) -> PyResult<String> {
+        let secret = Zeroizing::new(str_arg(secret, "secret")?);
+        run(|| self.inner.code(&secret, now_or(now)))
     }
 
     /// The matched time step when `code` is valid at `now` (within the window) and later than
@@ -51,17 +65,21 @@ impl Totp {
     #[pyo3(signature = (secret, code, after_step=None, now=None))]
     fn verify(
         &self,
-        secret: &str,
-        code: &str,
-        after_step: Option<u64>,
-        now: Option<u64>,
+        secret: &Bound<'_, PyAny>,
+        code: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] after_step: Option<u64>,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_TIME>)] now: Option<u64>,
     ) -> PyResult<Option<u64>> {
-        run(|| self.inner.verify(secret, code, after_step, now_or(now)))
+        let secret = Zeroizing::new(str_arg(secret, "secret")?);
+        let code = Zeroizing::new(str_arg(code, "code")?);
+        run(|| self.inner.verify(&secret, &code, after_step, now_or(now)))
     }
 
     /// The otpauth:// Key URI for authenticator apps.
-    fn uri(&self, secret: &str, account: &str) -> PyResult<String> {
-        run(|| self.inner.uri(secret, account))
+    fn uri(&self, secret: &Bound<'_, PyAny>, account: &Bound<'_, PyAny>) -> PyResult<String> {
+        let secret = Zeroizing::new(str_arg(secret, "secret")?);
+        let account = str_arg(account, "account")?;
+        run(|| self.inner.uri(&secret, &account))
     }
 
     /// Reads an otpauth URI: dict with secret, account, issuer, digits, period, algorithm.

@@ -149,7 +149,8 @@ class StoreUnavailableError(AuthError):
 
 
 class InvalidConfigError(AuthError, ValueError):
-    """A constructor argument is out of range (e.g. argon2 parameters below the OWASP table)."""
+    """A constructor argument is out of range or of the wrong type (e.g. argon2 parameters below
+    the OWASP table, a negative or boolean ``ttl``)."""
 
     code = "invalid_config"
 
@@ -161,7 +162,8 @@ class TokenUsedError(AuthError):
 
 
 class InvalidInputError(AuthError, ValueError):
-    """An argument is malformed (e.g. a password with lone surrogates, or over 4096 bytes)."""
+    """An argument is malformed (e.g. a password or identifier with lone surrogates, a password
+    over 4096 bytes, a per-call number such as ``now=`` out of range or of the wrong type)."""
 
     code = "invalid_input"
 
