@@ -88,6 +88,16 @@ pub struct Counter {
     pub locked_until: i64,
 }
 
+/// When a throttle count starts over; the store applies it in the same atomic step as the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decay {
+    /// Below `max_failures`, a failure this many seconds after the previous one counts as the
+    /// first one again.
+    pub reset_after: i64,
+    /// From this count on the count never starts over (only `throttle_reset` clears it).
+    pub max_failures: i64,
+}
+
 /// Result of reserving a throttled attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
@@ -145,6 +155,7 @@ pub enum RecoveryUse {
 pub(crate) fn lock_end(now: i64, lock: i64) -> i64 {
     if lock > 0 {
         now.saturating_add(lock)
+            .min(crate::throttle::LOCKED_FOREVER)
     } else {
         0
     }
@@ -302,22 +313,25 @@ impl Store {
         }
     }
 
-    /// Atomically counts a failure: starts over when the last one is older than `reset_after`,
-    /// and extends `locked_until` to at least `lock_for(failures)` from now.
+    /// Atomically counts a failure: starts over when `decay` says so (a count below
+    /// `max_failures` whose last failure is `reset_after` or more seconds old), and extends
+    /// `locked_until` to at least `lock_for(failures)` from now (never past `LOCKED_FOREVER`).
+    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
     pub async fn throttle_fail(
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
         match self {
-            Store::Memory(m) => m.throttle_fail(key, now, reset_after, lock_for),
-            Store::Sql(s) => s.throttle_fail(key, now, reset_after, lock_for).await,
-            Store::Redis(r) => r.throttle_fail(key, now, reset_after, lock_for).await,
+            Store::Memory(m) => m.throttle_fail(key, now, decay, lock_for),
+            Store::Sql(s) => s.throttle_fail(key, now, decay, lock_for).await,
+            Store::Redis(r) => r.throttle_fail(key, now, decay, lock_for).await,
         }
     }
 
+    /// The counter of `key`, if any.
     pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
         match self {
             Store::Memory(m) => m.throttle_get(key),
@@ -326,6 +340,7 @@ impl Store {
         }
     }
 
+    /// Deletes the counter of `key`.
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
         match self {
             Store::Memory(m) => m.throttle_reset(key),
@@ -334,21 +349,21 @@ impl Store {
         }
     }
 
-    /// Atomically reserves an attempt: when `key` is locked at `now` nothing changes and the lock's
-    /// end is returned; otherwise the attempt is counted like `throttle_fail` (so concurrent
-    /// attempts can never all pass a check before any of them is counted) until `throttle_reset`.
-    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
+    /// Atomically reserves an attempt: when `key` is locked at `now` (`locked_until > now`)
+    /// nothing changes and the lock's end is returned; otherwise the attempt is counted like
+    /// `throttle_fail` (so concurrent attempts can never all pass a check before any of them is
+    /// counted) until `throttle_reset`.
     pub async fn throttle_attempt(
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Attempt> {
         match self {
-            Store::Memory(m) => m.throttle_attempt(key, now, reset_after, lock_for),
-            Store::Sql(s) => s.throttle_attempt(key, now, reset_after, lock_for).await,
-            Store::Redis(r) => r.throttle_attempt(key, now, reset_after, lock_for).await,
+            Store::Memory(m) => m.throttle_attempt(key, now, decay, lock_for),
+            Store::Sql(s) => s.throttle_attempt(key, now, decay, lock_for).await,
+            Store::Redis(r) => r.throttle_attempt(key, now, decay, lock_for).await,
         }
     }
 
