@@ -335,6 +335,9 @@ impl OneTimeTokens {
 }
 
 /// Failure counters with exponential backoff and a lockout ceiling, shared through the store.
+/// The lock schedule is the core's (`polyauth_core::throttle::Throttle`): from `max_failures` on
+/// the count never starts over by itself and each lock doubles from `reset_after`; at 100
+/// failures the key stays locked until `reset`.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Throttle {
     pub(crate) inner: CoreThrottle,
