@@ -90,6 +90,12 @@ impl Mfa {
         run(|| mfa::generate_key().map(|k| k.as_str().to_owned()))
     }
 
+    /// The throttle key a subject's failures (within `throttle_context`) are counted under.
+    #[napi]
+    pub fn throttle_key(subject: String, throttle_context: Option<String>) -> String {
+        mfa::throttle_key_in(&subject, throttle_context.as_deref())
+    }
+
     /// Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
     /// confirmed.
     #[napi]
@@ -130,27 +136,36 @@ impl Mfa {
     }
 
     /// Checks a code of the confirmed factor, once; resolves to the accepted time step.
+    /// `throttle_context` (e.g. the client IP) counts failures per subject and context.
     #[napi]
-    pub async fn verify(&self, subject: String, code: String, now: Option<f64>) -> Result<f64> {
+    pub async fn verify(
+        &self,
+        subject: String,
+        code: String,
+        now: Option<f64>,
+        throttle_context: Option<String>,
+    ) -> Result<f64> {
         let (code, now) = (Zeroizing::new(code), now_or(now)?);
         self.inner
-            .verify_at(&subject, &code, now)
+            .verify_in(&subject, &code, throttle_context.as_deref(), now)
             .await
             .map(|step| step as f64)
             .map_err(to_napi)
     }
 
-    /// Consumes a recovery code; resolves to how many unused codes remain.
+    /// Consumes a recovery code; resolves to how many unused codes remain. `throttle_context`
+    /// as in `verify`.
     #[napi]
     pub async fn verify_recovery_code(
         &self,
         subject: String,
         code: String,
         now: Option<f64>,
+        throttle_context: Option<String>,
     ) -> Result<u32> {
         let (code, now) = (Zeroizing::new(code), now_or(now)?);
         self.inner
-            .verify_recovery_code_at(&subject, &code, now)
+            .verify_recovery_code_in(&subject, &code, throttle_context.as_deref(), now)
             .await
             .map_err(to_napi)
     }
