@@ -54,6 +54,8 @@ export declare class Mfa {
   constructor(store: Store, totp: Totp, keys: Array<string | Uint8Array>, enrollmentTtl?: number | undefined | null, throttle?: Throttle | undefined | null)
   /** A fresh random 256-bit encryption key, base64url. */
   static generateKey(): string
+  /** The throttle key a subject's failures (within `throttle_context`) are counted under. */
+  static throttleKey(subject: string, throttleContext?: string | undefined | null): string
   /**
    * Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
    * confirmed.
@@ -61,10 +63,16 @@ export declare class Mfa {
   beginEnrollment(subject: string, account: string, now?: number | undefined | null): Promise<MfaEnrollment>
   /** Confirms the pending enrollment with a code; resolves to the recovery codes. */
   confirm(subject: string, code: string, now?: number | undefined | null): Promise<Array<string>>
-  /** Checks a code of the confirmed factor, once; resolves to the accepted time step. */
-  verify(subject: string, code: string, now?: number | undefined | null): Promise<number>
-  /** Consumes a recovery code; resolves to how many unused codes remain. */
-  verifyRecoveryCode(subject: string, code: string, now?: number | undefined | null): Promise<number>
+  /**
+   * Checks a code of the confirmed factor, once; resolves to the accepted time step.
+   * `throttle_context` (e.g. the client IP) counts failures per subject and context.
+   */
+  verify(subject: string, code: string, now?: number | undefined | null, throttleContext?: string | undefined | null): Promise<number>
+  /**
+   * Consumes a recovery code; resolves to how many unused codes remain. `throttle_context`
+   * as in `verify`.
+   */
+  verifyRecoveryCode(subject: string, code: string, now?: number | undefined | null, throttleContext?: string | undefined | null): Promise<number>
   /** New recovery codes for the confirmed factor; the old ones stop working. */
   regenerateRecoveryCodes(subject: string): Promise<Array<string>>
   /** Removes the factor, any pending enrollment and the recovery codes. */

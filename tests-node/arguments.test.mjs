@@ -97,6 +97,7 @@ const NUMERIC = {
   'Mfa.verify.now': (v) => mfa.verify(unique(), '000000', { now: v ?? nowSeconds() }),
   'Mfa.verify_recovery_code.now': (v) => mfa.verifyRecoveryCode(unique(), 'aaaaaa-aaaaaa-aaaaaa-aaaaaa', { now: v ?? nowSeconds() }),
   'Mfa.status.now': (v) => mfa.status(unique(), { now: v ?? nowSeconds() }),
+  'Store.purge_expired.now': (v) => store.purgeExpired({ now: v ?? nowSeconds() }),
 }
 
 /** Runs `fn` and returns the error it throws or rejects with, or undefined. */
@@ -141,6 +142,7 @@ describe('identifiers with unpaired surrogates are invalid_input', () => {
     'Sessions.start.subject': (s) => sessions.start(s),
     'Sessions.refresh.refresh_token': (s) => sessions.refresh(s),
     'Sessions.revoke.session_id': (s) => sessions.revoke(s),
+    'Sessions.revoke_refresh_token.refresh_token': (s) => sessions.revokeRefreshToken(s),
     'Sessions.revoke_all.subject': (s) => sessions.revokeAll(s),
     'Sessions.list.subject': (s) => sessions.list(s),
     'Sessions.is_active.session_id': (s) => sessions.isActive(s),
@@ -158,6 +160,8 @@ describe('identifiers with unpaired surrogates are invalid_input', () => {
     'Mfa.confirm.code': async (s) => mfa.confirm(await pending(), s),
     'Mfa.verify.subject': (s) => mfa.verify(s, '123456'),
     'Mfa.verify.code': (s) => mfa.verify(unique(), s),
+    'Mfa.verify.throttle_context': (s) => mfa.verify(unique(), '000000', { throttleContext: s }),
+    'Mfa.verify_recovery_code.throttle_context': (s) => mfa.verifyRecoveryCode(unique(), 'aaaaaa-aaaaaa-aaaaaa-aaaaaa', { throttleContext: s }),
     'Mfa.verify_recovery_code.subject': (s) => mfa.verifyRecoveryCode(s, 'aaaaaa-aaaaaa-aaaaaa-aaaaaa'),
     'Mfa.verify_recovery_code.code': (s) => mfa.verifyRecoveryCode(unique(), s),
     'Mfa.regenerate_recovery_codes.subject': (s) => mfa.regenerateRecoveryCodes(s),

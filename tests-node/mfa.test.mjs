@@ -41,8 +41,13 @@ const codeAt = (secret, t) => TOTP.code(secret, { now: t })
 const otherCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
 const expectErr = (fn, code, message) => expectCode(PolyauthError, fn, code, message)
 
+/**
+ * The throttle runs on the server clock (an injected `now` moves only the TOTP clock): locks of ten
+ * minutes keep the tests clear of second boundaries. The default schedule is 1, 2, 4... s.
+ */
 function newMfa(store, keys = [OLD_KEY], options = {}) {
-  return new Mfa(store, TOTP, { encryptionKey: keys, ...options })
+  const throttle = new Throttle(store, { baseDelay: 600, maxDelay: 600 })
+  return new Mfa(store, TOTP, { encryptionKey: keys, throttle, ...options })
 }
 
 /** Enrolls and confirms `subject` at `now`: `{ secret, codes, enrollment }`. */
@@ -360,15 +365,17 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         const { secret, codes } = await enrolled(mfa, s, now)
         const good = codeAt(secret, now + 30)
         const bad = otherCode(good)
-        // Five free failures; the sixth sets a 1 s lock.
+        // Five free failures; the sixth sets a lock (600 s here).
         for (let i = 1; i <= 6; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 30 }), 'totp_invalid', `failure ${i}`)
         const err = await expectErr(() => mfa.verify(s, good, { now: now + 30 }), 'rate_limited', 'the right code while locked')
-        assert.equal(err.retryAfter, 1)
+        assert.ok(err.retryAfter >= 599 && err.retryAfter <= 600, `retryAfter ${err.retryAfter}`)
         // Recovery codes and the confirmation of a re-enrollment share the counter.
         await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now: now + 30 }), 'rate_limited', 'recovery while locked')
         const re = await mfa.beginEnrollment(s, ACCOUNT, { now: now + 30 })
         await expectErr(() => mfa.confirm(s, codeAt(re.secret, now + 30), { now: now + 30 }), 'rate_limited', 'confirm while locked')
-        // Once the lock has passed, a success clears the counter.
+        // After a reset (standing in for the lock passing), a success clears the counter.
+        await unlock(store, s)
+        for (let i = 1; i <= 5; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 31 }), 'totp_invalid', `free failure ${i} after unlock`)
         assert.equal(await mfa.verify(s, good, { now: now + 31 }), Math.floor((now + 31) / 30))
         for (let i = 1; i <= 5; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 31 }), 'totp_invalid', `free failure ${i} after the reset`)
         // Malformed codes are refused before the store: they are not counted (were they, the
@@ -383,6 +390,7 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         // Unknown recovery codes count towards the TOTP lock too.
         for (let i = 1; i <= 6; i++) await expectErr(() => mfa.verifyRecoveryCode(s, otherCodeOf(codes[0]), { now: now + 90 }), 'totp_invalid', `recovery failure ${i}`)
         await expectErr(() => mfa.verify(s, codeAt(secret, now + 90), { now: now + 90 }), 'rate_limited', 'TOTP after six recovery failures')
+        await unlock(store, s)
         assert.equal(await mfa.verifyRecoveryCode(s, codes[0], { now: now + 91 }), 9, 'after the lock')
 
         // disable clears the counter as well.
@@ -399,7 +407,7 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
 
       test('a custom throttle is honoured', async () => {
         const store = await open()
-        const strict = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { freeAttempts: 1 }) })
+        const strict = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { freeAttempts: 1, baseDelay: 600, maxDelay: 600 }) })
         const lenient = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { freeAttempts: 10 }) })
         const now = stepStart()
         const s = unique()
@@ -407,7 +415,8 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         const good = codeAt(secret, now + 30)
         for (let i = 1; i <= 2; i++) await expectErr(() => strict.verify(s, otherCode(good), { now: now + 30 }), 'totp_invalid', `strict failure ${i}`)
         const err = await expectErr(() => strict.verify(s, good, { now: now + 30 }), 'rate_limited', 'locked after two failures with freeAttempts 1')
-        assert.equal(err.retryAfter, 1)
+        assert.ok(err.retryAfter >= 599 && err.retryAfter <= 600, `retryAfter ${err.retryAfter}`)
+        await unlock(store, s)
         assert.equal(await strict.verify(s, good, { now: now + 31 }), Math.floor((now + 31) / 30))
         // Seven failures are free with freeAttempts 10 (the default throttle would lock).
         const t = unique()
@@ -415,6 +424,47 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         const tg = codeAt(ts, now + 30)
         for (let i = 1; i <= 7; i++) await expectErr(() => lenient.verify(t, otherCode(tg), { now: now + 30 }), 'totp_invalid', `lenient failure ${i}`)
         assert.equal(await lenient.verify(t, tg, { now: now + 30 }), Math.floor((now + 30) / 30))
+      })
+
+      test('an injected now moves only the TOTP clock: a far-future call does not skip a lock', async () => {
+        const store = await open()
+        const mfa = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { maxFailures: 3, resetAfter: 3600 }) })
+        const s = unique()
+        const now = stepStart()
+        const { secret, codes } = await enrolled(mfa, s, now)
+        for (let i = 1; i <= 3; i++) await expectErr(() => mfa.verify(s, '000000'), 'totp_invalid', `failure ${i}`)
+        const far = now + 10 * 365 * 86400
+        const err = await expectErr(() => mfa.verify(s, codeAt(secret, far), { now: far }), 'rate_limited', 'a valid code in the far future')
+        assert.ok(err.retryAfter >= 3599 && err.retryAfter <= 3600, `retryAfter ${err.retryAfter}`)
+        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now: far }), 'rate_limited', 'recovery in the far future')
+        const re = await mfa.beginEnrollment(s, ACCOUNT, { now: far })
+        await expectErr(() => mfa.confirm(s, codeAt(re.secret, far), { now: far }), 'rate_limited', 'confirm in the far future')
+      })
+
+      test('throttleContext: each (subject, context) has its own counter', async () => {
+        const store = await open()
+        const mfa = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { maxFailures: 3, resetAfter: 3600 }) })
+        const s = unique()
+        const now = stepStart()
+        const { secret, codes } = await enrolled(mfa, s, now)
+        const [ip1, ip2] = ['198.51.100.1', '2001:db8::2']
+        const good = codeAt(secret, now + 30)
+        for (let i = 1; i <= 3; i++) await expectErr(() => mfa.verify(s, otherCode(good), { now: now + 30, throttleContext: ip1 }), 'totp_invalid', `ip1 failure ${i}`)
+        await expectErr(() => mfa.verify(s, good, { now: now + 30, throttleContext: ip1 }), 'rate_limited', 'ip1 is locked')
+        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { throttleContext: ip1 }), 'rate_limited', 'recovery shares ip1\'s key')
+        // Another address, and the subject's own key, are not locked.
+        assert.equal(await mfa.verify(s, good, { now: now + 30, throttleContext: ip2 }), Math.floor((now + 30) / 30))
+        assert.equal(await mfa.verify(s, codeAt(secret, now + 60), { now: now + 60 }), Math.floor((now + 60) / 30))
+        assert.equal(await mfa.verifyRecoveryCode(s, codes[0], { throttleContext: ip2 }), 9)
+        // An administrator unlocks one address by its key.
+        assert.equal(Mfa.throttleKey(s), `mfa:${s}`)
+        assert.equal(Mfa.throttleKey(s, ip1), `mfa-ctx:${s.length}:${s}:${ip1}`)
+        await new Throttle(store).reset(Mfa.throttleKey(s, ip1))
+        assert.equal(await mfa.verify(s, codeAt(secret, now + 90), { now: now + 90, throttleContext: ip1 }), Math.floor((now + 90) / 30))
+        for (const bad of ['', 'a\0b', 'x'.repeat(257)]) {
+          await expectErr(() => mfa.verify(s, good, { throttleContext: bad }), 'invalid_input', `context ${JSON.stringify(bad)}`)
+          await expectErr(() => mfa.verifyRecoveryCode(s, codes[1], { throttleContext: bad }), 'invalid_input', `recovery context ${JSON.stringify(bad)}`)
+        }
       })
 
       test('Throttle.attempt: a burst of 50 lets exactly failures 1..6 through; reset clears it', async () => {

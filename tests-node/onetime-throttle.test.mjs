@@ -11,6 +11,8 @@ const ONE_TIME_RE = /^pot_[A-Za-z0-9_-]{43}$/
 
 const unique = (prefix) => `${prefix}-${randomBytes(6).toString('hex')}`
 const nowSeconds = () => Math.floor(Date.now() / 1000)
+/** `lockedUntil` of a key locked until reset (2^53 - 1). */
+const LOCKED_FOREVER = Number.MAX_SAFE_INTEGER
 
 describe('one-time tokens and throttling over every store backend', { concurrency: true }, () => {
   for (const backend of BACKENDS) {
@@ -166,6 +168,29 @@ describe('one-time tokens and throttling over every store backend', { concurrenc
         assert.ok(err.retryAfter >= 3598)
         await th.reset(key)
         await th.check(key)
+      })
+
+      test('throttle: from maxFailures on locks double and never lapse; 100 failures lock until reset (RL-1)', async () => {
+        // With maxFailures 3 the lock used to be resetAfter, after which the count started over
+        // (12 failures got through in 10 s).
+        const th = new Throttle(await open(), { maxFailures: 3, resetAfter: 60 })
+        const key = unique('escalate')
+        for (let i = 1; i <= 2; i++) assert.ok((await th.fail(key)).lockedUntil <= nowSeconds(), `free failure ${i}`)
+        for (const [n, lock] of [[3, 60], [4, 120], [5, 240], [6, 480]]) {
+          const start = nowSeconds()
+          const c = await th.fail(key)
+          assert.equal(c.failures, n)
+          assert.ok(c.lockedUntil >= start + lock && c.lockedUntil <= nowSeconds() + lock, `failure ${n}: ${c.lockedUntil - start} s, want ${lock}`)
+        }
+        const err = await expectCode(PolyauthError, () => th.attempt(key), 'rate_limited', 'locked after 6')
+        assert.ok(err.retryAfter >= 470 && err.retryAfter <= 480, `retryAfter ${err.retryAfter}`)
+        for (let i = 0; i < 93; i++) await th.fail(key)
+        assert.deepEqual(await th.fail(key), { failures: 100, lockedUntil: LOCKED_FOREVER })
+        assert.ok(Number.isSafeInteger(LOCKED_FOREVER))
+        const forever = await expectCode(PolyauthError, () => th.check(key), 'rate_limited', 'at the ceiling')
+        assert.ok(forever.retryAfter > 1e15, `retryAfter ${forever.retryAfter}`)
+        await th.reset(key)
+        assert.equal((await th.attempt(key)).failures, 1)
       })
 
       test('throttle counters are shared by two Throttles over two stores opened on the same URL', { skip: backend.name === 'memory' ? 'memory:// is per Store' : false }, async () => {

@@ -264,6 +264,23 @@ test('bad secrets are invalid_input', async () => {
   }
 })
 
+test('secrets under 160 bits are invalid_input everywhere (OTP-5); 160 bits work', async () => {
+  const totp = new Totp()
+  for (const size of [16, 19]) {
+    const raw = Buffer.from(Array.from({ length: size }, (_, i) => i + 1))
+    for (const short of [base32(raw), base32(raw).padEnd(Math.ceil(base32(raw).length / 8) * 8, '=')]) {
+      const e = await expectCode(PolyauthError, () => totp.code(short, { now: NOW }), 'invalid_input', `code, ${size} bytes`)
+      assert.match(e.message, /160 bits/)
+      await expectCode(PolyauthError, () => totp.verify(short, '123456', { now: NOW }), 'invalid_input', `verify, ${size} bytes`)
+      await expectCode(PolyauthError, () => totp.uri(short, 'alice'), 'invalid_input', `uri, ${size} bytes`)
+      await expectCode(PolyauthError, () => Totp.parseUri(`otpauth://totp/Example:alice?secret=${short}&issuer=Example`), 'invalid_input', `parseUri, ${size} bytes`)
+    }
+  }
+  const ok = base32(Buffer.from(Array.from({ length: 20 }, (_, i) => i + 1)))
+  assert.equal(totp.code(ok, { now: NOW }), authenticator.clone({ epoch: NOW * 1000 }).generate(ok))
+  assert.equal(Totp.parseUri(totp.uri(ok, 'alice')).secret, ok)
+})
+
 test('bad options are invalid_config', async () => {
   for (const opts of [
     { digits: 5 },

@@ -132,6 +132,7 @@ class World:
                 unique(), "aaaaaa-aaaaaa-aaaaaa-aaaaaa", now=now_or(v)
             ),
             "Mfa.status.now": lambda v: mfa.status(unique(), now=now_or(v)),
+            "Store.purge_expired.now": lambda v: st.purge_expired(now=now_or(v)),
         }
 
     def identifiers(self) -> dict[str, Callable[[str], Any]]:
@@ -149,6 +150,7 @@ class World:
             "Sessions.start.subject": lambda s: se.start(s),
             "Sessions.refresh.refresh_token": lambda s: se.refresh(s),
             "Sessions.revoke.session_id": lambda s: se.revoke(s),
+            "Sessions.revoke_refresh_token.refresh_token": lambda s: se.revoke_refresh_token(s),
             "Sessions.revoke_all.subject": lambda s: se.revoke_all(s),
             "Sessions.list.subject": lambda s: se.list(s),
             "Sessions.is_active.session_id": lambda s: se.is_active(s),
@@ -166,6 +168,10 @@ class World:
             "Mfa.confirm.code": confirm_code,
             "Mfa.verify.subject": lambda s: mfa.verify(s, "123456"),
             "Mfa.verify.code": lambda s: mfa.verify(unique(), s),
+            "Mfa.verify.throttle_context": lambda s: mfa.verify(unique(), "000000", throttle_context=s),
+            "Mfa.verify_recovery_code.throttle_context": lambda s: mfa.verify_recovery_code(
+                unique(), "aaaaaa-aaaaaa-aaaaaa-aaaaaa", throttle_context=s
+            ),
             "Mfa.verify_recovery_code.subject": lambda s: mfa.verify_recovery_code(s, rc),
             "Mfa.verify_recovery_code.code": lambda s: mfa.verify_recovery_code(unique(), s),
             "Mfa.regenerate_recovery_codes.subject": lambda s: mfa.regenerate_recovery_codes(s),

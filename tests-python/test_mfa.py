@@ -80,6 +80,9 @@ def wrong(code: str) -> str:
 
 
 def make_mfa(store: Store, key: Any = OLD_KEY, **kwargs: Any) -> Mfa:
+    # The throttle runs on the server clock (an injected now moves only the TOTP clock): locks of
+    # ten minutes keep the tests clear of second boundaries. The default schedule is 1, 2, 4... s.
+    kwargs.setdefault("throttle", Throttle(store, base_delay=600, max_delay=600))
     return Mfa(store, TOTP, key, **kwargs)
 
 
@@ -425,17 +428,20 @@ async def test_failures_are_throttled(store_url: str) -> None:
     now = step_start()
     secret, codes = await enrolled(m, s, now)
     good = code_at(secret, now + 30)
-    # Five free failures, the sixth sets a 1 s lock.
+    # Five free failures, the sixth sets a lock (600 s here).
     for _ in range(6):
         await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
     limited = await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30))
-    assert limited.code == "rate_limited" and limited.retry_after == 1
+    assert limited.code == "rate_limited" and 599 <= limited.retry_after <= 600
     # Recovery codes share the counter; a locked attempt is not counted.
     limited = await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], now=now + 30))
-    assert limited.retry_after == 1
+    assert 599 <= limited.retry_after <= 600
     # So do confirmations (here with nothing pending: counted alike).
     await fails(polyauth.RateLimitedError, m.confirm(s, good, now=now + 30))
-    # Once the lock has passed, a success clears the counter.
+    # After a reset (standing in for the lock passing), a success clears the counter.
+    await unlock(store, s)
+    for _ in range(5):
+        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 31))
     assert await m.verify(s, good, now=now + 31) == (now + 30) // 30
     for _ in range(5):
         await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 31))
@@ -476,7 +482,8 @@ async def test_undecodable_secrets_are_not_counted_but_missing_factors_are(store
 
 
 async def test_confirm_failures_are_throttled(store_url: str) -> None:
-    m = make_mfa(await open_store(store_url))
+    store = await open_store(store_url)
+    m = make_mfa(store)
     s = new_subject()
     now = step_start()
     e = await m.begin_enrollment(s, ACCOUNT, now=now)
@@ -484,13 +491,14 @@ async def test_confirm_failures_are_throttled(store_url: str) -> None:
     for _ in range(6):
         await fails(polyauth.TotpInvalidError, m.confirm(s, wrong(code), now=now))
     limited = await fails(polyauth.RateLimitedError, m.confirm(s, code, now=now))
-    assert limited.retry_after == 1
+    assert 599 <= limited.retry_after <= 600
+    await unlock(store, s)
     assert len(await m.confirm(s, code, now=now + 1)) == 10
 
 
 async def test_a_custom_throttle_is_honoured(store_url: str) -> None:
     store = await open_store(store_url)
-    m = make_mfa(store, throttle=Throttle(store, free_attempts=1))
+    m = make_mfa(store, throttle=Throttle(store, free_attempts=1, base_delay=600, max_delay=600))
     s = new_subject()
     now = step_start()
     secret, _ = await enrolled(m, s, now)
@@ -498,7 +506,7 @@ async def test_a_custom_throttle_is_honoured(store_url: str) -> None:
     await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
     await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
     limited = await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30))
-    assert limited.retry_after == 1
+    assert 599 <= limited.retry_after <= 600
     # The default throttle (five free failures) would have let that through.
     default = make_mfa(store)
     other = new_subject()
@@ -511,6 +519,55 @@ async def test_a_custom_throttle_is_honoured(store_url: str) -> None:
     await fails(polyauth.RateLimitedError, default.verify(s, good, now=now + 30))
     await unlock(store, s)
     assert await m.verify(s, good, now=now + 30) == (now + 30) // 30
+
+
+async def test_an_injected_clock_does_not_skip_a_lock(store_url: str) -> None:
+    # now= moves only the TOTP clock: a far-future now used to move the throttle clock too and
+    # skip an active lock.
+    store = await open_store(store_url)
+    m = make_mfa(store, throttle=Throttle(store, max_failures=3, reset_after=3600))
+    s = new_subject()
+    now = step_start()
+    secret, codes = await enrolled(m, s, now)
+    for _ in range(3):
+        await fails(polyauth.TotpInvalidError, m.verify(s, "000000"))
+    far = now + 10 * 365 * 86400
+    limited = await fails(polyauth.RateLimitedError, m.verify(s, code_at(secret, far), now=far))
+    assert 3599 <= limited.retry_after <= 3600
+    await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], now=far))
+    e = await m.begin_enrollment(s, ACCOUNT, now=far)
+    await fails(polyauth.RateLimitedError, m.confirm(s, code_at(e.secret, far), now=far))
+
+
+async def test_throttle_contexts_are_counted_apart(store_url: str) -> None:
+    # throttle_context (e.g. the client IP) gives each (subject, context) its own counter.
+    store = await open_store(store_url)
+    m = make_mfa(store, throttle=Throttle(store, max_failures=3, reset_after=3600))
+    s = new_subject()
+    now = step_start()
+    secret, codes = await enrolled(m, s, now)
+    ip1, ip2 = "198.51.100.1", "2001:db8::2"
+    good = code_at(secret, now + 30)
+    for _ in range(3):
+        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30, throttle_context=ip1))
+    await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30, throttle_context=ip1))
+    await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], throttle_context=ip1))
+    # Another address, and the subject's own key, are not locked.
+    assert await m.verify(s, good, now=now + 30, throttle_context=ip2) == (now + 30) // 30
+    assert await m.verify(s, code_at(secret, now + 60), now=now + 60) == (now + 60) // 30
+    assert await m.verify_recovery_code(s, codes[0], throttle_context=ip2) == 9
+    # An administrator unlocks one address by its key.
+    assert Mfa.throttle_key(s) == "mfa:" + s
+    assert Mfa.throttle_key(s, ip1) == f"mfa-ctx:{len(s)}:{s}:{ip1}"
+    await Throttle(store).reset(Mfa.throttle_key(s, ip1))
+    assert (
+        await m.verify(s, code_at(secret, now + 90), now=now + 90, throttle_context=ip1) == (now + 90) // 30
+    )
+    for bad in ["", "a\0b", "x" * 257]:
+        await fails(polyauth.InvalidInputError, m.verify(s, good, throttle_context=bad))
+        await fails(polyauth.InvalidInputError, m.verify_recovery_code(s, codes[1], throttle_context=bad))
+    t: Any = m
+    await assert_type_error(lambda: t.verify(s, good, throttle_context=1))
 
 
 # ---- encryption at rest and keys (OTP-5) ---------------------------------------------------------

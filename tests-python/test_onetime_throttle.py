@@ -33,6 +33,9 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return store_url_for(request.param, tmp_path)
 
 
+LOCKED_FOREVER = 2**53 - 1  # locked_until of a key locked until reset
+
+
 def key() -> str:
     return f"login:{secrets.token_hex(6)}@example.com"
 
@@ -211,13 +214,39 @@ async def test_default_schedule_and_ceiling(store_url: str) -> None:
         await throttle.fail(k)
     failures, locked_until = await throttle.fail(k)
     assert failures == 100
-    # At max_failures the key stays locked for reset_after (a day) until reset.
-    assert locked_until >= int(time.time()) + 86400 - 5
+    # At the ceiling (100 failures) the key stays locked until reset.
+    assert locked_until == LOCKED_FOREVER
     with pytest.raises(polyauth.RateLimitedError) as e:
         await throttle.check(k)
-    assert e.value.retry_after > 86000
+    assert e.value.retry_after > 10**15
     await throttle.reset(k)
     await throttle.check(k)
+
+
+async def test_locks_escalate_from_max_failures_and_never_lapse(store_url: str) -> None:
+    # With max_failures=3 the lock used to be reset_after, after which the count started over (12
+    # failures got through in 10 s). Now each failure from max_failures on doubles the lock, and at
+    # 100 failures, whatever max_failures is, the key stays locked until reset.
+    store = await open_store(store_url)
+    throttle = Throttle(store, max_failures=3, reset_after=60)
+    k = key()
+    for _ in range(2):
+        assert (await throttle.fail(k))[1] <= int(time.time())
+    for n, lock in [(3, 60), (4, 120), (5, 240), (6, 480)]:
+        start = int(time.time())
+        failures, locked_until = await throttle.fail(k)
+        assert failures == n
+        assert start + lock <= locked_until <= int(time.time()) + lock
+    with pytest.raises(polyauth.RateLimitedError) as e:
+        await throttle.attempt(k)
+    assert 470 <= e.value.retry_after <= 480
+    for _ in range(93):
+        await throttle.fail(k)
+    assert await throttle.fail(k) == (100, LOCKED_FOREVER)
+    with pytest.raises(polyauth.RateLimitedError):
+        await throttle.check(k)
+    await throttle.reset(k)
+    assert (await throttle.attempt(k))[0] == 1
 
 
 async def test_counters_are_shared_between_stores(shared_url: str) -> None:

@@ -261,6 +261,27 @@ def test_bad_secrets_raise(secret: str) -> None:
         totp.uri(secret, "alice")
 
 
+@pytest.mark.parametrize("size", [16, 19])
+def test_secrets_under_160_bits_are_refused(size: int) -> None:
+    # OTP-5: at least 160 bits; 128-bit (16-byte) secrets used to be accepted.
+    raw = bytes(range(1, size + 1))
+    totp = Totp()
+    for secret in [base64.b32encode(raw).decode(), base64.b32encode(raw).decode().rstrip("=")]:
+        with pytest.raises(InvalidInputError) as e:
+            totp.code(secret, now=NOW)
+        assert e.value.code == "invalid_input" and "160 bits" in str(e.value)
+        with pytest.raises(InvalidInputError):
+            totp.verify(secret, "123456", now=NOW)
+        with pytest.raises(InvalidInputError):
+            totp.uri(secret, "alice")
+        with pytest.raises(InvalidInputError):
+            Totp.parse_uri(f"otpauth://totp/Example:alice?secret={secret}&issuer=Example")
+    # 160 bits is enough.
+    ok = base64.b32encode(bytes(range(1, 21))).decode()
+    assert totp.code(ok, now=NOW) == pyotp.TOTP(ok).at(NOW)
+    assert Totp.parse_uri(totp.uri(ok, "alice"))["secret"] == ok
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -90,6 +90,19 @@ impl Mfa {
         run(|| mfa::generate_key().map(|k| k.as_str().to_owned()))
     }
 
+    /// The throttle key a subject's failures (within `throttle_context`) are counted under.
+    #[napi]
+    pub fn throttle_key(
+        subject: Utf16String,
+        throttle_context: Option<Utf16String>,
+    ) -> Result<String> {
+        let subject = text(subject, "subject")?;
+        let context = throttle_context
+            .map(|c| text(c, "throttleContext"))
+            .transpose()?;
+        Ok(mfa::throttle_key_in(&subject, context.as_deref()))
+    }
+
     /// Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
     /// confirmed.
     #[napi]
@@ -132,34 +145,44 @@ impl Mfa {
     }
 
     /// Checks a code of the confirmed factor, once; resolves to the accepted time step.
+    /// `throttle_context` (e.g. the client IP) counts failures per subject and context.
     #[napi]
     pub async fn verify(
         &self,
         subject: Utf16String,
         code: Utf16String,
         now: Option<Number>,
+        throttle_context: Option<Utf16String>,
     ) -> Result<f64> {
         let subject = text(subject, "subject")?;
         let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
+        let throttle_context = throttle_context
+            .map(|c| text(c, "throttleContext"))
+            .transpose()?;
         self.inner
-            .verify_at(&subject, &code, now)
+            .verify_in(&subject, &code, throttle_context.as_deref(), now)
             .await
             .map(|step| step as f64)
             .map_err(to_napi)
     }
 
-    /// Consumes a recovery code; resolves to how many unused codes remain.
+    /// Consumes a recovery code; resolves to how many unused codes remain. `throttle_context`
+    /// as in `verify`.
     #[napi]
     pub async fn verify_recovery_code(
         &self,
         subject: Utf16String,
         code: Utf16String,
         now: Option<Number>,
+        throttle_context: Option<Utf16String>,
     ) -> Result<u32> {
         let subject = text(subject, "subject")?;
         let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
+        let throttle_context = throttle_context
+            .map(|c| text(c, "throttleContext"))
+            .transpose()?;
         self.inner
-            .verify_recovery_code_at(&subject, &code, now)
+            .verify_recovery_code_in(&subject, &code, throttle_context.as_deref(), now)
             .await
             .map_err(to_napi)
     }

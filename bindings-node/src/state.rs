@@ -73,7 +73,7 @@ impl Store {
     /// Deletes what can never be used again; resolves to the number of rows removed. `now`
     /// (seconds) injects the clock.
     #[napi]
-    pub async fn purge_expired(&self, now: Option<f64>) -> Result<f64> {
+    pub async fn purge_expired(&self, now: Option<Number>) -> Result<f64> {
         let default = polyauth_core::token::now().max(0) as u64;
         let now = whole_arg(now, default, 1 << 40, "now")? as i64;
         self.inner
@@ -185,7 +185,8 @@ impl Sessions {
     /// Revokes the session of a refresh token (logout when the access token has expired); false
     /// for an unknown token, a session already revoked or one of another issuer or audience.
     #[napi]
-    pub async fn revoke_refresh_token(&self, refresh_token: String) -> Result<bool> {
+    pub async fn revoke_refresh_token(&self, refresh_token: Utf16String) -> Result<bool> {
+        let refresh_token = text(refresh_token, "refreshToken")?;
         self.inner
             .revoke_refresh_token(&refresh_token)
             .await

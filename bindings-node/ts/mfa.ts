@@ -22,6 +22,18 @@ export interface MfaOptions {
   throttle?: Throttle
 }
 
+/** Options of {@link Mfa.verify} and {@link Mfa.verifyRecoveryCode}. */
+export interface MfaVerifyOptions {
+  /** The TOTP clock (seconds since the epoch; default: the system clock). Never moves the throttle. */
+  now?: number
+  /**
+   * Counts failures under this subject and context only (e.g. the client's IP address, 1 to 256
+   * bytes; see {@link Mfa.throttleKey}), so one address's failures do not lock the others.
+   * Without it failures are counted under `mfa:<subject>`.
+   */
+  throttleContext?: string
+}
+
 /** What {@link Mfa.status} resolves to. */
 export interface MfaStatus {
   /** A confirmed factor exists: ask for a code at login. */
@@ -112,17 +124,27 @@ export class Mfa {
    * Checks a code of the confirmed factor; resolves to the accepted time step. Each code is
    * accepted at most once: a replay (or a code older than the last accepted one) rejects with
    * `totp_replayed`, a wrong code with `totp_invalid`, too many failures with `rate_limited`.
+   * `now` moves only the TOTP clock; the throttle always uses the server clock.
    */
-  verify(subject: string, code: string, options: { now?: number } = {}): Promise<number> {
-    return callAsync(() => this.native.verify(subject, code, options.now))
+  verify(subject: string, code: string, options: MfaVerifyOptions = {}): Promise<number> {
+    return callAsync(() => this.native.verify(subject, code, options.now, options.throttleContext))
   }
 
   /**
    * Consumes a recovery code (case, spaces and dashes do not matter); resolves to how many unused
    * codes remain. A used code rejects with `totp_replayed`, an unknown one with `totp_invalid`.
+   * Throttled like {@link Mfa.verify} (same key for the same `throttleContext`).
    */
-  verifyRecoveryCode(subject: string, code: string, options: { now?: number } = {}): Promise<number> {
-    return callAsync(() => this.native.verifyRecoveryCode(subject, code, options.now))
+  verifyRecoveryCode(subject: string, code: string, options: MfaVerifyOptions = {}): Promise<number> {
+    return callAsync(() => this.native.verifyRecoveryCode(subject, code, options.now, options.throttleContext))
+  }
+
+  /**
+   * The throttle key failures of `subject` (within `throttleContext`) are counted under, e.g. to
+   * unlock it with `Throttle.reset`.
+   */
+  static throttleKey(subject: string, throttleContext?: string): string {
+    return call(() => native.Mfa.throttleKey(subject, throttleContext))
   }
 
   /** New recovery codes for the confirmed factor; every earlier code stops working. */

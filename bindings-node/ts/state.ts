@@ -189,9 +189,16 @@ export interface ThrottleOptions {
   baseDelay?: number
   /** Longest delay in seconds (default 900). */
   maxDelay?: number
-  /** Consecutive failures after which the key stays locked until `reset` (default 100). */
+  /**
+   * Consecutive failures (1 to 100, default 100) from which the count never starts over by itself:
+   * the key is locked for `resetAfter` seconds, doubled by every further failure; at 100 failures
+   * it stays locked until `reset` (`lockedUntil` is then 2**53 - 1).
+   */
   maxFailures?: number
-  /** Seconds after which old failures are forgotten (default 86400). */
+  /**
+   * Below `maxFailures`, a failure this many seconds after the previous one starts the count over;
+   * also the first lock at `maxFailures` (default 86400).
+   */
   resetAfter?: number
 }
 

@@ -40,7 +40,11 @@ export class Totp {
     return call(() => this.native.generateSecret())
   }
 
-  /** The code for `secret` at `now` (seconds since the epoch; default: the system clock). */
+  /**
+   * The code for `secret` at `now` (seconds since the epoch; default: the system clock). Every
+   * method taking a secret rejects one that is not base32 or is shorter than 160 bits (32 base32
+   * characters; OTP-5) with `invalid_input`.
+   */
   code(secret: string, options: { now?: number } = {}): string {
     return call(() => this.native.code(secret, options.now))
   }

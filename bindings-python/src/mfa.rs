@@ -38,6 +38,14 @@ fn key_materials(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyMaterial>> {
     Ok(vec![key_material(obj)?])
 }
 
+/// `throttle_context`: None or a str (its length and content are checked by the core).
+fn context_arg(context: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    match context {
+        Some(c) if !c.is_none() => Ok(Some(str_arg(c, "throttle_context")?)),
+        _ => Ok(None),
+    }
+}
+
 fn now_arg(now: Option<i64>) -> i64 {
     now.unwrap_or_else(polyauth_core::token::now)
 }
@@ -165,44 +173,66 @@ impl Mfa {
     }
 
     /// Checks a code of the confirmed factor, once; awaitable → the accepted time step.
-    #[pyo3(signature = (subject, code, *, now=None))]
+    /// `throttle_context` (e.g. the client IP) counts failures per subject and context.
+    #[pyo3(signature = (subject, code, *, now=None, throttle_context=None))]
     fn verify<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
+        throttle_context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let code = Zeroizing::new(str_arg(code, "code")?);
+        let context = context_arg(throttle_context)?;
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.verify_at(&subject, &code, now_arg(now)).await },
+            async move {
+                m.verify_in(&subject, &code, context.as_deref(), now_arg(now))
+                    .await
+            },
             |py, step| step.into_bound_py_any(py),
         )
     }
 
     /// Consumes a recovery code; awaitable → how many unused codes remain.
-    #[pyo3(signature = (subject, code, *, now=None))]
+    /// `throttle_context` as in `verify`.
+    #[pyo3(signature = (subject, code, *, now=None, throttle_context=None))]
     fn verify_recovery_code<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         code: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
+        throttle_context: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let code = Zeroizing::new(str_arg(code, "code")?);
+        let context = context_arg(throttle_context)?;
         let m = self.inner.clone();
         spawn(
             py,
             async move {
-                m.verify_recovery_code_at(&subject, &code, now_arg(now))
+                m.verify_recovery_code_in(&subject, &code, context.as_deref(), now_arg(now))
                     .await
             },
             |py, left| left.into_bound_py_any(py),
         )
+    }
+
+    /// The throttle key `verify` counts a subject's failures under (within `throttle_context`),
+    /// e.g. to unlock it with `Throttle.reset`.
+    #[staticmethod]
+    #[pyo3(signature = (subject, throttle_context=None))]
+    fn throttle_key(
+        subject: &Bound<'_, PyAny>,
+        throttle_context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let subject = str_arg(subject, "subject")?;
+        let context = context_arg(throttle_context)?;
+        Ok(mfa::throttle_key_in(&subject, context.as_deref()))
     }
 
     /// New recovery codes for the confirmed factor (the old ones stop working); awaitable.

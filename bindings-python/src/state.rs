@@ -12,7 +12,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
 
 use crate::asyncio::spawn;
-use crate::convert::{arg, setting, MAX_SECONDS};
+use crate::convert::{arg, opt_arg, setting, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 use crate::tokens::Tokens;
 
@@ -89,7 +89,11 @@ impl Store {
     /// tokens, spent one-time tokens, idle throttle counters); awaitable → rows removed. `now`
     /// (seconds) injects the clock.
     #[pyo3(signature = (*, now=None))]
-    fn purge_expired<'py>(&self, py: Python<'py>, now: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+    fn purge_expired<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let s = self.inner.clone();
         let now = now.unwrap_or_else(polyauth_core::token::now);
         spawn(py, async move { s.purge_expired_at(now).await }, plain)
@@ -384,6 +388,9 @@ impl OneTimeTokens {
 }
 
 /// Failure counters with exponential backoff and a lockout ceiling, shared through the store.
+/// The lock schedule is the core's (`polyauth_core::throttle::Throttle`): from `max_failures` on
+/// the count never starts over by itself and each lock doubles from `reset_after`; at 100
+/// failures the key stays locked until `reset`.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Throttle {
     pub(crate) inner: CoreThrottle,

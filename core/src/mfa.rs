@@ -13,9 +13,13 @@
 //! - OTP-7: ten recovery codes of 120 random bits each, stored as SHA-256 only, consumed once.
 //! - RL-1: every attempt (TOTP or recovery code, confirm included) is reserved atomically in the
 //!   throttle under `mfa:<subject>` before the code is checked, and the counter is reset on
-//!   success. A subject without a factor (or enrollment) is counted alike, so the throttle does
-//!   not tell who has one. Not counted: malformed input (refused before any work) and a stored
-//!   secret that does not decrypt (the application's failure, not the user's).
+//!   success. `verify_in` / `verify_recovery_code_in` take a throttle context (e.g. the client's
+//!   IP address) that narrows the key to that subject and context ([`throttle_key_in`]), so one
+//!   address's failures lock only its own key. A subject without a factor (or enrollment) is
+//!   counted alike, so the throttle does not tell who has one. Not counted: malformed input
+//!   (refused before any work) and a stored secret that does not decrypt (the application's
+//!   failure, not the user's). The throttle always runs on the server clock: an injected `now`
+//!   moves only the TOTP clock (and enrollment expiry), never a lock.
 
 use std::fmt;
 use std::sync::Arc;
@@ -362,6 +366,34 @@ pub fn throttle_key(subject: &str) -> String {
     }
 }
 
+/// Longest throttle context accepted (an IP address, a device id...).
+pub const MAX_THROTTLE_CONTEXT: usize = 256;
+
+/// The throttle key of a subject's second factor within a throttle context (e.g. the client's IP
+/// address): [`throttle_key`] without one; with one, `mfa-ctx:<subject length>:<subject>:<context>`
+/// (never equal to another subject's or context's key), or a digest of it beyond 512 bytes.
+pub fn throttle_key_in(subject: &str, context: Option<&str>) -> String {
+    let Some(context) = context else {
+        return throttle_key(subject);
+    };
+    let key = format!("mfa-ctx:{}:{subject}:{context}", subject.len());
+    if key.len() <= 512 {
+        key
+    } else {
+        format!(
+            "mfa-ctx-sha256:{}",
+            hex::encode(Sha256::digest(key.as_bytes()))
+        )
+    }
+}
+
+fn check_context(context: Option<&str>) -> Result<()> {
+    match context {
+        Some(c) => check_required(c, "throttle context", MAX_THROTTLE_CONTEXT),
+        None => Ok(()),
+    }
+}
+
 fn check_subject(subject: &str) -> Result<()> {
     check_required(subject, "subject", 1024)
 }
@@ -452,16 +484,14 @@ impl Mfa {
         })
     }
 
-    /// Reserves a throttled attempt for `subject` (`rate_limited` while locked).
-    async fn attempt(&self, subject: &str, now: i64) -> Result<()> {
-        self.throttle
-            .attempt_at(&throttle_key(subject), now)
-            .await
-            .map(drop)
+    /// Reserves a throttled attempt under `key` (`rate_limited` while locked), on the server
+    /// clock whatever `now` the caller injected (OTP-6, RL-1).
+    async fn attempt(&self, key: &str) -> Result<()> {
+        self.throttle.attempt(key).await.map(drop)
     }
 
-    async fn succeeded(&self, subject: &str) -> Result<()> {
-        self.throttle.reset(&throttle_key(subject)).await
+    async fn succeeded(&self, key: &str) -> Result<()> {
+        self.throttle.reset(key).await
     }
 
     /// A code's shape: `invalid_input` when oversized, `totp_invalid` when it cannot be a code.
@@ -497,13 +527,13 @@ impl Mfa {
         let Some((pending, _)) = pending else {
             // Counted like a wrong code, so that subjects with and without an enrollment behave
             // alike under the throttle.
-            self.attempt(subject, now).await?;
+            self.attempt(&throttle_key(subject)).await?;
             return Err(Error::TotpInvalid);
         };
         // A secret that does not decrypt is the application's failure, not the user's: decrypt
         // before the attempt is counted. The code is checked only after it is reserved.
         let opened = self.keys.open(subject, pending)?;
-        self.attempt(subject, now).await?;
+        self.attempt(&throttle_key(subject)).await?;
         let Some(step) = self.totp.verify(&opened.secret, code, None, clock)? else {
             return Err(Error::TotpInvalid);
         };
@@ -520,7 +550,7 @@ impl Mfa {
             // Another confirm with this code won, or a new enrollment replaced this one.
             return Err(Error::TotpReplayed);
         }
-        self.succeeded(subject).await?;
+        self.succeeded(&throttle_key(subject)).await?;
         Ok(codes)
     }
 
@@ -531,24 +561,39 @@ impl Mfa {
         self.verify_at(subject, code, token::now()).await
     }
 
-    /// `verify` at `now`.
+    /// `verify` at `now` (the TOTP clock; the throttle stays on the server clock).
     pub async fn verify_at(&self, subject: &str, code: &str, now: i64) -> Result<u64> {
+        self.verify_in(subject, code, None, now).await
+    }
+
+    /// `verify_at` with failures counted under `subject` and `context` (e.g. the client's IP
+    /// address, see [`throttle_key_in`]) instead of `subject` alone; `None` is `verify_at`.
+    /// `invalid_input` for an empty context, one over 256 bytes or one with NUL.
+    pub async fn verify_in(
+        &self,
+        subject: &str,
+        code: &str,
+        context: Option<&str>,
+        now: i64,
+    ) -> Result<u64> {
         let clock = check_now(now)?;
         check_subject(subject)?;
+        check_context(context)?;
         self.check_code(code)?;
+        let key = throttle_key_in(subject, context);
         let record = self.store.mfa_get(subject).await?;
         let Some((stored, last_step)) = record
             .as_ref()
             .and_then(|r| r.secret.as_deref().map(|s| (s, r.last_step)))
         else {
             // Counted like a wrong code: whether a subject has a factor does not show.
-            self.attempt(subject, now).await?;
+            self.attempt(&key).await?;
             return Err(Error::TotpInvalid);
         };
         // As in `confirm_at`: decrypt, then reserve the attempt, then check the code. The step
         // read here is only a hint; `mfa_accept_step` decides atomically.
         let opened = self.keys.open(subject, stored)?;
-        self.attempt(subject, now).await?;
+        self.attempt(&key).await?;
         let after = u64::try_from(last_step).ok();
         let Some(step) = self.totp.verify(&opened.secret, code, after, clock)? else {
             return Err(
@@ -582,7 +627,7 @@ impl Mfa {
                 _ => Error::TotpInvalid,
             });
         }
-        self.succeeded(subject).await?;
+        self.succeeded(&key).await?;
         Ok(step)
     }
 
@@ -593,26 +638,41 @@ impl Mfa {
             .await
     }
 
-    /// `verify_recovery_code` at `now`.
+    /// `verify_recovery_code` at `now` (when the code is marked used; the throttle stays on the
+    /// server clock).
     pub async fn verify_recovery_code_at(
         &self,
         subject: &str,
         code: &str,
         now: i64,
     ) -> Result<u32> {
+        self.verify_recovery_code_in(subject, code, None, now).await
+    }
+
+    /// `verify_recovery_code_at` with failures counted under `subject` and `context`, as
+    /// [`Mfa::verify_in`].
+    pub async fn verify_recovery_code_in(
+        &self,
+        subject: &str,
+        code: &str,
+        context: Option<&str>,
+        now: i64,
+    ) -> Result<u32> {
         check_now(now)?;
         check_subject(subject)?;
+        check_context(context)?;
         let Some(normalized) = normalize_recovery(code)? else {
             return Err(Error::TotpInvalid);
         };
-        self.attempt(subject, now).await?;
+        let key = throttle_key_in(subject, context);
+        self.attempt(&key).await?;
         match self
             .store
             .mfa_use_recovery(subject, &recovery_hash(&normalized), now)
             .await?
         {
             RecoveryUse::Consumed(left) => {
-                self.succeeded(subject).await?;
+                self.succeeded(&key).await?;
                 Ok(u32::try_from(left).unwrap_or(0))
             }
             RecoveryUse::Used => Err(Error::TotpReplayed),
@@ -637,7 +697,7 @@ impl Mfa {
     pub async fn disable(&self, subject: &str) -> Result<bool> {
         check_subject(subject)?;
         let removed = self.store.mfa_delete(subject).await?;
-        self.succeeded(subject).await?;
+        self.succeeded(&throttle_key(subject)).await?;
         Ok(removed)
     }
 
@@ -833,5 +893,25 @@ mod tests {
         let k = throttle_key(&long);
         assert!(k.starts_with("mfa-sha256:") && k.len() <= 512);
         assert!(throttle_key(&"y".repeat(508)).len() <= 512);
+    }
+
+    #[test]
+    fn context_keys_are_distinct_and_bounded() {
+        assert_eq!(throttle_key_in("u1", None), "mfa:u1");
+        assert_eq!(
+            throttle_key_in("u1", Some("203.0.113.7")),
+            "mfa-ctx:2:u1:203.0.113.7"
+        );
+        // The length prefix keeps subject and context apart.
+        assert_ne!(
+            throttle_key_in("a:b", Some("c")),
+            throttle_key_in("a", Some("b:c"))
+        );
+        let long = throttle_key_in(&"x".repeat(1024), Some(&"y".repeat(256)));
+        assert!(long.starts_with("mfa-ctx-sha256:") && long.len() <= 512);
+        assert_ne!(
+            long,
+            throttle_key_in(&"x".repeat(1024), Some(&"y".repeat(255)))
+        );
     }
 }

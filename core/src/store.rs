@@ -149,6 +149,16 @@ pub struct Counter {
     pub locked_until: i64,
 }
 
+/// When a throttle count starts over; the store applies it in the same atomic step as the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decay {
+    /// Below `max_failures`, a failure this many seconds after the previous one counts as the
+    /// first one again.
+    pub reset_after: i64,
+    /// From this count on the count never starts over (only `throttle_reset` clears it).
+    pub max_failures: i64,
+}
+
 /// Result of reserving a throttled attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
@@ -206,13 +216,16 @@ pub enum RecoveryUse {
 pub(crate) fn lock_end(now: i64, lock: i64) -> i64 {
     if lock > 0 {
         now.saturating_add(lock)
+            .min(crate::throttle::LOCKED_FOREVER)
     } else {
         0
     }
 }
 
-/// How long an idle throttle counter is kept: `Throttle` accepts `reset_after` up to this, so a
-/// counter unlocked and without a failure for this long counts for nothing any more.
+/// How long a throttle counter is kept after its last failure and the end of its lock: `Throttle`
+/// accepts `reset_after` up to this, so below `max_failures` such a counter counts for nothing any
+/// more; at or over `max_failures` this is the documented end of the lock schedule. A key locked
+/// until `reset` (`LOCKED_FOREVER`) is never forgotten.
 pub const THROTTLE_RETENTION: i64 = 30 * 86_400;
 
 /// How long ended sessions and spent one-time tokens are kept before a purge removes them: for a
@@ -222,7 +235,8 @@ pub const PURGE_MARGIN: i64 = 86_400;
 
 /// Whether a throttle counter can be forgotten at `now` (see [`THROTTLE_RETENTION`]).
 pub(crate) fn throttle_idle(c: &Counter, now: i64) -> bool {
-    c.locked_until <= now && now.saturating_sub(c.last_failure_at) >= THROTTLE_RETENTION
+    let cutoff = now.saturating_sub(THROTTLE_RETENTION);
+    c.locked_until <= cutoff && c.last_failure_at <= cutoff
 }
 
 /// Whether a session ended (revoked, expired or idle) at least [`PURGE_MARGIN`] before `now`.
@@ -486,22 +500,25 @@ impl Store {
         }
     }
 
-    /// Atomically counts a failure: starts over when the last one is older than `reset_after`,
-    /// and extends `locked_until` to at least `lock_for(failures)` from now.
+    /// Atomically counts a failure: starts over when `decay` says so (a count below
+    /// `max_failures` whose last failure is `reset_after` or more seconds old), and extends
+    /// `locked_until` to at least `lock_for(failures)` from now (never past `LOCKED_FOREVER`).
+    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
     pub async fn throttle_fail(
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
         match self {
-            Store::Memory(m) => m.throttle_fail(key, now, reset_after, lock_for),
-            Store::Sql(s) => s.throttle_fail(key, now, reset_after, lock_for).await,
-            Store::Redis(r) => r.throttle_fail(key, now, reset_after, lock_for).await,
+            Store::Memory(m) => m.throttle_fail(key, now, decay, lock_for),
+            Store::Sql(s) => s.throttle_fail(key, now, decay, lock_for).await,
+            Store::Redis(r) => r.throttle_fail(key, now, decay, lock_for).await,
         }
     }
 
+    /// The counter of `key`, if any.
     pub async fn throttle_get(&self, key: &str) -> Result<Option<Counter>> {
         match self {
             Store::Memory(m) => m.throttle_get(key),
@@ -510,6 +527,7 @@ impl Store {
         }
     }
 
+    /// Deletes the counter of `key`.
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
         match self {
             Store::Memory(m) => m.throttle_reset(key),
@@ -518,21 +536,21 @@ impl Store {
         }
     }
 
-    /// Atomically reserves an attempt: when `key` is locked at `now` nothing changes and the lock's
-    /// end is returned; otherwise the attempt is counted like `throttle_fail` (so concurrent
-    /// attempts can never all pass a check before any of them is counted) until `throttle_reset`.
-    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
+    /// Atomically reserves an attempt: when `key` is locked at `now` (`locked_until > now`)
+    /// nothing changes and the lock's end is returned; otherwise the attempt is counted like
+    /// `throttle_fail` (so concurrent attempts can never all pass a check before any of them is
+    /// counted) until `throttle_reset`.
     pub async fn throttle_attempt(
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Attempt> {
         match self {
-            Store::Memory(m) => m.throttle_attempt(key, now, reset_after, lock_for),
-            Store::Sql(s) => s.throttle_attempt(key, now, reset_after, lock_for).await,
-            Store::Redis(r) => r.throttle_attempt(key, now, reset_after, lock_for).await,
+            Store::Memory(m) => m.throttle_attempt(key, now, decay, lock_for),
+            Store::Sql(s) => s.throttle_attempt(key, now, decay, lock_for).await,
+            Store::Redis(r) => r.throttle_attempt(key, now, decay, lock_for).await,
         }
     }
 

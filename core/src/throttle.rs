@@ -2,24 +2,31 @@
 //! every process and both languages see the same counts.
 
 use crate::error::{Error, Result};
-use crate::store::{Attempt, Counter, Store};
+use crate::store::{Attempt, Counter, Decay, Store, THROTTLE_RETENTION};
 use crate::token;
 
-/// The highest `max_failures` allowed (RL-1: at most 100 consecutive failures per account). From
-/// this count on the lock is always `reset_after`, which lets a store evaluate the schedule once.
+/// The highest `max_failures` allowed, and the hard ceiling of the schedule (RL-1: at most 100
+/// consecutive failures per key): from this count on a key stays locked until `reset`.
 pub const MAX_FAILURES_CEILING: i64 = 100;
 
+/// The `locked_until` of a key locked until `reset` (2^53 - 1 seconds since the epoch, so it is
+/// exact in every host language and in Redis' Lua). No lock ends later.
+pub const LOCKED_FOREVER: i64 = (1 << 53) - 1;
+
+/// The backoff schedule of a [`Throttle`]; see [`Throttle`] for how the fields combine.
 #[derive(Debug, Clone)]
 pub struct ThrottleConfig {
     /// Failures allowed before any delay (default 5).
     pub free_attempts: i64,
     /// First delay in seconds, doubled with every further failure (default 1).
     pub base_delay: i64,
-    /// Longest delay between attempts in seconds (default 900).
+    /// Longest delay before `max_failures`, in seconds (default 900).
     pub max_delay: i64,
-    /// Consecutive failures after which the key stays locked until `reset` (default 100; RL-1).
+    /// Consecutive failures from which the key is locked for `reset_after` seconds, doubled by
+    /// every further failure, and never forgotten until `reset` (1 to 100, default 100; RL-1).
     pub max_failures: i64,
-    /// A key whose last failure is older than this starts over (default 1 day).
+    /// Below `max_failures`, a failure this many seconds after the previous one starts the count
+    /// over; also the first lock at `max_failures` (default 1 day).
     pub reset_after: i64,
 }
 
@@ -35,10 +42,18 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// The lock a key gets after `failures` consecutive failures, in seconds.
+/// The lock a key gets after `failures` consecutive failures, in seconds (the schedule documented
+/// on [`Throttle`]; `LOCKED_FOREVER` means until `reset`). Constant from `MAX_FAILURES_CEILING` on.
 pub fn lock_for(config: &ThrottleConfig, failures: i64) -> i64 {
+    if failures >= MAX_FAILURES_CEILING {
+        return LOCKED_FOREVER;
+    }
     if failures >= config.max_failures {
-        return config.reset_after;
+        let exp = (failures - config.max_failures).min(62) as u32;
+        return config
+            .reset_after
+            .saturating_mul(1i64 << exp)
+            .min(LOCKED_FOREVER);
     }
     let over = failures - config.free_attempts;
     if over <= 0 {
@@ -51,6 +66,25 @@ pub fn lock_for(config: &ThrottleConfig, failures: i64) -> i64 {
         .min(config.max_delay)
 }
 
+/// Failure counters per key (an account, or an account and an IP address: any string the
+/// application composes), stored so that every process shares them (RL-1).
+///
+/// Lock schedule, for `n` consecutive failures counted on a key:
+/// - `n <= free_attempts`: no lock;
+/// - `free_attempts < n < max_failures`: locked for `base_delay * 2^(n - free_attempts - 1)`
+///   seconds, at most `max_delay`;
+/// - `max_failures <= n < 100`: locked for `reset_after * 2^(n - max_failures)` seconds
+///   (`reset_after` at `max_failures`, doubled by every further failure);
+/// - `n >= 100` ([`MAX_FAILURES_CEILING`]), or a lock that would end after [`LOCKED_FOREVER`]:
+///   locked until `reset`.
+///
+/// Below `max_failures`, a failure more than `reset_after` seconds after the previous one starts
+/// the count over at 1. From `max_failures` on the count never starts over by a new failure: only
+/// `reset` (after a success, or by an administrator) clears it, and each failure after a lock
+/// has lapsed locks the key twice as long. A lock is never shortened. Retention: a key that has
+/// had no failure and no lock for [`THROTTLE_RETENTION`] (30 days) is forgotten by
+/// `Store::purge_expired` (Redis: the key expires); a key locked until `reset` never is. `check` and `attempt`
+/// refuse while `locked_until > now`; `attempt` counts nothing while locked, `fail` always counts.
 #[derive(Clone, Debug)]
 pub struct Throttle {
     store: Store,
@@ -58,6 +92,9 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// A throttle over `store`; `invalid_config` unless `free_attempts >= 0`,
+    /// `1 <= base_delay <= max_delay`, `1 <= max_failures <= 100` and
+    /// `1 <= reset_after <= 30 days` (a count must not outlive the store's retention).
     pub fn new(store: Store, config: ThrottleConfig) -> Result<Self> {
         let c = &config;
         if c.free_attempts < 0
@@ -66,9 +103,10 @@ impl Throttle {
             || c.max_failures < 1
             || c.max_failures > MAX_FAILURES_CEILING
             || c.reset_after < 1
+            || c.reset_after > THROTTLE_RETENTION
         {
             return Err(Error::InvalidConfig(
-                "throttle: free_attempts >= 0, 1 <= base_delay <= max_delay, 1 <= max_failures <= 100, reset_after >= 1".into(),
+                "throttle: free_attempts >= 0, 1 <= base_delay <= max_delay, 1 <= max_failures <= 100, 1 <= reset_after <= 2592000".into(),
             ));
         }
         Ok(Throttle { store, config })
@@ -89,13 +127,12 @@ impl Throttle {
         self.check_at(key, token::now()).await
     }
 
+    /// `check` at `now` (seconds since the epoch).
     pub async fn check_at(&self, key: &str, now: i64) -> Result<()> {
         Self::check_key(key)?;
         match self.store.throttle_get(key).await? {
-            Some(c)
-                if now - c.last_failure_at < self.config.reset_after && c.locked_until > now =>
-            {
-                Err(Error::RateLimited((c.locked_until - now) as u64))
+            Some(c) if c.locked_until > now => {
+                Err(Error::RateLimited(c.locked_until.saturating_sub(now) as u64))
             }
             _ => Ok(()),
         }
@@ -106,13 +143,12 @@ impl Throttle {
         self.fail_at(key, token::now()).await
     }
 
+    /// `fail` at `now` (seconds since the epoch).
     pub async fn fail_at(&self, key: &str, now: i64) -> Result<Counter> {
         Self::check_key(key)?;
         let config = self.config.clone();
         let lock = move |failures: i64| lock_for(&config, failures);
-        self.store
-            .throttle_fail(key, now, self.config.reset_after, &lock)
-            .await
+        self.store.throttle_fail(key, now, self.rule(), &lock).await
     }
 
     /// Reserves an attempt in one atomic step: fails with `rate_limited` while `key` is locked,
@@ -130,11 +166,19 @@ impl Throttle {
         let lock = move |failures: i64| lock_for(&config, failures);
         match self
             .store
-            .throttle_attempt(key, now, self.config.reset_after, &lock)
+            .throttle_attempt(key, now, self.rule(), &lock)
             .await?
         {
             Attempt::Allowed(c) => Ok(c),
             Attempt::Locked(until) => Err(Error::RateLimited(until.saturating_sub(now) as u64)),
+        }
+    }
+
+    /// What the store needs to count a failure: when a count starts over.
+    fn rule(&self) -> Decay {
+        Decay {
+            reset_after: self.config.reset_after,
+            max_failures: self.config.max_failures,
         }
     }
 
@@ -165,6 +209,34 @@ mod tests {
         let s: Vec<i64> = (1..=12).map(|n| lock_for(&c, n)).collect();
         assert_eq!(s, vec![0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64]);
         assert_eq!(lock_for(&c, 40), 900);
-        assert_eq!(lock_for(&c, 100), 86_400);
+        assert_eq!(lock_for(&c, 99), 900);
+        // The ceiling: locked until reset.
+        assert_eq!(lock_for(&c, 100), LOCKED_FOREVER);
+        assert_eq!(lock_for(&c, i64::MAX), LOCKED_FOREVER);
+    }
+
+    #[test]
+    fn locks_escalate_from_max_failures_to_the_ceiling() {
+        let c = ThrottleConfig {
+            free_attempts: 1,
+            max_failures: 3,
+            reset_after: 10,
+            ..Default::default()
+        };
+        let s: Vec<i64> = (1..=7).map(|n| lock_for(&c, n)).collect();
+        assert_eq!(s, vec![0, 1, 10, 20, 40, 80, 160]);
+        // Doubling saturates at LOCKED_FOREVER long before the ceiling.
+        assert_eq!(lock_for(&c, 99), LOCKED_FOREVER);
+        let late = ThrottleConfig {
+            max_failures: 97,
+            ..c
+        };
+        assert_eq!(lock_for(&late, 99), 40);
+        assert_eq!(lock_for(&late, 100), LOCKED_FOREVER);
+        assert_eq!(
+            crate::store::lock_end(1_000, LOCKED_FOREVER),
+            LOCKED_FOREVER
+        );
+        assert_eq!(crate::store::lock_end(1_000, 0), 0);
     }
 }

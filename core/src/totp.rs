@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 
 /// Longest code input looked at; anything longer is refused before any work.
 const MAX_CODE_INPUT: usize = 16;
+/// Shortest secret accepted anywhere a secret is taken (OTP-5: at least 160 bits, RFC 4226 §4).
+pub const MIN_SECRET_BYTES: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpAlgorithm {
@@ -102,6 +104,8 @@ pub struct ParsedUri {
     pub algorithm: TotpAlgorithm,
 }
 
+/// The bytes of a base32 secret (spaces, dashes, case and padding ignored); `invalid_input` when
+/// it is not base32 or shorter than 160 bits (`MIN_SECRET_BYTES`).
 fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>> {
     let cleaned: Zeroizing<String> = Zeroizing::new(
         secret
@@ -118,9 +122,9 @@ fn decode_secret(secret: &str) -> Result<Zeroizing<Vec<u8>>> {
     let bytes = Secret::try_from_base32(cleaned.trim_end_matches('='))
         .map_err(|_| Error::InvalidInput("TOTP secret is not base32".into()))?;
     let bytes = Zeroizing::new(bytes.to_vec());
-    if bytes.len() < 16 {
+    if bytes.len() < MIN_SECRET_BYTES {
         return Err(Error::InvalidInput(
-            "TOTP secret must be at least 128 bits".into(),
+            "TOTP secret must be at least 160 bits (32 base32 characters)".into(),
         ));
     }
     Ok(bytes)
@@ -253,7 +257,7 @@ impl Totp {
             .map_err(|_| Error::InvalidInput("cannot build the otpauth URI".into()))
     }
 
-    /// Reads an otpauth URI (with validation: totp type, base32 secret of at least 128 bits,
+    /// Reads an otpauth URI (with validation: totp type, base32 secret of at least 160 bits,
     /// 6–8 digits, known algorithm).
     pub fn parse_uri(uri: &str) -> Result<ParsedUri> {
         if uri.len() > 2048 {
@@ -272,8 +276,10 @@ impl Totp {
                 "otpauth URI digits must be 6 to 8".into(),
             ));
         }
+        let secret = Zeroizing::new(t.secret().to_base32().trim_end_matches('=').to_owned());
+        decode_secret(&secret)?;
         Ok(ParsedUri {
-            secret: Zeroizing::new(t.secret().to_base32().trim_end_matches('=').to_owned()),
+            secret,
             account: t.account_name().to_owned(),
             issuer: t.issuer().map(str::to_owned),
             digits: t.digits(),

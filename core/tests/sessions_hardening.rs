@@ -380,6 +380,76 @@ async fn starting_sessions_purges_opportunistically() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purge_forgets_throttle_counters_only_after_the_retention() {
+    use polyauth_core::store::THROTTLE_RETENTION;
+    use polyauth_core::throttle::{Throttle, ThrottleConfig, LOCKED_FOREVER};
+    for store in stores().await {
+        let b = store.backend();
+        if b == "redis" {
+            continue; // counters expire there (the same retention, as a key TTL)
+        }
+        let cfg = ThrottleConfig {
+            max_failures: 3,
+            reset_after: 60,
+            ..Default::default()
+        };
+        let th = Throttle::new(store.clone(), cfg).unwrap();
+        let t0 = polyauth_core::token::now();
+        let (locked, forever) = (
+            format!("l-{}", rand_suffix()),
+            format!("f-{}", rand_suffix()),
+        );
+        for k in 0..3 {
+            th.fail_at(&locked, t0 + k).await.unwrap();
+        }
+        for k in 0..100 {
+            th.fail_at(&forever, t0 + k).await.unwrap();
+        }
+        let lock_end = store
+            .throttle_get(&locked)
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until;
+        assert_eq!(
+            store
+                .throttle_get(&forever)
+                .await
+                .unwrap()
+                .unwrap()
+                .locked_until,
+            LOCKED_FOREVER
+        );
+        // Within the retention after the lock ended, the count at max_failures stays.
+        store
+            .purge_expired_at(lock_end + THROTTLE_RETENTION - 1)
+            .await
+            .unwrap();
+        assert!(store.throttle_get(&locked).await.unwrap().is_some(), "{b}");
+        store
+            .purge_expired_at(lock_end + THROTTLE_RETENTION + 100)
+            .await
+            .unwrap();
+        assert!(store.throttle_get(&locked).await.unwrap().is_none(), "{b}");
+        // A key locked until reset is never forgotten.
+        store
+            .purge_expired_at(t0 + 20 * 365 * 86_400)
+            .await
+            .unwrap();
+        assert!(store.throttle_get(&forever).await.unwrap().is_some(), "{b}");
+    }
+    let store = Store::open("memory://").await.unwrap();
+    let too_long = ThrottleConfig {
+        reset_after: THROTTLE_RETENTION + 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        Throttle::new(store, too_long).unwrap_err().code(),
+        "invalid_config"
+    );
+}
+
 /// Redis: a namespace named like a key kind cannot reach the default namespace's keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_namespaces_are_disjoint() {
@@ -399,7 +469,15 @@ async fn redis_namespaces_are_disjoint() {
     // The default namespace's throttle counter named "mfa:<subject>"...
     let lock = |_: i64| 0;
     default
-        .throttle_fail(&format!("mfa:{subject}"), 1, 10, &lock)
+        .throttle_fail(
+            &format!("mfa:{subject}"),
+            1,
+            polyauth_core::store::Decay {
+                reset_after: 10,
+                max_failures: 100,
+            },
+            &lock,
+        )
         .await
         .unwrap();
     default

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use polyauth_core::onetime::OneTimeTokens;
 use polyauth_core::session::{Sessions, SessionsConfig};
 use polyauth_core::store::Store;
-use polyauth_core::throttle::{Throttle, ThrottleConfig};
+use polyauth_core::throttle::{Throttle, ThrottleConfig, LOCKED_FOREVER};
 use polyauth_core::{Alg, KeySet, KeySource, Tokens, TokensConfig, VerifyOptions};
 use serde_json::{json, Map, Value};
 
@@ -391,6 +391,117 @@ async fn attempts_are_reserved_atomically() {
     }
 }
 
+/// The scenario (RL-1): with `max_failures = 3` the lock lapsed after `reset_after` and the
+/// count started over, so an attacker polling every second got 3 failures per second (30 in 10 s).
+/// Now the count goes on past `max_failures` and each lock doubles, on `attempt` and on
+/// `check` + `fail` alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn locks_do_not_lapse_into_a_fresh_count() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = ThrottleConfig {
+            max_failures: 3,
+            reset_after: 1,
+            ..Default::default()
+        };
+        let th = Throttle::new(store, cfg).unwrap();
+        let (k1, k2) = (
+            format!("login:{}", rand_suffix()),
+            format!("login:{}", rand_suffix()),
+        );
+        let now = polyauth_core::token::now();
+        let (mut by_attempt, mut by_fail) = (0, 0);
+        for t in now..now + 10 {
+            while th.attempt_at(&k1, t).await.is_ok() {
+                by_attempt += 1;
+            }
+            while th.check_at(&k2, t).await.is_ok() {
+                th.fail_at(&k2, t).await.unwrap();
+                by_fail += 1;
+            }
+        }
+        // 3 at once (locked 1 s), then one each at now+1 (2 s), now+3 (4 s), now+7 (8 s).
+        assert_eq!((by_attempt, by_fail), (6, 6), "{b}");
+        for k in [&k1, &k2] {
+            let c = th.store().throttle_get(k).await.unwrap().unwrap();
+            assert_eq!((c.failures, c.locked_until), (6, now + 15), "{b}");
+        }
+        // Long after reset_after the count still goes on (it starts over only below
+        // max_failures), and the next lock is twice as long again.
+        let later = now + 1_000_000;
+        let c = th.attempt_at(&k1, later).await.unwrap();
+        assert_eq!((c.failures, c.locked_until), (7, later + 16), "{b}");
+        let c = th.fail_at(&k2, later).await.unwrap();
+        assert_eq!((c.failures, c.locked_until), (7, later + 16), "{b}");
+        // Only reset clears it.
+        th.reset(&k1).await.unwrap();
+        assert_eq!(th.attempt_at(&k1, later).await.unwrap().failures, 1, "{b}");
+    }
+}
+
+/// The hard ceiling (RL-1): at 100 consecutive failures a key stays locked until `reset`, however
+/// the failures were counted and whatever the clock says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ceiling_locks_until_reset() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = ThrottleConfig {
+            free_attempts: 0,
+            base_delay: 1,
+            max_delay: 1,
+            max_failures: 97,
+            reset_after: 10,
+        };
+        let th = Throttle::new(store, cfg).unwrap();
+        let key = format!("mfa:{}", rand_suffix());
+        let now = polyauth_core::token::now();
+        // Every attempt waits out the lock before it: 96 locks of 1 s, then 10, 20, 40 s.
+        let mut t = now;
+        let mut locks = Vec::new();
+        for n in 1..=100 {
+            let c = th.attempt_at(&key, t).await.unwrap();
+            assert_eq!(c.failures, n, "{b}");
+            locks.push(c.locked_until - t);
+            t = c.locked_until;
+        }
+        assert_eq!(locks[95..99], [1, 10, 20, 40], "{b}");
+        assert_eq!(t, LOCKED_FOREVER, "{b}: locked until reset at the ceiling");
+        for late in [now + 100 * 365 * 86_400, LOCKED_FOREVER - 1] {
+            let e = th.attempt_at(&key, late).await.unwrap_err();
+            assert_eq!(e.code(), "rate_limited", "{b}");
+            assert_eq!(e.retry_after(), Some((LOCKED_FOREVER - late) as u64), "{b}");
+            assert_eq!(
+                th.check_at(&key, late).await.unwrap_err().code(),
+                "rate_limited",
+                "{b}"
+            );
+        }
+        assert_eq!(store_failures(&th, &key).await, 100, "{b}");
+        th.reset(&key).await.unwrap();
+        th.check_at(&key, now).await.unwrap();
+
+        // `fail` reaches the ceiling alike, from any max_failures.
+        let low = Throttle::new(
+            th.store().clone(),
+            ThrottleConfig {
+                max_failures: 3,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut c = None;
+        for _ in 0..100 {
+            c = Some(low.fail_at(&key, now).await.unwrap());
+        }
+        let c = c.unwrap();
+        assert_eq!((c.failures, c.locked_until), (100, LOCKED_FOREVER), "{b}");
+        let c = low.fail_at(&key, now + 5).await.unwrap();
+        assert_eq!((c.failures, c.locked_until), (101, LOCKED_FOREVER), "{b}");
+        low.reset(&key).await.unwrap();
+        assert_eq!(low.attempt_at(&key, now).await.unwrap().failures, 1, "{b}");
+    }
+}
+
 async fn store_failures(th: &Throttle, key: &str) -> i64 {
     th.store()
         .throttle_get(key)
@@ -598,10 +709,14 @@ async fn store_futures_are_send() {
             .unwrap();
         st.consume_one_time(&hash, &id, 2).await.unwrap();
         let lock = |n: i64| n;
-        st.throttle_fail(&id, 1, 10, &lock).await.unwrap();
+        let decay = polyauth_core::store::Decay {
+            reset_after: 10,
+            max_failures: 3,
+        };
+        st.throttle_fail(&id, 1, decay, &lock).await.unwrap();
         st.throttle_get(&id).await.unwrap();
         st.throttle_reset(&id).await.unwrap();
-        st.throttle_attempt(&id, 1, 10, &lock).await.unwrap();
+        st.throttle_attempt(&id, 1, decay, &lock).await.unwrap();
         st.mfa_begin(&id, &hash, 10).await.unwrap();
         let hashes = vec![hash.clone()];
         let c = polyauth_core::store::MfaConfirmation {

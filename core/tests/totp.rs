@@ -196,3 +196,48 @@ fn a_code_equal_at_a_used_and_a_later_step_counts_for_the_later_one() {
         None
     );
 }
+
+/// OTP-5: secrets under 160 bits are refused wherever a secret is taken (they were accepted
+/// down to 128 bits); 160 bits and the RFC 6238 seeds (20, 32, 64 bytes) work.
+#[test]
+fn secrets_under_160_bits_are_refused() {
+    let t = totp(TotpAlgorithm::Sha1, 6, 1);
+    // "1234567890123456" (16 bytes) and "1234567890123456789" (19 bytes), padded and not.
+    for short in [
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY======",
+        "GEZDGNBVGY3TQOI",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOI",
+    ] {
+        assert_eq!(t.code(short, 59).unwrap_err().code(), "invalid_input");
+        assert_eq!(
+            t.verify(short, "123456", None, 59).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            t.uri(short, "jane@example.com").unwrap_err().code(),
+            "invalid_input"
+        );
+        let uri = format!("otpauth://totp/Example:jane?secret={short}&issuer=Example");
+        assert_eq!(
+            Totp::parse_uri(&uri).unwrap_err().code(),
+            "invalid_input",
+            "{short}"
+        );
+    }
+    // 160 bits: the RFC 4226 seed "12345678901234567890".
+    let ok = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    assert_eq!(t.code(ok, 59).unwrap(), "287082");
+    let uri = t.uri(ok, "jane@example.com").unwrap();
+    assert_eq!(Totp::parse_uri(&uri).unwrap().secret.as_str(), ok);
+    for alg in [
+        TotpAlgorithm::Sha1,
+        TotpAlgorithm::Sha256,
+        TotpAlgorithm::Sha512,
+    ] {
+        let g = totp(alg, 6, 1);
+        let secret = g.generate_secret().unwrap();
+        assert!(secret.len() >= 32, "{alg:?}: at least 160 bits");
+        g.code(&secret, 59).unwrap();
+    }
+}

@@ -340,8 +340,11 @@ class Throttle:
         reset_after: int = 86400,
     ) -> Self:
         """A throttle over ``store``: ``free_attempts`` failures without delay, then ``base_delay``
-        seconds doubled per failure up to ``max_delay``; after ``max_failures`` (at most 100) the key
-        stays locked; failures older than ``reset_after`` seconds are forgotten."""
+        seconds doubled per failure up to ``max_delay``. Below ``max_failures`` a failure more than
+        ``reset_after`` seconds after the previous one starts the count over. From ``max_failures``
+        (1 to 100) on the count never starts over by itself: the key is locked for ``reset_after``
+        seconds, doubled by every further failure, and at 100 failures it stays locked until
+        ``reset`` (``locked_until`` is then 2**53 - 1)."""
     def check(self, key: str) -> Awaitable[None]:
         """Raises ``RateLimitedError`` (with ``retry_after`` seconds) while ``key`` is locked."""
     def fail(self, key: str) -> Awaitable[tuple[int, int]]:
@@ -367,7 +370,9 @@ class Totp:
     def generate_secret(self) -> str:
         """A fresh random base32 secret (at least 160 bits; the hash size for SHA256/SHA512)."""
     def code(self, secret: str, now: int | None = None) -> str:
-        """The code for ``secret`` at ``now`` (seconds since the epoch; default: the system clock)."""
+        """The code for ``secret`` at ``now`` (seconds since the epoch; default: the system clock).
+        Every method taking a secret raises ``InvalidInputError`` for one that is not base32 or
+        shorter than 160 bits (32 base32 characters; OTP-5)."""
     def verify(
         self, secret: str, code: str, after_step: int | None = None, now: int | None = None
     ) -> int | None:
@@ -457,15 +462,26 @@ class Mfa:
         """Confirms the pending enrollment with a code from the app; returns 10 recovery codes to
         show once (only their hashes are kept; they replace any earlier ones). Raises
         ``TotpInvalidError`` for a wrong code or when nothing is pending."""
-    def verify(self, subject: str, code: str, *, now: int | None = None) -> Awaitable[int]:
+    def verify(
+        self, subject: str, code: str, *, now: int | None = None, throttle_context: str | None = None
+    ) -> Awaitable[int]:
         """Checks a code of the confirmed factor and returns the accepted time step. Each code is
         accepted at most once: a replay (or a code older than the last accepted one) raises
         ``TotpReplayedError``, a wrong code ``TotpInvalidError``, too many failures
-        ``RateLimitedError``."""
-    def verify_recovery_code(self, subject: str, code: str, *, now: int | None = None) -> Awaitable[int]:
+        ``RateLimitedError``. ``now`` moves only the TOTP clock; the throttle always uses the
+        server clock. ``throttle_context`` (e.g. the client's IP address, 1 to 256 bytes) counts
+        failures under that subject and context only (``Mfa.throttle_key``), so one address's
+        failures do not lock the others; without it they are counted under ``"mfa:<subject>"``."""
+    def verify_recovery_code(
+        self, subject: str, code: str, *, now: int | None = None, throttle_context: str | None = None
+    ) -> Awaitable[int]:
         """Consumes a recovery code (case, spaces and dashes do not matter) and returns how many
         unused codes remain. A used code raises ``TotpReplayedError``, an unknown one
-        ``TotpInvalidError``."""
+        ``TotpInvalidError``. Throttled like ``verify`` (same key for the same context)."""
+    @staticmethod
+    def throttle_key(subject: str, throttle_context: str | None = None) -> str:
+        """The throttle key failures of ``subject`` (within ``throttle_context``) are counted
+        under, e.g. to unlock it with ``Throttle.reset``."""
     def regenerate_recovery_codes(self, subject: str) -> Awaitable[list[str]]:
         """New recovery codes for the confirmed factor; every earlier code stops working."""
     def disable(self, subject: str) -> Awaitable[bool]:

@@ -45,10 +45,14 @@ struct State {
     mfa: HashMap<String, MfaRow>,
 }
 
-/// Counts a failure on `c` at `now` (the one rule `throttle_fail` and `throttle_attempt` share).
-fn count_failure(c: &mut Counter, now: i64, reset_after: i64, lock_for: &dyn Fn(i64) -> i64) {
-    c.failures = if c.failures > 0 && now - c.last_failure_at < reset_after {
-        c.failures + 1
+/// Counts a failure on `c` at `now` (the one rule `throttle_fail` and `throttle_attempt` share):
+/// below `max_failures` a count whose last failure is `reset_after` old starts over; from
+/// `max_failures` on it never does.
+fn count_failure(c: &mut Counter, now: i64, decay: super::Decay, lock_for: &dyn Fn(i64) -> i64) {
+    c.failures = if c.failures > 0
+        && (now - c.last_failure_at < decay.reset_after || c.failures >= decay.max_failures)
+    {
+        c.failures.saturating_add(1)
     } else {
         1
     };
@@ -294,12 +298,12 @@ impl MemoryStore {
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
         let mut s = self.lock();
         let c = s.throttle.entry(key.to_owned()).or_default();
-        count_failure(c, now, reset_after, lock_for);
+        count_failure(c, now, decay, lock_for);
         Ok(*c)
     }
 
@@ -307,16 +311,16 @@ impl MemoryStore {
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Attempt> {
         let mut s = self.lock();
         let c = s.throttle.entry(key.to_owned()).or_default();
         // Locked exactly when `Throttle::check` would say so.
-        if now - c.last_failure_at < reset_after && c.locked_until > now {
+        if c.locked_until > now {
             return Ok(Attempt::Locked(c.locked_until));
         }
-        count_failure(c, now, reset_after, lock_for);
+        count_failure(c, now, decay, lock_for);
         Ok(Attempt::Allowed(*c))
     }
 

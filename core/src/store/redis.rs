@@ -27,7 +27,8 @@
 //! Retention: keys expire some time after they can no longer matter, never before. A session and
 //! all its refresh tokens live for the session's whole lifetime plus one day (so reuse detection
 //! and revocation hold until the session's absolute end, RT-9); a one-time token one day past its
-//! expiry; a throttle counter one day past both its lock and its `reset_after` window. MFA
+//! expiry; a throttle counter one day past both its lock and its `reset_after` window (a counter at
+//! or over `max_failures`, which never starts over by itself, 30 days past its lock). MFA
 //! factors and their recovery codes never expire: they live until `disable`. Lifetimes
 //! are relative to the caller's clock where the call provides one (times are always passed in by
 //! the caller, never read from the Redis clock, so injected clocks behave as with the other
@@ -322,56 +323,15 @@ return {'consumed', {r[1], '0', ''}}
     )
 });
 
-/// Step 1 of a failure. KEYS: counter. ARGV: now, reset_after, ttl. Returns the new failure count.
-static THROTTLE_COUNT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local r = redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at')
-local failures = tonumber(r[1] or '0') or 0
-local last = tonumber(r[2] or '0') or 0
-local now = tonumber(ARGV[1])
-if failures > 0 and now - last < tonumber(ARGV[2]) then
-  failures = failures + 1
-else
-  failures = 1
-end
-redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'locked_until', '0')
-local ttl = tonumber(ARGV[3])
-if redis.call('TTL', KEYS[1]) < ttl then
-  redis.call('EXPIRE', KEYS[1], ttl)
-end
-return failures
-"#,
-    )
-});
-
-/// Step 2 of a failure: locked_until = max(locked_until, candidate). KEYS: counter.
-/// ARGV: candidate, ttl. Returns {failures, last_failure_at, locked_until}, or {} when the counter
-/// was reset in between.
-static THROTTLE_LOCK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {}
-end
-local cur = redis.call('HGET', KEYS[1], 'locked_until')
-if not cur or tonumber(ARGV[1]) > (tonumber(cur) or 0) then
-  redis.call('HSET', KEYS[1], 'locked_until', ARGV[1])
-end
-local ttl = tonumber(ARGV[2])
-if redis.call('TTL', KEYS[1]) < ttl then
-  redis.call('EXPIRE', KEYS[1], ttl)
-end
-return redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until')
-"#,
-    )
-});
-
-/// A throttled attempt in one step. KEYS: counter. ARGV: now, reset_after, ttl, then the lock
-/// schedule: seconds of lock after 1, 2, ... failures (the last entry holds for every count
-/// beyond). Returns {allowed (1/0), failures, last_failure_at, locked_until}.
-static THROTTLE_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+/// One failure or attempt, counted and locked in one atomic step (the rule of `memory.rs`).
+/// KEYS: counter. ARGV: now, reset_after, max_failures, check (1: count nothing while locked, as
+/// an attempt; 0: always count, as a failure), LOCKED_FOREVER, RETAIN, MAX_TTL,
+/// THROTTLE_RETENTION, then the lock schedule: seconds of lock after 1, 2, ... failures (the last
+/// entry holds for every count beyond). Below max_failures a count whose last failure is
+/// reset_after old starts over; from max_failures on it never does, and the key is kept for
+/// THROTTLE_RETENTION after its lock ends (the rule `purge_expired` applies in SQL).
+/// Returns {counted (1/0), failures, last_failure_at, locked_until}.
+static THROTTLE_STEP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local r = redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until')
@@ -380,23 +340,28 @@ local last = tonumber(r[2] or '0') or 0
 local locked = tonumber(r[3] or '0') or 0
 local now = tonumber(ARGV[1])
 local reset_after = tonumber(ARGV[2])
-if now - last < reset_after and locked > now then
+local max_failures = tonumber(ARGV[3])
+if ARGV[4] == '1' and locked > now then
   return {0, failures, last, locked}
 end
-if failures > 0 and now - last < reset_after then
+if failures > 0 and (now - last < reset_after or failures >= max_failures) then
   failures = failures + 1
 else
   failures = 1
 end
-local lock = tonumber(ARGV[3 + math.min(failures, #ARGV - 3)])
-if lock > 0 and now + lock > locked then
-  locked = now + lock
+local lock = tonumber(ARGV[8 + math.min(failures, #ARGV - 8)])
+if lock > 0 then
+  locked = math.max(locked, math.min(now + lock, tonumber(ARGV[5])))
 end
 redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1],
   'locked_until', string.format('%d', locked))
-local ttl = tonumber(ARGV[3])
-if redis.call('TTL', KEYS[1]) < ttl then
-  redis.call('EXPIRE', KEYS[1], ttl)
+local max_ttl = tonumber(ARGV[7])
+local keep = math.min(math.max(locked - now, reset_after), max_ttl) + tonumber(ARGV[6])
+if failures >= max_failures then
+  keep = math.min(math.max(locked - now, 0) + tonumber(ARGV[8]), max_ttl + tonumber(ARGV[6]))
+end
+if redis.call('TTL', KEYS[1]) < keep then
+  redis.call('EXPIRE', KEYS[1], keep)
 end
 return {1, failures, now, locked}
 "#,
@@ -1013,57 +978,57 @@ impl RedisStore {
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
-        let k = self.key("throttle", key);
-        let mut inv = THROTTLE_COUNT.prepare_invoke();
-        inv.key(&k).arg(now).arg(reset_after).arg(ttl(reset_after));
-        let failures: i64 = self.script(&inv).await?;
-        // Computed before the next await: `lock_for` need not be Send.
-        let candidate = super::lock_end(now, lock_for(failures));
-        let keep = ttl(candidate.saturating_sub(now).max(reset_after));
-        let mut inv = THROTTLE_LOCK.prepare_invoke();
-        inv.key(&k).arg(candidate).arg(keep);
-        let values: Vec<Option<String>> = self.script(&inv).await?;
-        if values.is_empty() {
-            // Reset between the two steps: this failure happened before the reset.
-            return Ok(Counter {
-                failures,
-                last_failure_at: now,
-                locked_until: candidate,
-            });
+        match self.throttle_step(key, now, decay, lock_for, false).await? {
+            Attempt::Allowed(c) => Ok(c),
+            Attempt::Locked(_) => Err(Error::Internal(
+                "throttle: an unconditional count reported a lock".into(),
+            )),
         }
-        // Report the count this call's own increment produced (as the SQL and memory stores do),
-        // with the lock as it stands now.
-        let stored = counter_from(&values)?.ok_or_else(|| malformed("throttle"))?;
-        Ok(Counter { failures, ..stored })
     }
 
     pub async fn throttle_attempt(
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
+    ) -> Result<Attempt> {
+        self.throttle_step(key, now, decay, lock_for, true).await
+    }
+
+    /// `THROTTLE_STEP`: `check` refuses (and counts nothing) while the key is locked.
+    async fn throttle_step(
+        &self,
+        key: &str,
+        now: i64,
+        decay: super::Decay,
+        lock_for: &(dyn Fn(i64) -> i64 + Sync),
+        check: bool,
     ) -> Result<Attempt> {
         // The whole schedule goes to the script so that checking, counting and locking are one
         // atomic step; `lock_for` is constant from the ceiling on.
         let schedule: Vec<i64> = (1..=crate::throttle::MAX_FAILURES_CEILING)
             .map(lock_for)
             .collect();
-        let longest = schedule.iter().copied().max().unwrap_or(0);
-        let mut inv = THROTTLE_ATTEMPT.prepare_invoke();
+        let mut inv = THROTTLE_STEP.prepare_invoke();
         inv.key(self.key("throttle", key))
             .arg(now)
-            .arg(reset_after)
-            .arg(ttl(longest.max(reset_after)));
+            .arg(decay.reset_after)
+            .arg(decay.max_failures)
+            .arg(i64::from(check))
+            .arg(crate::throttle::LOCKED_FOREVER)
+            .arg(RETAIN)
+            .arg(MAX_TTL)
+            .arg(super::THROTTLE_RETENTION);
         for secs in &schedule {
             inv.arg(*secs);
         }
-        let (allowed, failures, last_failure_at, locked_until): (i64, i64, i64, i64) =
+        let (counted, failures, last_failure_at, locked_until): (i64, i64, i64, i64) =
             self.script(&inv).await?;
-        Ok(if allowed == 1 {
+        Ok(if counted == 1 {
             Attempt::Allowed(Counter {
                 failures,
                 last_failure_at,

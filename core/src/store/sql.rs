@@ -10,7 +10,8 @@
 //!   `UPDATE polyauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL`:
 //!   0 rows on a known token means it was used before (grace or reuse, exactly as `memory.rs`).
 //! - `consume_one_time` is one conditional `UPDATE ... RETURNING`; a miss is classified afterwards.
-//! - `throttle_fail` is an upsert plus a monotonic `locked_until` update in one transaction.
+//! - `throttle_fail` / `throttle_attempt` are an upsert (conditional for an attempt) plus a
+//!   monotonic `locked_until` update in one transaction.
 //!
 //! SQLite: WAL, `busy_timeout` 5 s, foreign keys on, `synchronous = FULL` (a committed revocation
 //! survives a power cut, RT-9); writers of one process queue on an in-process lock so they do not
@@ -185,10 +186,10 @@ const PURGE_SESSIONS: &str = concat!(
 const PURGE_ONE_TIME: &str = "DELETE FROM polyauth_one_time_tokens WHERE token_hash IN \
     (SELECT token_hash FROM polyauth_one_time_tokens \
     WHERE (used_at IS NOT NULL AND used_at <= $1) OR expires_at <= $1 LIMIT $2)";
-/// `$1` is now, `$2` the last failure time before which an unlocked counter is forgotten.
+/// `$1` is now minus `THROTTLE_RETENTION`: counters whose lock and last failure are older.
 const PURGE_THROTTLE: &str = "DELETE FROM polyauth_throttle WHERE key IN \
     (SELECT key FROM polyauth_throttle \
-    WHERE locked_until <= $1 AND last_failure_at <= $2 LIMIT $3)";
+    WHERE locked_until <= $1 AND last_failure_at <= $1 LIMIT $2)";
 const SELECT_REFRESH: &str =
     "SELECT generation, used_at FROM polyauth_refresh_tokens WHERE token_hash = $1";
 const ADVANCE_SESSION: &str =
@@ -217,11 +218,13 @@ const CONSUME_ONE_TIME: &str = "UPDATE polyauth_one_time_tokens SET used_at = $1
     RETURNING subject, data";
 const SELECT_ONE_TIME: &str =
     "SELECT purpose, used_at, expires_at FROM polyauth_one_time_tokens WHERE token_hash = $1";
+/// Counts a failure: starts over at 1 when the count is below `max_failures` ($4) and the last
+/// failure is `reset_after` ($3) or more seconds old; from `max_failures` on it never does.
 const THROTTLE_COUNT: &str = "INSERT INTO polyauth_throttle \
     (key, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0) \
     ON CONFLICT (key) DO UPDATE SET \
     failures = CASE WHEN polyauth_throttle.failures > 0 \
-    AND $2 - polyauth_throttle.last_failure_at < $3 \
+    AND ($2 - polyauth_throttle.last_failure_at < $3 OR polyauth_throttle.failures >= $4) \
     THEN polyauth_throttle.failures + 1 ELSE 1 END, \
     last_failure_at = $2 \
     RETURNING failures";
@@ -231,11 +234,10 @@ const THROTTLE_ATTEMPT: &str = "INSERT INTO polyauth_throttle \
     (key, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0) \
     ON CONFLICT (key) DO UPDATE SET \
     failures = CASE WHEN polyauth_throttle.failures > 0 \
-    AND $2 - polyauth_throttle.last_failure_at < $3 \
+    AND ($2 - polyauth_throttle.last_failure_at < $3 OR polyauth_throttle.failures >= $4) \
     THEN polyauth_throttle.failures + 1 ELSE 1 END, \
     last_failure_at = $2 \
     WHERE polyauth_throttle.locked_until <= $2 \
-    OR $2 - polyauth_throttle.last_failure_at >= $3 \
     RETURNING failures";
 const THROTTLE_LOCKED_UNTIL: &str = "SELECT locked_until FROM polyauth_throttle WHERE key = $1";
 const THROTTLE_LOCK: &str = "UPDATE polyauth_throttle SET locked_until = \
@@ -939,7 +941,6 @@ impl SqlStore {
                 .await?
                 .rows_affected();
             removed += sqlx::query(PURGE_THROTTLE)
-                .bind(now)
                 .bind(idle_before)
                 .bind(limit)
                 .execute(&mut *w.tx)
@@ -1109,11 +1110,11 @@ impl SqlStore {
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Counter> {
         match self
-            .throttle_count(THROTTLE_COUNT, key, now, reset_after, lock_for)
+            .throttle_count(THROTTLE_COUNT, key, now, decay, lock_for)
             .await?
         {
             Attempt::Allowed(c) => Ok(c),
@@ -1127,10 +1128,10 @@ impl SqlStore {
         &self,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Attempt> {
-        self.throttle_count(THROTTLE_ATTEMPT, key, now, reset_after, lock_for)
+        self.throttle_count(THROTTLE_ATTEMPT, key, now, decay, lock_for)
             .await
     }
 
@@ -1141,7 +1142,7 @@ impl SqlStore {
         count_sql: &'static str,
         key: &str,
         now: i64,
-        reset_after: i64,
+        decay: super::Decay,
         lock_for: &(dyn Fn(i64) -> i64 + Sync),
     ) -> Result<Attempt> {
         self.run(|| async {
@@ -1149,7 +1150,8 @@ impl SqlStore {
             let counted: Option<i64> = sqlx::query_scalar(count_sql)
                 .bind(key)
                 .bind(now)
-                .bind(reset_after)
+                .bind(decay.reset_after)
+                .bind(decay.max_failures)
                 .fetch_optional(&mut *w.tx)
                 .await?;
             let Some(failures) = counted else {
