@@ -145,17 +145,38 @@ export declare class PasswordPolicy {
   get maxLength(): number
 }
 
-/** The cache of a JWKS URL; the TypeScript layer does the fetching. */
+/**
+ * The cache of a JWKS URL; the TypeScript layer does the fetching. The policy (https only,
+ * cooldown floor, max_stale, size cap) is the core's.
+ */
 export declare class RemoteKeySet {
-  constructor(url: string, cacheTtl?: number | undefined | null, cooldown?: number | undefined | null, timeoutMs?: number | undefined | null)
+  /**
+   * `timeout_ms` is the deadline of one whole fetch; `max_stale` seconds after the last
+   * successful fetch the cached keys stop verifying; `http://` needs `allow_insecure_http`.
+   */
+  constructor(url: string, cacheTtl?: number | undefined | null, cooldown?: number | undefined | null, timeoutMs?: number | undefined | null, maxStale?: number | undefined | null, allowInsecureHttp?: boolean | undefined | null)
+  /** The JWKS URL as configured (credentials included). */
   get url(): string
+  /** The URL for display: no userinfo, no query string. */
+  get redactedUrl(): string
   get timeoutMs(): number
+  /** Seconds after the last successful fetch during which the cached keys still verify. */
+  get maxStale(): number
+  /** Largest JWKS body read, in bytes. */
+  get maxBytes(): number
   /** The cached key set, or null before the first successful fetch. */
   get keys(): KeySet | null
   /** Records a fetch attempt when one is due. */
   beginFetch(kid?: string | undefined | null): boolean
-  /** Takes a fetched JWKS body; throws (keeping the previous keys) when it is unusable. */
-  complete(body: string): void
+  /** Throws `jwks_unavailable` when a declared Content-Length is over the size cap. */
+  checkLength(declared: number): void
+  /** Records a failed fetch and throws `jwks_unavailable` with the short `reason`. */
+  fail(reason: string): void
+  /**
+   * Takes a fetched JWKS body; throws `jwks_unavailable` (keeping the previous keys) when it
+   * is unusable.
+   */
+  complete(body: Buffer): void
 }
 
 /** Sessions with refresh-token rotation and reuse detection. */

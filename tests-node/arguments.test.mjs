@@ -72,6 +72,7 @@ const NUMERIC = {
   'Tokens.max_token_size': (v) => new Tokens(keys, { issuer: 'i', audience: 'a', maxTokenSize: v }),
   'RemoteKeySet.cache_ttl': (v) => new RemoteKeySet('https://idp.example/jwks', { cacheTtl: v }),
   'RemoteKeySet.cooldown': (v) => new RemoteKeySet('https://idp.example/jwks', { cooldown: v }),
+  'RemoteKeySet.max_stale': (v) => new RemoteKeySet('https://idp.example/jwks', { maxStale: v }),
   'RemoteKeySet.timeout': (v) => new RemoteKeySet('https://idp.example/jwks', { timeout: v }),
   'Sessions.refresh_ttl': (v) => new Sessions(store, tokens, { refreshTtl: v }),
   'Sessions.idle_ttl': (v) => new Sessions(store, tokens, { idleTtl: v }),

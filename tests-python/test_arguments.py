@@ -61,6 +61,16 @@ def now_or(v: Any) -> Any:
 class World:
     """A memory store and one object of each kind, built inside the test's event loop."""
 
+    store: Store
+    keys: KeySet
+    tokens: Tokens
+    token: str
+    totp: Totp
+    mfa: Mfa
+    onetime: OneTimeTokens
+    sessions: Sessions
+    throttle: Throttle
+
     @classmethod
     async def open(cls) -> World:
         w = cls()
@@ -101,6 +111,7 @@ class World:
             "Tokens.max_token_size": lambda v: Tokens(keys, issuer="i", audience="a", max_token_size=v),
             "RemoteKeySet.cache_ttl": lambda v: RemoteKeySet(URL, cache_ttl=v),
             "RemoteKeySet.cooldown": lambda v: RemoteKeySet(URL, cooldown=v),
+            "RemoteKeySet.max_stale": lambda v: RemoteKeySet(URL, max_stale=v),
             "RemoteKeySet.timeout": lambda v: RemoteKeySet(URL, timeout=v),
             "Sessions.refresh_ttl": lambda v: Sessions(st, tk, refresh_ttl=v),
             "Sessions.idle_ttl": lambda v: Sessions(st, tk, idle_ttl=v),

@@ -489,7 +489,8 @@ async def test_wrong_types_raise_type_error(tokens: Tokens) -> None:
     for call in calls:
         await assert_type_error(call)
     # A number of the wrong type is invalid_config, as in Node (vectors/argument-checks.json).
-    for bad in [{"refresh_ttl": "60"}, {"reuse_grace": None}, {"idle_ttl": True}]:
+    bads: list[dict[str, Any]] = [{"refresh_ttl": "60"}, {"reuse_grace": None}, {"idle_ttl": True}]
+    for bad in bads:
         with pytest.raises(polyauth.InvalidConfigError):
             cls(store, tokens, **bad)
     # Nothing above hurt the session.

@@ -173,7 +173,8 @@ impl KeySet {
     }
 }
 
-/// The cache of a JWKS URL; the TypeScript layer does the fetching.
+/// The cache of a JWKS URL; the TypeScript layer does the fetching. The policy (https only,
+/// cooldown floor, max_stale, size cap) is the core's.
 #[napi]
 pub struct RemoteKeySet {
     pub(crate) inner: CoreRemote,
@@ -181,32 +182,62 @@ pub struct RemoteKeySet {
 
 #[napi]
 impl RemoteKeySet {
+    /// `timeout_ms` is the deadline of one whole fetch; `max_stale` seconds after the last
+    /// successful fetch the cached keys stop verifying; `http://` needs `allow_insecure_http`.
     #[napi(constructor)]
     pub fn new(
         url: String,
         cache_ttl: Option<Number>,
         cooldown: Option<Number>,
         timeout_ms: Option<Number>,
+        max_stale: Option<Number>,
+        allow_insecure_http: Option<bool>,
     ) -> Result<Self> {
         let config = RemoteConfig {
             url,
             cache_ttl: whole(cache_ttl, 300, 1 << 30, "cacheTtl")?,
             cooldown: whole(cooldown, 30, 1 << 30, "cooldown")?,
             timeout_ms: whole(timeout_ms, 5000, 1 << 30, "timeout")?,
+            max_stale: whole(
+                max_stale,
+                polyauth_core::remote::DEFAULT_MAX_STALE,
+                1 << 40,
+                "maxStale",
+            )?,
+            allow_insecure_http: allow_insecure_http.unwrap_or(false),
         };
         Ok(RemoteKeySet {
             inner: run(|| CoreRemote::new(config))?,
         })
     }
 
+    /// The JWKS URL as configured (credentials included).
     #[napi(getter)]
     pub fn url(&self) -> String {
         self.inner.config().url.clone()
     }
 
+    /// The URL for display: no userinfo, no query string.
+    #[napi(getter)]
+    pub fn redacted_url(&self) -> String {
+        self.inner.redacted_url()
+    }
+
     #[napi(getter)]
     pub fn timeout_ms(&self) -> u32 {
         self.inner.config().timeout_ms as u32
+    }
+
+    /// Seconds after the last successful fetch during which the cached keys still verify.
+    #[napi(getter)]
+    pub fn max_stale(&self) -> f64 {
+        self.inner.config().max_stale as f64
+    }
+
+    /// Largest JWKS body read, in bytes.
+    #[napi(getter)]
+    pub fn max_bytes(&self) -> u32 {
+        polyauth_core::remote::MAX_JWKS_BYTES as u32
     }
 
     /// The cached key set, or null before the first successful fetch.
@@ -221,9 +252,27 @@ impl RemoteKeySet {
         self.inner.begin_fetch(kid.as_deref(), token::now())
     }
 
-    /// Takes a fetched JWKS body; throws (keeping the previous keys) when it is unusable.
+    /// Throws `jwks_unavailable` when a declared Content-Length is over the size cap.
     #[napi]
-    pub fn complete(&self, body: String) -> Result<()> {
+    pub fn check_length(&self, declared: f64) -> Result<()> {
+        let declared = if declared.is_finite() && declared >= 0.0 {
+            declared as u64
+        } else {
+            u64::MAX
+        };
+        run(|| self.inner.check_length(declared))
+    }
+
+    /// Records a failed fetch and throws `jwks_unavailable` with the short `reason`.
+    #[napi]
+    pub fn fail(&self, reason: String) -> Result<()> {
+        run(|| Err(self.inner.fail(&reason)))
+    }
+
+    /// Takes a fetched JWKS body; throws `jwks_unavailable` (keeping the previous keys) when it
+    /// is unusable.
+    #[napi]
+    pub fn complete(&self, body: Buffer) -> Result<()> {
         run(|| self.inner.complete(&body, token::now()))
     }
 }

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'invalid_type'
   | 'missing_claim'
   | 'unknown_key'
+  | 'jwks_unavailable'
   | 'unsupported_algorithm'
   | 'invalid_key'
   | 'invalid_hash'

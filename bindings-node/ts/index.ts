@@ -16,7 +16,7 @@ export { Mfa, MfaEnrollment } from './mfa'
 export type { EncryptionKey, MfaOptions, MfaStatus, MfaVerifyOptions } from './mfa'
 export type { TotpOptions, ParsedTotpUri } from './totp'
 export type { TokenPair, SessionInfo, SessionsOptions, ThrottleOptions } from './state'
-export type { Algorithm, Claims, Jwks, KeyOptions, TokensOptions, VerifiedJws, VerifyOptions } from './tokens'
+export type { Algorithm, Claims, Jwks, KeyOptions, RemoteKeySetOptions, TokensOptions, VerifiedJws, VerifyOptions } from './tokens'
 
 /** @internal Panics inside Rust; throws `PolyauthError` `internal_error` (used by tests). */
 export function _debugPanic(): void {

@@ -127,26 +127,63 @@ export class KeySet {
   }
 }
 
-/** A JWKS URL (`http(s)` only) whose keys verify tokens, cached for `cacheTtl` seconds. */
+/** Options of {@link RemoteKeySet}. */
+export interface RemoteKeySetOptions {
+  /** Seconds a fetched set is used before a refetch is due (default 300). */
+  cacheTtl?: number
+  /** Smallest number of seconds between two automatic fetches (default 30, at least 1: smaller is `invalid_config`). */
+  cooldown?: number
+  /** Deadline of one whole fetch, connect, headers and body, in seconds (default 5, at most 60). */
+  timeout?: number
+  /**
+   * Seconds after the last successful fetch during which the cached keys still verify (default
+   * 86400, at least `cacheTtl`); after that, while refreshes keep failing, verification is
+   * `jwks_unavailable`.
+   */
+  maxStale?: number
+  /** Accept an `http://` URL. For local development only: over plain HTTP anyone on the path can serve keys. */
+  allowInsecureHttp?: boolean
+}
+
+/**
+ * A JWKS URL (`https` only, unless `allowInsecureHttp`) whose keys verify tokens, cached for
+ * `cacheTtl` seconds. Fetches never follow redirects, stop reading past 512 KiB (a larger
+ * `Content-Length` is refused up front), and end within `timeout` including the body. Every
+ * failure is `jwks_unavailable`, with a message that quotes neither the response nor the URL.
+ * Credentials in the URL (`https://user:pass@host/...`) are sent as HTTP Basic authentication and
+ * hidden by `util.inspect`.
+ */
 export class RemoteKeySet {
   /** @internal */
   readonly native: native.RemoteKeySet
 
   /**
    * @param url the JWKS URL, e.g. Better Auth's `https://app.example/api/auth/jwks`
-   * @param options `cacheTtl` (s, default 300), `cooldown` (s between unknown-kid refetches, default 30), `timeout` (s, default 5)
+   * @param options see {@link RemoteKeySetOptions}
    */
-  constructor(url: string, options: { cacheTtl?: number; cooldown?: number; timeout?: number } = {}) {
+  constructor(url: string, options: RemoteKeySetOptions = {}) {
     // Only a number is scaled to milliseconds; anything else goes through as is and the native
     // layer refuses it with `invalid_config` (`true * 1000` would otherwise pass as 1 s).
     const t: unknown = options.timeout
     const timeoutMs = typeof t === 'number' ? Math.ceil(t * 1000) : (t as number | undefined)
-    this.native = call(() => new native.RemoteKeySet(url, options.cacheTtl, options.cooldown, timeoutMs))
+    const insecure: unknown = options.allowInsecureHttp
+    if (insecure !== undefined && typeof insecure !== 'boolean') {
+      throw new PolyauthError('invalid_config', 'allowInsecureHttp must be a boolean')
+    }
+    this.native = call(
+      () =>
+        new native.RemoteKeySet(url, options.cacheTtl, options.cooldown, timeoutMs, options.maxStale, options.allowInsecureHttp),
+    )
   }
 
-  /** The JWKS URL. */
+  /** The JWKS URL as configured (credentials included; `util.inspect` hides them). */
   get url(): string {
     return this.native.url
+  }
+
+  /** Seconds after the last successful fetch during which the cached keys still verify. */
+  get maxStale(): number {
+    return this.native.maxStale
   }
 
   /** The cached keys, or null before the first successful fetch. */
@@ -155,16 +192,81 @@ export class RemoteKeySet {
     return k ? KeySet.wrap(k) : null
   }
 
-  /** Fetches the JWKS now. Rejects on failure; the previous keys stay in use. */
+  /** Fetches the JWKS now. Rejects with `jwks_unavailable` on any failure; the previous keys stay in use. */
   async refresh(): Promise<void> {
-    const response = await fetch(this.url, {
-      headers: { accept: 'application/json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.native.timeoutMs),
-    })
-    if (!response.ok) throw new PolyauthError('unknown_key', `JWKS fetch failed with HTTP ${response.status}`)
-    const body = await response.text()
+    const body = await this.fetchBody()
     call(() => this.native.complete(body))
+  }
+
+  /** Records the failure in the core and throws its `jwks_unavailable` error. */
+  private fail(reason: string): never {
+    call(() => this.native.fail(reason))
+    throw new PolyauthError('jwks_unavailable', reason)
+  }
+
+  /** One GET within the deadline and the size cap; never follows a redirect. */
+  private async fetchBody(): Promise<Buffer> {
+    // fetch() refuses URLs with credentials: send them as Basic authentication instead.
+    let target: URL
+    try {
+      target = new URL(this.native.url)
+    } catch {
+      return this.fail('invalid URL')
+    }
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (target.username || target.password) {
+      const user = decodeURIComponent(target.username)
+      const password = decodeURIComponent(target.password)
+      headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+      target.username = ''
+      target.password = ''
+    }
+    // One signal for the whole exchange: it aborts the connection, the headers and the body read.
+    const signal = AbortSignal.timeout(this.native.timeoutMs)
+    let response: Response
+    try {
+      response = await fetch(target, { headers, redirect: 'manual', signal })
+    } catch {
+      return this.fail(signal.aborted ? 'timed out' : 'connection failed')
+    }
+    const refuse = async (reason: string): Promise<never> => {
+      await response.body?.cancel().catch(() => undefined)
+      return this.fail(reason)
+    }
+    const status = response.status
+    if (status >= 300 && status < 400) return refuse(`redirect not followed (HTTP ${status})`)
+    if (status < 200 || status >= 300) return refuse(`HTTP ${status}`)
+    const declared = response.headers.get('content-length')
+    if (declared !== null) {
+      if (!/^\s*\d+\s*$/.test(declared)) return refuse('invalid Content-Length')
+      try {
+        call(() => this.native.checkLength(Number(declared)))
+      } catch (e) {
+        await response.body?.cancel().catch(() => undefined)
+        throw e
+      }
+    }
+    const max = this.native.maxBytes
+    const chunks: Buffer[] = []
+    let size = 0
+    const reader = response.body?.getReader()
+    if (!reader) return Buffer.alloc(0)
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>
+      try {
+        next = await reader.read()
+      } catch {
+        return this.fail(signal.aborted ? 'timed out' : 'connection failed')
+      }
+      if (next.done) break
+      size += next.value.byteLength
+      if (size > max) {
+        await reader.cancel().catch(() => undefined)
+        return this.fail('response is larger than the JWKS size limit')
+      }
+      chunks.push(Buffer.from(next.value))
+    }
+    return Buffer.concat(chunks)
   }
 
   private inflight: Promise<void> | null = null
@@ -186,6 +288,11 @@ export class RemoteKeySet {
       })
     }
     if (this.inflight) await this.inflight
+  }
+
+  /** @internal Shows the URL without its credentials or query string. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `RemoteKeySet(${JSON.stringify(this.native.redactedUrl)})`
   }
 }
 

@@ -193,7 +193,11 @@ impl KeySet {
     }
 }
 
-/// A JWKS URL with caching (see `polyauth.RemoteKeySet` for fetching).
+// The signature spells the default out (a path would show as `...` in the text signature).
+const _: () = assert!(polyauth_core::remote::DEFAULT_MAX_STALE == 86_400);
+
+/// A JWKS URL with caching (see `polyauth.RemoteKeySet` for fetching). The policy (https only,
+/// cooldown floor, max_stale, size cap) is the core's; the Python layer only does the HTTP.
 #[pyclass(module = "polyauth._native", subclass, frozen)]
 pub struct RemoteKeySet {
     pub(crate) inner: CoreRemote,
@@ -202,12 +206,14 @@ pub struct RemoteKeySet {
 #[pymethods]
 impl RemoteKeySet {
     #[new]
-    #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0))]
+    #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0, max_stale=86_400, allow_insecure_http=false))]
     fn new(
         url: String,
         #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cache_ttl: u64,
         #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cooldown: u64,
         #[pyo3(from_py_with = seconds_setting)] timeout: f64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] max_stale: u64,
+        allow_insecure_http: bool,
     ) -> PyResult<Self> {
         // Positive, and within Node's bound for `timeout` in milliseconds (the core: at most 60 s).
         if !(timeout > 0.0 && (timeout * 1000.0).ceil() <= MAX_SECONDS as f64) {
@@ -222,21 +228,31 @@ impl RemoteKeySet {
             url,
             cache_ttl,
             cooldown,
-            timeout_ms: (timeout * 1000.0).ceil() as u64,
+            timeout_ms: (timeout * 1000.0).ceil().min(u64::MAX as f64) as u64,
+            max_stale,
+            allow_insecure_http,
         };
         Ok(RemoteKeySet {
             inner: run(|| CoreRemote::new(config))?,
         })
     }
 
+    /// The JWKS URL as configured (credentials included: `repr` redacts them).
     #[getter]
     fn url(&self) -> String {
         self.inner.config().url.clone()
     }
 
+    /// Deadline of one whole fetch, seconds.
     #[getter]
     fn timeout(&self) -> f64 {
         self.inner.config().timeout_ms as f64 / 1000.0
+    }
+
+    /// Seconds after the last successful fetch during which the cached keys still verify.
+    #[getter]
+    fn max_stale(&self) -> u64 {
+        self.inner.config().max_stale
     }
 
     /// The cached keys, or None before the first successful fetch.
@@ -245,19 +261,36 @@ impl RemoteKeySet {
         self.inner.current().map(|inner| KeySet { inner })
     }
 
+    /// Largest JWKS body read, in bytes.
+    #[getter]
+    fn _max_bytes(&self) -> usize {
+        polyauth_core::remote::MAX_JWKS_BYTES
+    }
+
     /// Records a fetch attempt when one is due (first use, stale, unknown kid past the cooldown).
     #[pyo3(signature = (kid=None))]
     fn _begin_fetch(&self, kid: Option<&str>) -> bool {
         self.inner.begin_fetch(kid, token::now())
     }
 
-    /// Takes a fetched JWKS body; raises (keeping the previous keys) when it is unusable.
-    fn _complete(&self, body: &str) -> PyResult<()> {
+    /// Raises `JwksUnavailableError` when a declared Content-Length is over the size cap.
+    fn _check_length(&self, declared: u64) -> PyResult<()> {
+        run(|| self.inner.check_length(declared))
+    }
+
+    /// Records a failed fetch and raises `JwksUnavailableError` with the short `reason`.
+    fn _fail(&self, reason: &str) -> PyResult<()> {
+        run(|| Err(self.inner.fail(reason)))
+    }
+
+    /// Takes a fetched JWKS body; raises `JwksUnavailableError` (keeping the previous keys) when
+    /// it is unusable.
+    fn _complete(&self, body: &[u8]) -> PyResult<()> {
         run(|| self.inner.complete(body, token::now()))
     }
 
     fn __repr__(&self) -> String {
-        format!("RemoteKeySet({:?})", self.inner.config().url)
+        format!("RemoteKeySet({:?})", self.inner.redacted_url())
     }
 }
 

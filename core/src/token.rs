@@ -35,11 +35,12 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    fn keys(&self) -> Result<KeySet> {
+    fn keys(&self, now: i64) -> Result<KeySet> {
         match self {
             KeySource::Local(k) => Ok(k.clone()),
-            // Nothing fetched yet, or every fetch failed: no configured key can match the token.
-            KeySource::Remote(r) => r.current().ok_or(Error::UnknownKey),
+            // Nothing fetched yet (unknown_key), every fetch failed or the cached keys are older
+            // than max_stale (jwks_unavailable): see RemoteKeySet::keys_at.
+            KeySource::Remote(r) => r.keys_at(now),
         }
     }
 }
@@ -264,7 +265,8 @@ impl Tokens {
     /// malformed one is `invalid_token`), `exp`/`nbf`/`iat`, `iss`, `aud` and the required
     /// claims. Returns the claims.
     pub fn verify(&self, token: &str, options: &VerifyOptions) -> Result<Map<String, Value>> {
-        let keys = self.keys.keys()?;
+        let now = options.now.unwrap_or_else(now);
+        let keys = self.keys.keys(now)?;
         let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
         if let Some(expected) = &options.typ {
             match &header.typ {
@@ -279,7 +281,7 @@ impl Tokens {
         }
         let claims = jws::parse_object(&payload, "payload")?;
         check_registered_types(&claims)?;
-        let now = options.now.unwrap_or_else(now) as f64;
+        let now = now as f64;
         let leeway = self.config.leeway as f64;
         let exp = numeric(&claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;
         if now >= exp + leeway {

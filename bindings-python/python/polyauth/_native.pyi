@@ -3,7 +3,7 @@
 import builtins
 import os
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from typing_extensions import Self, disjoint_base, final
 
@@ -149,21 +149,43 @@ class KeySet:
 class RemoteKeySet:
     """A JWKS URL with caching (see ``polyauth.RemoteKeySet`` for fetching)."""
 
-    def __new__(cls, url: str, *, cache_ttl: int = 300, cooldown: int = 30, timeout: float = 5.0) -> Self:
-        """A remote key set for an ``http(s)`` JWKS URL (``InvalidConfigError`` otherwise)."""
+    def __new__(
+        cls,
+        url: str,
+        *,
+        cache_ttl: int = 300,
+        cooldown: int = 30,
+        timeout: float = 5.0,
+        max_stale: int = 86400,
+        allow_insecure_http: bool = False,
+    ) -> Self:
+        """A remote key set for an ``https`` JWKS URL (``http`` only with ``allow_insecure_http``,
+        for local development); ``cooldown`` >= 1 s and ``max_stale`` >= ``cache_ttl``
+        (``InvalidConfigError`` otherwise)."""
     @property
     def url(self) -> str:
-        """The JWKS URL."""
+        """The JWKS URL as configured (credentials included: ``repr`` redacts them)."""
     @property
     def timeout(self) -> float:
-        """The fetch timeout, in seconds."""
+        """Deadline of one whole fetch, in seconds."""
+    @property
+    def max_stale(self) -> int:
+        """Seconds after the last successful fetch during which the cached keys still verify."""
     @property
     def keys(self) -> KeySet | None:
         """The cached keys, or None before the first successful fetch."""
+    @property
+    def _max_bytes(self) -> int:
+        """Largest JWKS body read, in bytes."""
     def _begin_fetch(self, kid: str | None = None) -> bool:
         """Records a fetch attempt when one is due (first use, stale, unknown kid past the cooldown)."""
-    def _complete(self, body: str) -> None:
-        """Takes a fetched JWKS body; raises (keeping the previous keys) when it is unusable."""
+    def _check_length(self, declared: int) -> None:
+        """Raises ``JwksUnavailableError`` when a declared Content-Length is over the size cap."""
+    def _fail(self, reason: str) -> NoReturn:
+        """Records a failed fetch and raises ``JwksUnavailableError`` with the short ``reason``."""
+    def _complete(self, body: bytes) -> None:
+        """Takes a fetched JWKS body; raises ``JwksUnavailableError`` (keeping the previous keys)
+        when it is unusable."""
 
 @disjoint_base
 class Tokens:

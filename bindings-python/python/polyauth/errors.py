@@ -72,6 +72,13 @@ class UnknownKeyError(AuthError):
     code = "unknown_key"
 
 
+class JwksUnavailableError(AuthError):
+    """A remote key set could not be fetched (HTTP error status, redirect, timeout, oversize,
+    connection failure, invalid JSON), or its cached keys are older than ``max_stale``."""
+
+    code = "jwks_unavailable"
+
+
 class UnsupportedAlgorithmError(AuthError):
     """The algorithm is not supported or not allowed for the key."""
 
@@ -186,6 +193,7 @@ _BY_CODE: dict[str, type[AuthError]] = {
         InvalidTypeError,
         MissingClaimError,
         UnknownKeyError,
+        JwksUnavailableError,
         UnsupportedAlgorithmError,
         InvalidKeyError,
         InvalidHashError,

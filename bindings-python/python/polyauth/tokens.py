@@ -2,64 +2,159 @@
 
 ``Tokens`` and ``RemoteKeySet`` extend the native classes with what needs Python's HTTP stack:
 fetching a JWKS with httpx. The caching policy (cache lifetime, unknown-kid refetch at most once
-per cooldown, keeping the last good set on failure) is decided in the Rust core.
+per cooldown, keeping the last good set on failure, ``max_stale``, https only, the size cap) is
+decided in the Rust core; this module only makes the request, within these bounds:
+
+- redirects are never followed, even with a caller's client built with ``follow_redirects=True``
+  (every request passes ``follow_redirects=False``);
+- the body is streamed and the read stops as soon as it exceeds the core's cap (512 KiB); a larger
+  ``Content-Length`` is refused before reading; ``identity`` encoding is requested and a
+  compressed response is refused (its decoded size cannot be bounded chunk by chunk);
+- one total deadline of ``timeout`` covers connect, headers and body. Async: the whole request
+  runs under ``asyncio.wait_for``. Blocking: every read has the ``timeout`` and the deadline is
+  checked between body chunks, so a dripping server is cut off within about twice ``timeout``;
+- every failure is ``JwksUnavailableError`` with a short message that quotes neither the response
+  nor the URL (nor chains the httpx exception, whose text may contain the URL's credentials).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import typing
 from collections.abc import Sequence
 from typing import Any
 
 from . import _native
+from .errors import AuthError
 
 if typing.TYPE_CHECKING:
     import httpx
 
+_HEADERS = {"accept": "application/json", "accept-encoding": "identity"}
+
 
 class RemoteKeySet(_native.RemoteKeySet):
-    """A JWKS URL (``http(s)`` only) whose keys verify tokens, cached for ``cache_ttl`` seconds.
+    """A JWKS URL whose keys verify tokens, cached for ``cache_ttl`` seconds.
 
-    Accepted wherever a ``KeySet`` is, for verification. ``Tokens.verify_async`` fetches when
-    needed; ``Tokens.verify`` uses the cached keys (call ``refresh``/``refresh_sync`` first).
+    ``https`` only: ``allow_insecure_http=True`` accepts ``http://`` for local development (over
+    plain HTTP anyone on the path can serve keys and forge tokens). ``cooldown`` (>= 1 s) spaces
+    automatic refetches; after ``max_stale`` seconds (default 86400) without a successful fetch
+    the cached keys stop verifying (``JwksUnavailableError``). Accepted wherever a ``KeySet`` is,
+    for verification. ``Tokens.verify_async`` fetches when needed; ``Tokens.verify`` uses the
+    cached keys (call ``refresh``/``refresh_sync`` first). ``repr`` hides the URL's credentials
+    and query string.
     """
 
     async def refresh(self, *, client: httpx.AsyncClient | None = None) -> None:
-        """Fetches the JWKS now (async). Raises on failure; the previous keys stay in use."""
+        """Fetches the JWKS now (async). Raises ``JwksUnavailableError`` on any failure; the
+        previous keys stay in use. A caller's ``client`` is used as is, except that redirects are
+        never followed."""
+        import httpx
+
+        reason = "request failed"
+        try:
+            body = await asyncio.wait_for(self._read_async(client), self.timeout)
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            reason = "timed out"
+        except httpx.TransportError:
+            reason = "connection failed"
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
+            pass
+        else:
+            self._complete(body)
+            return
+        # Raised outside the except blocks: the httpx exception is not chained.
+        self._fail(reason)
+
+    async def _read_async(self, client: httpx.AsyncClient | None) -> bytes:
         import httpx
 
         if client is None:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as own:
-                response = await own.get(self.url, headers={"accept": "application/json"})
-        else:
-            response = await client.get(
-                self.url, timeout=self.timeout, headers={"accept": "application/json"}
-            )
-        self._take(response)
+                return await self._stream_async(own)
+        return await self._stream_async(client)
+
+    async def _stream_async(self, client: httpx.AsyncClient) -> bytes:
+        async with client.stream(
+            "GET", self.url, headers=_HEADERS, timeout=self.timeout, follow_redirects=False
+        ) as response:
+            self._check_response(response)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    self._fail("response is larger than the JWKS size limit")
+                chunks.append(chunk)
+            return b"".join(chunks)
 
     def refresh_sync(self, *, client: httpx.Client | None = None) -> None:
-        """Fetches the JWKS now (blocking). Raises on failure; the previous keys stay in use."""
+        """Fetches the JWKS now (blocking). Raises ``JwksUnavailableError`` on any failure; the
+        previous keys stay in use. A caller's ``client`` is used as is, except that redirects are
+        never followed."""
         import httpx
 
-        if client is None:
-            with httpx.Client(timeout=self.timeout, follow_redirects=False) as own:
-                response = own.get(self.url, headers={"accept": "application/json"})
+        deadline = time.monotonic() + self.timeout
+        reason = "request failed"
+        try:
+            if client is None:
+                with httpx.Client(timeout=self.timeout, follow_redirects=False) as own:
+                    body = self._stream_sync(own, deadline)
+            else:
+                body = self._stream_sync(client, deadline)
+        except httpx.TimeoutException:
+            reason = "timed out"
+        except httpx.TransportError:
+            reason = "connection failed"
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
+            pass
         else:
-            response = client.get(self.url, timeout=self.timeout, headers={"accept": "application/json"})
-        self._take(response)
+            self._complete(body)
+            return
+        self._fail(reason)
 
-    def _take(self, response: httpx.Response) -> None:
-        response.raise_for_status()
-        self._complete(response.text)
+    def _stream_sync(self, client: httpx.Client, deadline: float) -> bytes:
+        with client.stream(
+            "GET", self.url, headers=_HEADERS, timeout=self.timeout, follow_redirects=False
+        ) as response:
+            self._check_response(response)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    self._fail("response is larger than the JWKS size limit")
+                if time.monotonic() > deadline:
+                    self._fail("timed out")
+                chunks.append(chunk)
+            if time.monotonic() > deadline:
+                self._fail("timed out")
+            return b"".join(chunks)
+
+    def _check_response(self, response: httpx.Response) -> None:
+        """Refuses a redirect, an error status, a compressed body or an oversize Content-Length
+        before any of the body is read."""
+        status = response.status_code
+        if 300 <= status < 400:
+            self._fail(f"redirect not followed (HTTP {status})")
+        if not 200 <= status < 300:
+            self._fail(f"HTTP {status}")
+        if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+            self._fail("compressed response refused")
+        declared = response.headers.get("content-length")
+        if declared is not None:
+            declared = declared.strip()
+            if not (declared.isascii() and declared.isdigit()):
+                self._fail("invalid Content-Length")
+            # Clamped: an absurd length must be refused, not overflow the native u64.
+            self._check_length(min(int(declared), 2**63))
 
     async def _refresh_quietly(self) -> None:
         # A failed refresh keeps the last good keys; verification then reports what it finds.
-        import httpx
-
         try:
             await self.refresh()
-        except (httpx.HTTPError, _native_errors()):
+        except AuthError:
             pass
 
     async def _refresh_shared(self, due: bool) -> None:
@@ -73,18 +168,10 @@ class RemoteKeySet(_native.RemoteKeySet):
             await asyncio.shield(inflight)
 
     def _refresh_sync_quietly(self) -> None:
-        import httpx
-
         try:
             self.refresh_sync()
-        except (httpx.HTTPError, _native_errors()):
+        except AuthError:
             pass
-
-
-def _native_errors() -> type[Exception]:
-    from .errors import AuthError
-
-    return AuthError
 
 
 def _claim_names(required: Sequence[str]) -> list[str]:
