@@ -416,6 +416,27 @@ function drip(intervalMs = 50, limit = 400) {
   return state
 }
 
+/** A raw route writing the status line, then one byte of a header every `intervalMs`. */
+function dripHeaders(intervalMs = 50, limit = 400) {
+  const state = { sent: 0 }
+  state.closed = new Promise((resolve) => {
+    state.raw = (req, res) => {
+      const socket = res.socket
+      socket.write('HTTP/1.1 200 OK\r\nx-pad: ')
+      const timer = setInterval(() => {
+        if (state.sent >= limit) return socket.end()
+        socket.write('a')
+        state.sent += 1
+      }, intervalMs)
+      socket.on('close', () => {
+        clearInterval(timer)
+        resolve()
+      })
+    }
+  })
+  return state
+}
+
 describe('RemoteKeySet hardening (JWT-15)', () => {
   test('http:// needs allowInsecureHttp; https is the default', async () => {
     const e = await expectCode(PolyauthError, () => new RemoteKeySet('http://issuer.example/jwks.json'), 'invalid_config')
@@ -483,6 +504,16 @@ describe('RemoteKeySet hardening (JWT-15)', () => {
     await assert.rejects(verifier.keys.refresh(), /timed out/)
     await again.closed
     assert.ok(again.sent < 100)
+  })
+
+  test('a server dripping its headers is bounded by the same deadline', async () => {
+    const path = freshPath('drip-headers')
+    const stream = dripHeaders()
+    server.route(path, stream)
+    const remote = remoteFor(server.url(path), { timeout: 0.5 })
+    await assert.rejects(remote.refresh(), (e) => e instanceof PolyauthError && e.code === 'jwks_unavailable' && /timed out/.test(e.message))
+    await stream.closed
+    assert.ok(stream.sent < 100, `the server dripped ${stream.sent} header bytes before the client left`)
   })
 
   test('connection refused is jwks_unavailable', async () => {

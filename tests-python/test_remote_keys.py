@@ -476,6 +476,25 @@ class Stream:
 
         return handle
 
+    def drip_headers(
+        self, interval: float = 0.05, limit: int = 400
+    ) -> Callable[[BaseHTTPRequestHandler], None]:
+        """The status line, then one byte of a header every `interval` seconds."""
+
+        def handle(h: BaseHTTPRequestHandler) -> None:
+            try:
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nx-pad: ")
+                while self.sent < limit:
+                    time.sleep(interval)
+                    h.wfile.write(b"a")
+                    self.sent += 1
+            except OSError:
+                pass
+            finally:
+                self.done.set()
+
+        return handle
+
 
 def redirect_to(location: str) -> Callable[[BaseHTTPRequestHandler], None]:
     def handle(h: BaseHTTPRequestHandler) -> None:
@@ -568,6 +587,26 @@ async def test_dripping_server_is_bounded_by_the_total_deadline(server: JwksServ
                 await remote.refresh()
         assert stream.done.wait(30)
         assert stream.sent < 100, f"the server dripped {stream.sent} bytes before the client left"
+
+
+async def test_dripping_headers_are_bounded_by_the_total_deadline(server: JwksServer) -> None:
+    # The blocking path too: per-read timeouts alone would wait for every header byte.
+    for mode in ("async", "sync", "sync-client"):
+        stream = Stream()
+        path = f"/drip-headers-{mode}.json"
+        server.special[path] = stream.drip_headers()
+        remote = RemoteKeySet(server.url_for(path), allow_insecure_http=True, timeout=0.5)
+        with pytest.raises(polyauth.JwksUnavailableError, match="timed out"):
+            if mode == "async":
+                await remote.refresh()
+            elif mode == "sync":
+                remote.refresh_sync()
+            else:
+                with httpx.Client(timeout=0.5) as client:
+                    remote.refresh_sync(client=client)
+        if mode != "sync-client":  # that request is abandoned, and ends at the client's close
+            assert stream.done.wait(30)
+            assert stream.sent < 100, f"{mode}: the server dripped {stream.sent} bytes"
 
 
 async def test_drip_on_first_use_is_jwks_unavailable(server: JwksServer, issuer_keys: KeySet) -> None:

@@ -11,8 +11,10 @@ decided in the Rust core; this module only makes the request, within these bound
   ``Content-Length`` is refused before reading; ``identity`` encoding is requested and a
   compressed response is refused (its decoded size cannot be bounded chunk by chunk);
 - one total deadline of ``timeout`` covers connect, headers and body. Async: the whole request
-  runs under ``asyncio.wait_for``. Blocking: every read has the ``timeout`` and the deadline is
-  checked between body chunks, so a dripping server is cut off within about twice ``timeout``;
+  runs under ``asyncio.wait_for``. Blocking: the request runs on a worker thread that the caller
+  waits for at most ``timeout`` (without a caller's client, that thread runs the async request on
+  a private event loop, so it is cancelled at the deadline too; with a caller's ``httpx.Client``
+  the abandoned request ends at the client's own timeouts);
 - every failure is ``JwksUnavailableError`` with a short message that quotes neither the response
   nor the URL (nor chains the httpx exception, whose text may contain the URL's credentials).
 """
@@ -20,6 +22,7 @@ decided in the Rust core; this module only makes the request, within these bound
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import typing
 from collections.abc import Sequence
@@ -92,17 +95,38 @@ class RemoteKeySet(_native.RemoteKeySet):
     def refresh_sync(self, *, client: httpx.Client | None = None) -> None:
         """Fetches the JWKS now (blocking). Raises ``JwksUnavailableError`` on any failure; the
         previous keys stay in use. A caller's ``client`` is used as is, except that redirects are
-        never followed."""
+        never followed. Returns within ``timeout`` whatever the server does."""
+        # The blocking httpx client only bounds each read, and a server dripping its headers or
+        # body never lets one time out: wait for a worker thread with the total deadline instead.
+        outcome: list[BaseException | None] = []
+        if client is None:
+            target: Any = lambda: asyncio.run(self.refresh())  # noqa: E731
+        else:
+            target = lambda: self._refresh_sync_with(client)  # noqa: E731
+
+        def work() -> None:
+            try:
+                target()
+            except BaseException as e:  # handed to the caller below
+                outcome.append(e)
+            else:
+                outcome.append(None)
+
+        worker = threading.Thread(target=work, name="polyauth-jwks", daemon=True)
+        worker.start()
+        worker.join(self.timeout + 0.25)
+        if not outcome:
+            self._fail("timed out")
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    def _refresh_sync_with(self, client: httpx.Client) -> None:
         import httpx
 
         deadline = time.monotonic() + self.timeout
         reason = "request failed"
         try:
-            if client is None:
-                with httpx.Client(timeout=self.timeout, follow_redirects=False) as own:
-                    body = self._stream_sync(own, deadline)
-            else:
-                body = self._stream_sync(client, deadline)
+            body = self._stream_sync(client, deadline)
         except httpx.TimeoutException:
             reason = "timed out"
         except httpx.TransportError:
