@@ -4,6 +4,7 @@
 // - Shared vectors (`../shared/vectors/` relative to the repository root) live outside the project.
 //   When they are absent the tests that need them are skipped, unless CI or
 //   POLYAUTH_REQUIRE_VECTORS is set, in which case those tests fail (DESIGN.md §8).
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
@@ -116,9 +117,33 @@ export function servicesRequired() {
 export const TEST_POSTGRES_URL = process.env.POLYAUTH_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres'
 export const TEST_REDIS_URL = process.env.POLYAUTH_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 
-/** A fresh `polyauth_namespace` value (`[a-z0-9_]{1,40}`). */
+const namespaces = new Set()
+/** A fresh `polyauth_namespace` value (`[a-z0-9_]{1,40}`), dropped when the process exits. */
 export function randomNamespace() {
-  return `t${randomBytes(8).toString('hex')}`
+  const ns = `t${randomBytes(8).toString('hex')}`
+  if (namespaces.size === 0) process.on('exit', () => dropNamespaces([...namespaces]))
+  namespaces.add(ns)
+  return ns
+}
+
+/**
+ * Removes what the suite created on the shared servers, by name: the PostgreSQL schemas
+ * (`psql`, one statement per schema) and the Redis keys under `polyauth:{ns}:` (`redis-cli`).
+ * Best effort: a missing client or server leaves them, as it would have before.
+ */
+export function dropNamespaces(names) {
+  if (names.length === 0) return
+  const sql = names.map((n) => `DROP SCHEMA IF EXISTS "${n}" CASCADE;`).join('\n')
+  spawnSync('psql', [TEST_POSTGRES_URL, '-q', '-v', 'ON_ERROR_STOP=0', '-f', '-'], { input: sql, stdio: ['pipe', 'ignore', 'ignore'], timeout: 60_000 })
+  const redis = new URL(TEST_REDIS_URL)
+  const cli = ['-h', redis.hostname || '127.0.0.1', '-p', redis.port || '6379']
+  const wanted = new Set(names)
+  const scan = spawnSync('redis-cli', [...cli, '--scan', '--pattern', 'polyauth:{t*'], { encoding: 'utf8', timeout: 60_000 })
+  if (scan.status !== 0 || !scan.stdout) return
+  const keys = scan.stdout.split('\n').filter((k) => wanted.has(k.slice('polyauth:{'.length, k.indexOf('}'))))
+  for (let i = 0; i < keys.length; i += 500) {
+    spawnSync('redis-cli', [...cli, 'DEL', ...keys.slice(i, i + 500)], { stdio: 'ignore', timeout: 60_000 })
+  }
 }
 
 /** `url` with a `polyauth_namespace` query parameter (a fresh random one unless given). */

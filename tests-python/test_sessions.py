@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import pytest
 
 import polyauth
+from conftest import remember_namespace
 from polyauth import KeySet, OneTimeTokens, Sessions, Store, Throttle, TokenPair, Tokens
 
 ISSUER = "https://issuer.example"
@@ -51,7 +52,7 @@ _unreachable: dict[str, str] = {}
 def with_namespace(url: str) -> str:
     """``url`` with a fresh random ``polyauth_namespace``, so runs on shared servers never meet."""
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}polyauth_namespace=t{secrets.token_hex(8)}"
+    return f"{url}{sep}polyauth_namespace={remember_namespace(f't{secrets.token_hex(8)}')}"
 
 
 def store_url_for(backend: str, tmp_path: Path) -> str:

@@ -514,7 +514,7 @@ async fn open_without_migrating_needs_a_current_schema_sqlite() {
 async fn postgres_app_role_without_ddl_rights() {
     let base = std::env::var("POLYAUTH_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let ns = format!("t{}", rand_suffix());
+    let ns = common::remember_namespace(format!("t{}", rand_suffix()));
     let role = format!("polyauth_app_{}", rand_suffix());
     let owner_url = format!("{base}?polyauth_namespace={ns}");
     let no = OpenOptions { migrate: false };

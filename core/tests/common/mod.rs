@@ -103,10 +103,104 @@ pub fn rand_suffix() -> String {
     hex::encode(b)
 }
 
-/// Gives each test run its own namespace so runs never see each other's rows.
+/// Gives each test run its own namespace so runs never see each other's rows; the namespace is
+/// dropped when the test binary exits.
 pub fn isolated(url: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}polyauth_namespace=t{}", rand_suffix())
+    format!(
+        "{url}{sep}polyauth_namespace={}",
+        remember_namespace(format!("t{}", rand_suffix()))
+    )
+}
+
+static NAMESPACES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+}
+
+/// Records a namespace the tests create on the shared servers; the first call registers an exit
+/// hook that drops them all (PostgreSQL schemas with `psql`, Redis keys with `redis-cli`).
+pub fn remember_namespace(namespace: String) -> String {
+    let mut list = NAMESPACES.lock().unwrap_or_else(|e| e.into_inner());
+    if list.is_empty() {
+        // SAFETY: registers a plain `extern "C" fn()` with the C runtime, which calls it once at
+        // exit; the harness ends with `std::process::exit`, which runs it.
+        unsafe {
+            atexit(drop_namespaces);
+        }
+    }
+    list.push(namespace.clone());
+    namespace
+}
+
+extern "C" fn drop_namespaces() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let names = std::mem::take(&mut *NAMESPACES.lock().unwrap_or_else(|e| e.into_inner()));
+    if names.is_empty() {
+        return;
+    }
+    let pg = std::env::var("POLYAUTH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let sql: String = names
+        .iter()
+        .map(|n| format!("DROP SCHEMA IF EXISTS \"{n}\" CASCADE;\n"))
+        .collect();
+    if let Ok(mut child) = Command::new("psql")
+        .args([pg.as_str(), "-q", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(sql.as_bytes());
+        }
+        let _ = child.wait();
+    }
+    let redis = std::env::var("POLYAUTH_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let hostport = redis
+        .trim_start_matches("redis://")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let hostport = hostport.rsplit('@').next().unwrap_or("");
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "6379"));
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    let Ok(scan) = Command::new("redis-cli")
+        .args([
+            "-h",
+            host,
+            "-p",
+            port,
+            "--scan",
+            "--pattern",
+            "polyauth:{t*",
+        ])
+        .output()
+    else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&scan.stdout);
+    let keys: Vec<&str> = text
+        .lines()
+        .filter(|k| {
+            let ns = k
+                .strip_prefix("polyauth:{")
+                .and_then(|r| r.split_once('}'))
+                .map(|(ns, _)| ns);
+            ns.is_some_and(|ns| names.iter().any(|n| n == ns))
+        })
+        .collect();
+    for chunk in keys.chunks(500) {
+        let _ = Command::new("redis-cli")
+            .args(["-h", host, "-p", port, "DEL"])
+            .args(chunk)
+            .stdout(Stdio::null())
+            .status();
+    }
 }
 
 /// The SQL backends reachable here, as URLs that open the same database again (RT-9).
