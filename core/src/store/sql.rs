@@ -926,26 +926,20 @@ impl SqlStore {
         self.run(|| async {
             let mut w = self.write().await?;
             let mut removed = 0u64;
-            for stmt in [PURGE_SESSION_TOKENS, PURGE_SESSIONS] {
+            // Every statement takes (time bound, limit).
+            for (stmt, bound) in [
+                (PURGE_SESSION_TOKENS, cutoff),
+                (PURGE_SESSIONS, cutoff),
+                (PURGE_ONE_TIME, cutoff),
+                (PURGE_THROTTLE, idle_before),
+            ] {
                 removed += sqlx::query(stmt)
-                    .bind(cutoff)
+                    .bind(bound)
                     .bind(limit)
                     .execute(&mut *w.tx)
                     .await?
                     .rows_affected();
             }
-            removed += sqlx::query(PURGE_ONE_TIME)
-                .bind(cutoff)
-                .bind(limit)
-                .execute(&mut *w.tx)
-                .await?
-                .rows_affected();
-            removed += sqlx::query(PURGE_THROTTLE)
-                .bind(idle_before)
-                .bind(limit)
-                .execute(&mut *w.tx)
-                .await?
-                .rows_affected();
             w.commit().await?;
             Ok(removed)
         })
