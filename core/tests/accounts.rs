@@ -658,3 +658,87 @@ async fn bad_input_is_refused() {
         assert_eq!(fresh, acc, "{b}: nothing changed");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_futures_are_send() {
+    // The bindings run these on a multi-threaded runtime: every future must be Send.
+    let store = Store::open("memory://").await.unwrap();
+    let task = tokio::spawn(async move {
+        let a = accounts(&store);
+        let acc = a.create("ivy", PASSWORD, None).await.unwrap();
+        let s = acc.subject.clone();
+        a.create_with_hash("jack", &bcrypt4(), None).await.unwrap();
+        a.get(&s).await.unwrap();
+        a.find("IVY").await.unwrap();
+        a.set_password(&s, OTHER_PASSWORD).await.unwrap();
+        a.replace_password_hash(&s, "x", &bcrypt4()).await.unwrap();
+        a.mark_verified(&s).await.unwrap();
+        a.disable(&s).await.unwrap();
+        a.update_claims(&s, Map::new()).await.unwrap()
+    });
+    let acc = task.await.unwrap();
+    assert!(acc.verified && acc.disabled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_4_upgrades_and_applies_by_hand() {
+    if !common::wanted("sqlite") {
+        return;
+    }
+    let all = Store::migrations_sql();
+    assert!(all.contains("-- polyauth migration 4\nCREATE TABLE IF NOT EXISTS polyauth_accounts"));
+    sqlx::any::install_default_drivers();
+    let dir = std::env::temp_dir().join(format!("polyauth-test-{}", common::rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let versions = |url: String| async move {
+        use sqlx::Row;
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let rows = sqlx::query("SELECT CAST(version AS BIGINT) AS v FROM polyauth_schema_version")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let mut v: Vec<i64> = rows.iter().map(|r| r.get("v")).collect();
+        v.sort();
+        v
+    };
+    // A database at version 3 (the previous release) gets the accounts table on open.
+    let url = format!("sqlite://{}", dir.join("v3.db").display());
+    {
+        use sqlx::Executor;
+        let pool = sqlx::AnyPool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        let v3 = all.split("-- polyauth migration 4").next().unwrap();
+        pool.execute(sqlx::raw_sql(v3)).await.unwrap();
+        pool.close().await;
+    }
+    assert_eq!(versions(url.clone()).await, [1, 2, 3]);
+    let e = Store::open_with(&url, polyauth_core::store::OpenOptions { migrate: false })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_config");
+    let store = Store::open(&url).await.unwrap();
+    accounts(&store)
+        .create_with_hash("kim", &bcrypt4(), None)
+        .await
+        .unwrap();
+    assert_eq!(versions(url.clone()).await, [1, 2, 3, 4]);
+    // The printed SQL, applied by hand, is a current schema that opens without migrating.
+    let url = format!("sqlite://{}", dir.join("manual.db").display());
+    {
+        use sqlx::Executor;
+        let pool = sqlx::AnyPool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        pool.execute(sqlx::raw_sql(&all)).await.unwrap();
+        pool.close().await;
+    }
+    assert_eq!(versions(url.clone()).await, [1, 2, 3, 4]);
+    let store = Store::open_with(&url, polyauth_core::store::OpenOptions { migrate: false })
+        .await
+        .unwrap();
+    let a = accounts(&store);
+    let acc = a.create_with_hash("lee", &bcrypt4(), None).await.unwrap();
+    assert_eq!(a.find("LEE").await.unwrap(), Some(acc));
+}
