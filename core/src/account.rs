@@ -17,6 +17,7 @@
 //! - Nothing here revokes sessions: a caller that changes a password and wants other devices
 //!   signed out calls `Sessions::revoke_all` itself.
 
+use base64::Engine;
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
@@ -295,9 +296,24 @@ impl Accounts {
     }
 
     /// Refuses a stored hash the hasher could not verify: it is parsed (format and cost bounds,
-    /// no key derivation) exactly as a verification would.
+    /// no key derivation) exactly as a verification would. The parser leaves a bcrypt hash's salt
+    /// and digest to the verification; an import decodes them now, so that a corrupt one is
+    /// refused here rather than at every sign-in.
     fn check_hash(&self, hash: &str) -> Result<()> {
-        self.hasher.needs_rehash(hash).map(drop)
+        self.hasher.needs_rehash(hash)?;
+        if ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
+            // `$2b$cc$` + 22 characters of salt (16 bytes) + 31 of digest (23 bytes).
+            let decodes = |part: Option<&str>, len: usize| {
+                part.and_then(|p| bcrypt::BASE_64.decode(p).ok())
+                    .is_some_and(|b| b.len() == len)
+            };
+            if !decodes(hash.get(7..29), 16) || !decodes(hash.get(29..), 23) {
+                return Err(Error::InvalidHash(
+                    "malformed bcrypt hash (salt or digest)".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The account of `subject`; `None` when there is none.

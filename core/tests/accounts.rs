@@ -343,6 +343,10 @@ async fn imported_hashes_verify_and_upgrade_once() {
             "$argon2id$v=19$m=19456,t=2,p=1$bad",
             "$2b$15$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
             "$2b$10$short",
+            // The right shape and cost, but not bcrypt's base64 in the salt or the digest.
+            &format!("$2b$10${}", "!".repeat(53)),
+            &format!("$2b$10${}{}", "!".repeat(22), &bcrypt4()[29..]),
+            &format!("{}{}", &bcrypt4()[..29], "~".repeat(31)),
             "pbkdf2_sha256$100000000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
             "md5$abc$def",
             &"$".repeat(1 << 20),
