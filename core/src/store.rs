@@ -226,6 +226,7 @@ pub struct AccountRecord {
     pub disabled_at: Option<i64>,
     /// Application claims (a JSON object).
     pub claims: Map<String, Value>,
+    /// When the account was created (seconds since the epoch).
     pub created_at: i64,
     /// The last change by any account primitive.
     pub updated_at: i64,

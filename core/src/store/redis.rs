@@ -35,10 +35,9 @@
 //! expiry; a throttle counter one day past both its lock and its `reset_after` window (a counter at
 //! or over `max_failures`, which never starts over by itself, 30 days past its lock). MFA
 //! factors and their recovery codes never expire: they live until `disable`; accounts and their
-//! login keys never expire either. Lifetimes
-//! are relative to the caller's clock where the call provides one (times are always passed in by
-//! the caller, never read from the Redis clock, so injected clocks behave as with the other
-//! backends).
+//! login keys never expire either. Lifetimes are relative to the caller's clock where the call
+//! provides one (times are always passed in by the caller, never read from the Redis clock, so
+//! injected clocks behave as with the other backends).
 //!
 //! The scripts derive some key names from stored data (a refresh token names its session), so
 //! this backend targets a standalone Redis (or a primary with replicas / Sentinel-managed
@@ -1281,6 +1280,7 @@ impl RedisStore {
 }
 
 impl RedisStore {
+    /// See `Store::account_insert`.
     pub async fn account_insert(&self, account: &AccountRecord) -> Result<()> {
         let opt = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
         let mut inv = ACCOUNT_INSERT.prepare_invoke();
@@ -1308,6 +1308,7 @@ impl RedisStore {
         }
     }
 
+    /// See `Store::account_get`.
     pub async fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
         let key = self.key("account", subject);
         let flat: Vec<String> = self
@@ -1319,6 +1320,7 @@ impl RedisStore {
         account_reply(flat)
     }
 
+    /// See `Store::account_find`.
     pub async fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
         let mut inv = ACCOUNT_FIND.prepare_invoke();
         inv.key(self.key("login", login)).arg(&*self.prefix);
@@ -1343,6 +1345,7 @@ impl RedisStore {
         account_reply(self.script(&inv).await?)
     }
 
+    /// See `Store::account_set_password_hash`.
     pub async fn account_set_password_hash(
         &self,
         subject: &str,
@@ -1360,6 +1363,7 @@ impl RedisStore {
         .await
     }
 
+    /// See `Store::account_replace_password_hash`.
     pub async fn account_replace_password_hash(
         &self,
         subject: &str,
@@ -1375,6 +1379,7 @@ impl RedisStore {
         Ok(self.script::<i64>(&inv).await? == 1)
     }
 
+    /// See `Store::account_mark`.
     pub async fn account_mark(
         &self,
         subject: &str,
@@ -1389,6 +1394,7 @@ impl RedisStore {
             .await
     }
 
+    /// See `Store::account_update_claims`.
     pub async fn account_update_claims(
         &self,
         subject: &str,

@@ -1471,6 +1471,7 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// See `Store::account_insert`.
     pub async fn account_insert(&self, account: &AccountRecord) -> Result<()> {
         let claims = to_json(&account.claims)?;
         // Some(true): inserted; Some(false): the login is taken; None: the subject exists.
@@ -1520,16 +1521,19 @@ impl SqlStore {
         }
     }
 
+    /// See `Store::account_get`.
     pub async fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
         self.run(|| self.account_row(sqlx::query(ACCOUNT_GET).bind(subject), false))
             .await
     }
 
+    /// See `Store::account_find`.
     pub async fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
         self.run(|| self.account_row(sqlx::query(ACCOUNT_FIND).bind(login), false))
             .await
     }
 
+    /// See `Store::account_set_password_hash`.
     pub async fn account_set_password_hash(
         &self,
         subject: &str,
@@ -1546,6 +1550,7 @@ impl SqlStore {
         .await
     }
 
+    /// See `Store::account_replace_password_hash`.
     pub async fn account_replace_password_hash(
         &self,
         subject: &str,
@@ -1567,6 +1572,7 @@ impl SqlStore {
         .await
     }
 
+    /// See `Store::account_mark`.
     pub async fn account_mark(
         &self,
         subject: &str,
@@ -1581,6 +1587,7 @@ impl SqlStore {
             .await
     }
 
+    /// See `Store::account_update_claims`.
     pub async fn account_update_claims(
         &self,
         subject: &str,
