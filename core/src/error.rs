@@ -33,6 +33,8 @@ pub enum Error {
     InvalidConfig(String),
     /// A one-time token presented a second time.
     TokenUsed,
+    /// An account with this (normalised) login already exists.
+    AccountExists,
     /// A malformed argument that is not one of the typed inputs above
     /// (e.g. a password that is not valid Unicode, or longer than the hasher accepts).
     InvalidInput(String),
@@ -67,6 +69,7 @@ impl Error {
             Error::StoreUnavailable(_) => "store_unavailable",
             Error::InvalidConfig(_) => "invalid_config",
             Error::TokenUsed => "token_used",
+            Error::AccountExists => "account_exists",
             Error::InvalidInput(_) => "invalid_input",
             Error::Internal(_) => "internal_error",
         }
@@ -105,6 +108,7 @@ impl Error {
         "store_unavailable",
         "invalid_config",
         "token_used",
+        "account_exists",
         "invalid_input",
         "internal_error",
     ];
@@ -146,6 +150,7 @@ impl fmt::Display for Error {
             Error::StoreUnavailable(m) => write!(f, "store unavailable: {m}"),
             Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
             Error::TokenUsed => f.write_str("token was already used"),
+            Error::AccountExists => f.write_str("an account with this login already exists"),
             Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Error::Internal(m) => f.write_str(m),
         }
@@ -221,6 +226,7 @@ mod tests {
             Error::StoreUnavailable(String::new()),
             Error::InvalidConfig(String::new()),
             Error::TokenUsed,
+            Error::AccountExists,
             Error::InvalidInput(String::new()),
             Error::Internal(String::new()),
         ];

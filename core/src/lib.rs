@@ -1,6 +1,7 @@
 //! polyauth-core: the security-critical parts of authentication, shared by the Python and Node
 //! bindings. No Python or Node types here; bindings only convert arguments and map errors.
 
+pub mod account;
 pub mod b64;
 pub mod error;
 pub mod jws;
@@ -15,6 +16,7 @@ pub mod throttle;
 pub mod token;
 pub mod totp;
 
+pub use account::{normalize_login, Account, Accounts};
 pub use error::{catch_panic, Error, Result};
 pub use keys::{Alg, Key, KeySet};
 pub use password::{HasherConfig, PasswordHasher, PasswordPolicy, PolicyConfig};

@@ -1,8 +1,8 @@
 //! The auth state store: sessions and their refresh-token families, one-time tokens, throttle
-//! counters and MFA factors with their recovery codes (DESIGN.md §6). One set of semantics on every backend; each read-modify-write
+//! counters, MFA factors with their recovery codes, and built-in accounts (DESIGN.md §6). One set of semantics on every backend; each read-modify-write
 //! is a single atomic step (one conditional statement or transaction in SQL, a Lua script in
 //! Redis, one critical section in memory). The logic built on these primitives lives in
-//! `session.rs`, `onetime.rs`, `throttle.rs` and `mfa.rs`, never in a backend.
+//! `session.rs`, `onetime.rs`, `throttle.rs`, `mfa.rs` and `account.rs`, never in a backend.
 
 mod memory;
 mod redis;
@@ -208,6 +208,56 @@ pub enum RecoveryUse {
     /// Consumed before.
     Used,
     Unknown,
+}
+
+/// A built-in account as stored (FRAMEWORKS.md §4). `account.rs` validates and normalises
+/// everything before it reaches a store; the store only keeps the login unique.
+#[derive(Clone, PartialEq)]
+pub struct AccountRecord {
+    /// Random, URL-safe, never derived from the login.
+    pub subject: String,
+    /// The normalised login (`account::normalize_login`), unique in the store.
+    pub login: String,
+    /// The stored password hash (argon2id PHC, or an imported legacy format); `None`: no password.
+    pub password_hash: Option<String>,
+    /// When the account was first marked verified.
+    pub verified_at: Option<i64>,
+    /// When the account was first disabled.
+    pub disabled_at: Option<i64>,
+    /// Application claims (a JSON object).
+    pub claims: Map<String, Value>,
+    /// When the account was created (seconds since the epoch).
+    pub created_at: i64,
+    /// The last change by any account primitive.
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for AccountRecord {
+    /// The hash is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRecord")
+            .field("subject", &self.subject)
+            .field("login", &self.login)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("verified_at", &self.verified_at)
+            .field("disabled_at", &self.disabled_at)
+            .field("claims", &self.claims)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+/// Which timestamp [`Store::account_mark`] sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountMark {
+    /// `verified_at`.
+    Verified,
+    /// `disabled_at`.
+    Disabled,
 }
 
 /// The `locked_until` candidate after a failure that calls for `lock` seconds: 0 (no change)
@@ -648,6 +698,102 @@ impl Store {
             Store::Memory(m) => m.mfa_delete(subject),
             Store::Sql(s) => s.mfa_delete(subject).await,
             Store::Redis(r) => r.mfa_delete(subject).await,
+        }
+    }
+
+    /// Inserts a new account: `account_exists` when its login is taken (the one check that makes
+    /// concurrent registrations of one login leave exactly one account), `internal_error` on a
+    /// subject collision.
+    pub async fn account_insert(&self, account: &AccountRecord) -> Result<()> {
+        match self {
+            Store::Memory(m) => m.account_insert(account),
+            Store::Sql(s) => s.account_insert(account).await,
+            Store::Redis(r) => r.account_insert(account).await,
+        }
+    }
+
+    /// The account of `subject`, if any.
+    pub async fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
+        match self {
+            Store::Memory(m) => m.account_get(subject),
+            Store::Sql(s) => s.account_get(subject).await,
+            Store::Redis(r) => r.account_get(subject).await,
+        }
+    }
+
+    /// The account whose normalised login is `login` (compared byte for byte), if any.
+    pub async fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
+        match self {
+            Store::Memory(m) => m.account_find(login),
+            Store::Sql(s) => s.account_find(login).await,
+            Store::Redis(r) => r.account_find(login).await,
+        }
+    }
+
+    /// Sets (or, with `None`, removes) the password hash unconditionally; returns the updated
+    /// account, `None` when the subject is unknown.
+    pub async fn account_set_password_hash(
+        &self,
+        subject: &str,
+        hash: Option<&str>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        match self {
+            Store::Memory(m) => m.account_set_password_hash(subject, hash, now),
+            Store::Sql(s) => s.account_set_password_hash(subject, hash, now).await,
+            Store::Redis(r) => r.account_set_password_hash(subject, hash, now).await,
+        }
+    }
+
+    /// Atomically replaces the password hash only while it is still `expected_old` (a hash
+    /// upgrade on sign-in never overwrites a concurrent password change); false when nothing
+    /// changed (stale `expected_old`, no password, or unknown subject).
+    pub async fn account_replace_password_hash(
+        &self,
+        subject: &str,
+        expected_old: &str,
+        new: &str,
+        now: i64,
+    ) -> Result<bool> {
+        match self {
+            Store::Memory(m) => m.account_replace_password_hash(subject, expected_old, new, now),
+            Store::Sql(s) => {
+                s.account_replace_password_hash(subject, expected_old, new, now)
+                    .await
+            }
+            Store::Redis(r) => {
+                r.account_replace_password_hash(subject, expected_old, new, now)
+                    .await
+            }
+        }
+    }
+
+    /// Sets `verified_at` or `disabled_at` to `now` unless it is already set (the first time is
+    /// kept); returns the account, `None` when the subject is unknown.
+    pub async fn account_mark(
+        &self,
+        subject: &str,
+        mark: AccountMark,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        match self {
+            Store::Memory(m) => m.account_mark(subject, mark, now),
+            Store::Sql(s) => s.account_mark(subject, mark, now).await,
+            Store::Redis(r) => r.account_mark(subject, mark, now).await,
+        }
+    }
+
+    /// Replaces the account's claims; returns the account, `None` when the subject is unknown.
+    pub async fn account_update_claims(
+        &self,
+        subject: &str,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        match self {
+            Store::Memory(m) => m.account_update_claims(subject, claims, now),
+            Store::Sql(s) => s.account_update_claims(subject, claims, now).await,
+            Store::Redis(r) => r.account_update_claims(subject, claims, now).await,
         }
     }
 

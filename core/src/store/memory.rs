@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
+use serde_json::Map;
+
 use super::{
-    rotation_step, Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse,
-    Rotation, SessionRecord, Step,
+    rotation_step, AccountMark, AccountRecord, Attempt, Binding, Consumption, Counter,
+    MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord, Step,
 };
 use crate::error::{Error, Result};
 
@@ -43,6 +45,9 @@ struct State {
     one_time: HashMap<String, OneTimeRow>,
     throttle: HashMap<String, Counter>,
     mfa: HashMap<String, MfaRow>,
+    /// Accounts by subject, and the subject of each normalised login.
+    accounts: HashMap<String, AccountRecord>,
+    logins: HashMap<String, String>,
 }
 
 /// Counts a failure on `c` at `now` (the one rule `throttle_fail` and `throttle_attempt` share):
@@ -436,5 +441,98 @@ impl MemoryStore {
 
     pub(crate) fn mfa_delete(&self, subject: &str) -> Result<bool> {
         Ok(self.lock().mfa.remove(subject).is_some())
+    }
+
+    pub(crate) fn account_insert(&self, account: &AccountRecord) -> Result<()> {
+        let mut s = self.lock();
+        if s.logins.contains_key(&account.login) {
+            return Err(Error::AccountExists);
+        }
+        if s.accounts.contains_key(&account.subject) {
+            return Err(Error::Internal("account subject collision".into()));
+        }
+        s.logins
+            .insert(account.login.clone(), account.subject.clone());
+        s.accounts.insert(account.subject.clone(), account.clone());
+        Ok(())
+    }
+
+    pub(crate) fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
+        Ok(self.lock().accounts.get(subject).cloned())
+    }
+
+    pub(crate) fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
+        let s = self.lock();
+        Ok(s.logins
+            .get(login)
+            .and_then(|subject| s.accounts.get(subject))
+            .cloned())
+    }
+
+    /// Applies `change` to the account of `subject` and stamps `updated_at`, in one critical
+    /// section; `None` when the subject is unknown.
+    fn account_update(
+        &self,
+        subject: &str,
+        now: i64,
+        change: impl FnOnce(&mut AccountRecord),
+    ) -> Result<Option<AccountRecord>> {
+        let mut s = self.lock();
+        Ok(s.accounts.get_mut(subject).map(|a| {
+            change(a);
+            a.updated_at = now;
+            a.clone()
+        }))
+    }
+
+    pub(crate) fn account_set_password_hash(
+        &self,
+        subject: &str,
+        hash: Option<&str>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        self.account_update(subject, now, |a| a.password_hash = hash.map(str::to_owned))
+    }
+
+    pub(crate) fn account_replace_password_hash(
+        &self,
+        subject: &str,
+        expected_old: &str,
+        new: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        match s.accounts.get_mut(subject) {
+            Some(a) if a.password_hash.as_deref() == Some(expected_old) => {
+                a.password_hash = Some(new.to_owned());
+                a.updated_at = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    pub(crate) fn account_mark(
+        &self,
+        subject: &str,
+        mark: AccountMark,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        self.account_update(subject, now, |a| {
+            let field = match mark {
+                AccountMark::Verified => &mut a.verified_at,
+                AccountMark::Disabled => &mut a.disabled_at,
+            };
+            field.get_or_insert(now);
+        })
+    }
+
+    pub(crate) fn account_update_claims(
+        &self,
+        subject: &str,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        self.account_update(subject, now, |a| a.claims = claims.clone())
     }
 }

@@ -22,17 +22,22 @@
 //! - `throttle:<key>`: hash `failures`, `last_failure_at`, `locked_until`;
 //! - `mfa:<subject>`: hash of the subject's TOTP factor (`secret`, `last_step`, `confirmed_at`,
 //!   `last_used_at`, `pending_secret`, `pending_expires_at`; secrets encrypted by `mfa.rs`);
-//! - `mfa_codes:<subject>`: hash of recovery-code SHA-256 hex → `-` (unused) or the time used.
+//! - `mfa_codes:<subject>`: hash of recovery-code SHA-256 hex → `-` (unused) or the time used;
+//! - `account:<subject>`: hash of a built-in account (`subject`, `login`, `password_hash` (absent:
+//!   none), `verified_at`, `disabled_at` (absent: not yet), `claims` as JSON text, `created_at`,
+//!   `updated_at`);
+//! - `login:<normalised login>`: string, the subject of the account with that login (written with
+//!   the account in one script, which is what keeps one account per login).
 //!
 //! Retention: keys expire some time after they can no longer matter, never before. A session and
 //! all its refresh tokens live for the session's whole lifetime plus one day (so reuse detection
 //! and revocation hold until the session's absolute end, RT-9); a one-time token one day past its
 //! expiry; a throttle counter one day past both its lock and its `reset_after` window (a counter at
 //! or over `max_failures`, which never starts over by itself, 30 days past its lock). MFA
-//! factors and their recovery codes never expire: they live until `disable`. Lifetimes
-//! are relative to the caller's clock where the call provides one (times are always passed in by
-//! the caller, never read from the Redis clock, so injected clocks behave as with the other
-//! backends).
+//! factors and their recovery codes never expire: they live until `disable`; accounts and their
+//! login keys never expire either. Lifetimes are relative to the caller's clock where the call
+//! provides one (times are always passed in by the caller, never read from the Redis clock, so
+//! injected clocks behave as with the other backends).
 //!
 //! The scripts derive some key names from stored data (a refresh token names its session), so
 //! this backend targets a standalone Redis (or a primary with replicas / Sentinel-managed
@@ -50,8 +55,8 @@ use redis::{ErrorKind, FromRedisValue, RedisError, RedisResult, Script, ScriptIn
 use serde_json::{Map, Value};
 
 use super::{
-    Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse, Rotation,
-    SessionRecord,
+    AccountMark, AccountRecord, Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord,
+    RecoveryUse, Rotation, SessionRecord,
 };
 use crate::error::{Error, Result};
 
@@ -484,6 +489,83 @@ return n
     )
 });
 
+/// KEYS: account, login. ARGV: subject, login, has hash ('1'/'0'), hash, verified_at ('' =
+/// none), disabled_at ('' = none), claims, created_at, updated_at.
+/// Returns 'ok', 'exists' (the login is taken) or 'collision' (the subject exists).
+static ACCOUNT_INSERT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 'exists'
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 'collision'
+end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'subject', ARGV[1], 'login', ARGV[2], 'claims', ARGV[7],
+  'created_at', ARGV[8], 'updated_at', ARGV[9])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'password_hash', ARGV[4])
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'verified_at', ARGV[5])
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'disabled_at', ARGV[6])
+end
+return 'ok'
+"#,
+    )
+});
+
+/// KEYS: login. ARGV: key prefix. Returns the flat account hash, or {} when the login is unknown.
+static ACCOUNT_FIND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local subject = redis.call('GET', KEYS[1])
+if not subject then
+  return {}
+end
+return redis.call('HGETALL', ARGV[1] .. 'account:' .. subject)
+"#,
+    )
+});
+
+/// KEYS: account. ARGV: field ('password_hash', 'claims', 'verified_at' or 'disabled_at'),
+/// mode ('set': store the value; 'del': remove the field; 'once': store it unless present),
+/// value, now. Returns the flat account hash after the change, {} when the account is unknown.
+static ACCOUNT_UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+if ARGV[2] == 'del' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+elseif ARGV[2] == 'set' or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
+return redis.call('HGETALL', KEYS[1])
+"#,
+    )
+});
+
+/// KEYS: account. ARGV: expected hash, new hash, now. Returns 1 when the hash was still the
+/// expected one and is replaced.
+static ACCOUNT_REPLACE_HASH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local current = redis.call('HGET', KEYS[1], 'password_hash')
+if not current or current ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[2], 'updated_at', ARGV[3])
+return 1
+"#,
+    )
+});
+
 // ---------------------------------------------------------------------------------------------
 // URL handling and errors.
 // ---------------------------------------------------------------------------------------------
@@ -675,6 +757,38 @@ fn mfa_from(mut h: HashMap<String, String>, recovery_remaining: i64) -> Result<M
         pending_expires_at: opt_int(&mut h, "pending_expires_at")?,
         recovery_remaining,
     })
+}
+
+fn account_from(mut h: HashMap<String, String>) -> Result<AccountRecord> {
+    fn take(h: &mut HashMap<String, String>, k: &str) -> Result<String> {
+        h.remove(k).ok_or_else(|| malformed("account"))
+    }
+    fn opt_int(h: &mut HashMap<String, String>, k: &str) -> Result<Option<i64>> {
+        h.remove(k)
+            .map(|v| v.parse().map_err(|_| malformed("account")))
+            .transpose()
+    }
+    let claims =
+        serde_json::from_str(&take(&mut h, "claims")?).map_err(|_| malformed("account"))?;
+    Ok(AccountRecord {
+        subject: take(&mut h, "subject")?,
+        login: take(&mut h, "login")?,
+        password_hash: h.remove("password_hash"),
+        verified_at: opt_int(&mut h, "verified_at")?,
+        disabled_at: opt_int(&mut h, "disabled_at")?,
+        claims,
+        created_at: opt_int(&mut h, "created_at")?.ok_or_else(|| malformed("account"))?,
+        updated_at: opt_int(&mut h, "updated_at")?.ok_or_else(|| malformed("account"))?,
+    })
+}
+
+/// An account from a script's flat hash reply; `None` for an empty reply (unknown account).
+fn account_reply(flat: Vec<String>) -> Result<Option<AccountRecord>> {
+    if flat.is_empty() {
+        Ok(None)
+    } else {
+        account_from(pairs(flat)).map(Some)
+    }
 }
 
 /// A relative expiry in seconds: `secs` from now plus the retention margin, bounded.
@@ -1165,6 +1279,133 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// See `Store::account_insert`.
+    pub async fn account_insert(&self, account: &AccountRecord) -> Result<()> {
+        let opt = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
+        let mut inv = ACCOUNT_INSERT.prepare_invoke();
+        inv.key(self.key("account", &account.subject))
+            .key(self.key("login", &account.login))
+            .arg(&account.subject)
+            .arg(&account.login)
+            .arg(if account.password_hash.is_some() {
+                "1"
+            } else {
+                "0"
+            })
+            .arg(account.password_hash.as_deref().unwrap_or_default())
+            .arg(opt(account.verified_at))
+            .arg(opt(account.disabled_at))
+            .arg(to_json(&account.claims)?)
+            .arg(account.created_at)
+            .arg(account.updated_at);
+        let status: String = self.script(&inv).await?;
+        match status.as_str() {
+            "ok" => Ok(()),
+            "exists" => Err(Error::AccountExists),
+            "collision" => Err(Error::Internal("account subject collision".into())),
+            _ => Err(malformed("account")),
+        }
+    }
+
+    /// See `Store::account_get`.
+    pub async fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
+        let key = self.key("account", subject);
+        let flat: Vec<String> = self
+            .call(|mut c| {
+                let key = &key;
+                async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await }
+            })
+            .await?;
+        account_reply(flat)
+    }
+
+    /// See `Store::account_find`.
+    pub async fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
+        let mut inv = ACCOUNT_FIND.prepare_invoke();
+        inv.key(self.key("login", login)).arg(&*self.prefix);
+        account_reply(self.script(&inv).await?)
+    }
+
+    /// `ACCOUNT_UPDATE` of one field.
+    async fn account_update(
+        &self,
+        subject: &str,
+        field: &str,
+        mode: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        let mut inv = ACCOUNT_UPDATE.prepare_invoke();
+        inv.key(self.key("account", subject))
+            .arg(field)
+            .arg(mode)
+            .arg(value)
+            .arg(now);
+        account_reply(self.script(&inv).await?)
+    }
+
+    /// See `Store::account_set_password_hash`.
+    pub async fn account_set_password_hash(
+        &self,
+        subject: &str,
+        hash: Option<&str>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        let mode = if hash.is_some() { "set" } else { "del" };
+        self.account_update(
+            subject,
+            "password_hash",
+            mode,
+            hash.unwrap_or_default(),
+            now,
+        )
+        .await
+    }
+
+    /// See `Store::account_replace_password_hash`.
+    pub async fn account_replace_password_hash(
+        &self,
+        subject: &str,
+        expected_old: &str,
+        new: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let mut inv = ACCOUNT_REPLACE_HASH.prepare_invoke();
+        inv.key(self.key("account", subject))
+            .arg(expected_old)
+            .arg(new)
+            .arg(now);
+        Ok(self.script::<i64>(&inv).await? == 1)
+    }
+
+    /// See `Store::account_mark`.
+    pub async fn account_mark(
+        &self,
+        subject: &str,
+        mark: AccountMark,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        let field = match mark {
+            AccountMark::Verified => "verified_at",
+            AccountMark::Disabled => "disabled_at",
+        };
+        self.account_update(subject, field, "once", &now.to_string(), now)
+            .await
+    }
+
+    /// See `Store::account_update_claims`.
+    pub async fn account_update_claims(
+        &self,
+        subject: &str,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        self.account_update(subject, "claims", "set", &to_json(claims)?, now)
+            .await
+    }
+}
+
 /// Errors of the first connection: never the URL or credentials in the message.
 fn unavailable_on_open(e: RedisError) -> Error {
     match map_err(e) {
@@ -1189,6 +1430,8 @@ mod tests {
             "throttle",
             "mfa",
             "mfa_codes",
+            "account",
+            "login",
         ];
         let mut spaces: Vec<Vec<String>> = Vec::new();
         for ns in kinds.iter().copied().chain(["a", "a_b", "ab", "polyauth"]) {

@@ -12,6 +12,10 @@
 //! - `consume_one_time` is one conditional `UPDATE ... RETURNING`; a miss is classified afterwards.
 //! - `throttle_fail` / `throttle_attempt` are an upsert (conditional for an attempt) plus a
 //!   monotonic `locked_until` update in one transaction.
+//! - `account_insert` is one `INSERT ... ON CONFLICT DO NOTHING`: the UNIQUE login decides between
+//!   concurrent registrations; a row not inserted is classified afterwards (login taken, or a
+//!   subject collision). Every other account change is one `UPDATE` (conditional on the old hash
+//!   for `account_replace_password_hash`) returning the row.
 //!
 //! SQLite: WAL, `busy_timeout` 5 s, foreign keys on, `synchronous = FULL` (a committed revocation
 //! survives a power cut, RT-9); writers of one process queue on an in-process lock so they do not
@@ -29,8 +33,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::{
-    rotation_step, Attempt, Binding, Consumption, Counter, MfaConfirmation, MfaRecord, RecoveryUse,
-    Rotation, SessionRecord, Step,
+    rotation_step, AccountMark, AccountRecord, Attempt, Binding, Consumption, Counter,
+    MfaConfirmation, MfaRecord, RecoveryUse, Rotation, SessionRecord, Step,
 };
 use crate::error::{Error, Result};
 
@@ -46,7 +50,9 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// Schema migrations, in order. Each text is complete on its own (it records its version) and is
 /// valid on both SQLite and PostgreSQL, so a team that applies migrations itself can run it as
-/// printed, once (migration 3's `ADD COLUMN` has no `IF NOT EXISTS` form in SQLite).
+/// printed, once (migration 3's `ADD COLUMN` has no `IF NOT EXISTS` form in SQLite). Migration 4
+/// adds the built-in accounts (`account.rs`): the login column holds the normalised login and its
+/// UNIQUE constraint is what keeps one account per login under concurrent registrations.
 const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
@@ -120,6 +126,21 @@ CREATE INDEX IF NOT EXISTS polyauth_sessions_expires ON polyauth_sessions (expir
 CREATE INDEX IF NOT EXISTS polyauth_one_time_tokens_expires ON polyauth_one_time_tokens (expires_at);
 CREATE INDEX IF NOT EXISTS polyauth_throttle_last_failure ON polyauth_throttle (last_failure_at);
 INSERT INTO polyauth_schema_version (version) VALUES (3);
+",
+    ),
+    (
+        4,
+        "CREATE TABLE IF NOT EXISTS polyauth_accounts (
+    subject TEXT NOT NULL PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    verified_at BIGINT,
+    disabled_at BIGINT,
+    claims TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+INSERT INTO polyauth_schema_version (version) VALUES (4);
 ",
     ),
 ];
@@ -275,6 +296,54 @@ const MFA_CODE_STATE: &str =
     "SELECT used_at FROM polyauth_mfa_recovery_codes WHERE subject = $1 AND code_hash = $2";
 const MFA_CODES_LEFT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM polyauth_mfa_recovery_codes \
     WHERE subject = $1 AND used_at IS NULL";
+
+/// The account columns, in `AccountRecord` order.
+macro_rules! account_cols {
+    () => {
+        "subject, login, password_hash, verified_at, disabled_at, claims, created_at, updated_at"
+    };
+}
+
+/// Inserts an account unless its subject or its login exists (no row affected then).
+const ACCOUNT_INSERT: &str = concat!(
+    "INSERT INTO polyauth_accounts (",
+    account_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+);
+const ACCOUNT_LOGIN_TAKEN: &str =
+    "SELECT CAST(COUNT(*) AS BIGINT) FROM polyauth_accounts WHERE login = $1";
+const ACCOUNT_GET: &str = concat!(
+    "SELECT ",
+    account_cols!(),
+    " FROM polyauth_accounts WHERE subject = $1"
+);
+const ACCOUNT_FIND: &str = concat!(
+    "SELECT ",
+    account_cols!(),
+    " FROM polyauth_accounts WHERE login = $1"
+);
+const ACCOUNT_SET_HASH: &str = concat!(
+    "UPDATE polyauth_accounts SET password_hash = $1, updated_at = $2 WHERE subject = $3 ",
+    "RETURNING ",
+    account_cols!()
+);
+/// The conditional update of a hash upgrade: 0 rows when the hash changed meanwhile.
+const ACCOUNT_REPLACE_HASH: &str = "UPDATE polyauth_accounts \
+    SET password_hash = $1, updated_at = $2 WHERE subject = $3 AND password_hash = $4";
+const ACCOUNT_MARK_VERIFIED: &str = concat!(
+    "UPDATE polyauth_accounts SET verified_at = COALESCE(verified_at, $1), updated_at = $1 ",
+    "WHERE subject = $2 RETURNING ",
+    account_cols!()
+);
+const ACCOUNT_MARK_DISABLED: &str = concat!(
+    "UPDATE polyauth_accounts SET disabled_at = COALESCE(disabled_at, $1), updated_at = $1 ",
+    "WHERE subject = $2 RETURNING ",
+    account_cols!()
+);
+const ACCOUNT_SET_CLAIMS: &str = concat!(
+    "UPDATE polyauth_accounts SET claims = $1, updated_at = $2 WHERE subject = $3 RETURNING ",
+    account_cols!()
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -444,6 +513,19 @@ fn session_from_row(row: &AnyRow) -> SqlResult<SessionRecord> {
         generation: row.try_get("generation")?,
         revoked_at: row.try_get("revoked_at")?,
         issuer: row.try_get("issuer")?,
+    })
+}
+
+fn account_from_row(row: &AnyRow) -> SqlResult<AccountRecord> {
+    Ok(AccountRecord {
+        subject: row.try_get("subject")?,
+        login: row.try_get("login")?,
+        password_hash: row.try_get("password_hash")?,
+        verified_at: row.try_get("verified_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+        claims: json_map(&row.try_get::<String, _>("claims")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -1382,6 +1464,142 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// See `Store::account_insert`.
+    pub async fn account_insert(&self, account: &AccountRecord) -> Result<()> {
+        let claims = to_json(&account.claims)?;
+        // Some(true): inserted; Some(false): the login is taken; None: the subject exists.
+        let outcome = self
+            .run(|| async {
+                let _slot = self.slot().await;
+                let done = sqlx::query(ACCOUNT_INSERT)
+                    .bind(&account.subject)
+                    .bind(&account.login)
+                    .bind(account.password_hash.as_deref())
+                    .bind(account.verified_at)
+                    .bind(account.disabled_at)
+                    .bind(&claims)
+                    .bind(account.created_at)
+                    .bind(account.updated_at)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    return Ok(Some(true));
+                }
+                // Not inserted: the login or the subject exists (accounts are never deleted, so
+                // what stopped the insert is still there).
+                let taken: i64 = sqlx::query_scalar(ACCOUNT_LOGIN_TAKEN)
+                    .bind(&account.login)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((taken > 0).then_some(false))
+            })
+            .await?;
+        match outcome {
+            Some(true) => Ok(()),
+            Some(false) => Err(Error::AccountExists),
+            None => Err(Error::Internal("account subject collision".into())),
+        }
+    }
+
+    /// One statement returning at most one account row.
+    async fn account_row<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+        write: bool,
+    ) -> SqlResult<Option<AccountRecord>> {
+        let _slot = if write { self.slot().await } else { None };
+        match query.fetch_optional(&self.pool).await? {
+            Some(row) => account_from_row(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// See `Store::account_get`.
+    pub async fn account_get(&self, subject: &str) -> Result<Option<AccountRecord>> {
+        self.run(|| self.account_row(sqlx::query(ACCOUNT_GET).bind(subject), false))
+            .await
+    }
+
+    /// See `Store::account_find`.
+    pub async fn account_find(&self, login: &str) -> Result<Option<AccountRecord>> {
+        self.run(|| self.account_row(sqlx::query(ACCOUNT_FIND).bind(login), false))
+            .await
+    }
+
+    /// See `Store::account_set_password_hash`.
+    pub async fn account_set_password_hash(
+        &self,
+        subject: &str,
+        hash: Option<&str>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        self.run(|| {
+            let q = sqlx::query(ACCOUNT_SET_HASH)
+                .bind(hash)
+                .bind(now)
+                .bind(subject);
+            self.account_row(q, true)
+        })
+        .await
+    }
+
+    /// See `Store::account_replace_password_hash`.
+    pub async fn account_replace_password_hash(
+        &self,
+        subject: &str,
+        expected_old: &str,
+        new: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.run(|| async {
+            let _slot = self.slot().await;
+            let done = sqlx::query(ACCOUNT_REPLACE_HASH)
+                .bind(new)
+                .bind(now)
+                .bind(subject)
+                .bind(expected_old)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    /// See `Store::account_mark`.
+    pub async fn account_mark(
+        &self,
+        subject: &str,
+        mark: AccountMark,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        let sql = match mark {
+            AccountMark::Verified => ACCOUNT_MARK_VERIFIED,
+            AccountMark::Disabled => ACCOUNT_MARK_DISABLED,
+        };
+        self.run(|| self.account_row(sqlx::query(sql).bind(now).bind(subject), true))
+            .await
+    }
+
+    /// See `Store::account_update_claims`.
+    pub async fn account_update_claims(
+        &self,
+        subject: &str,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Option<AccountRecord>> {
+        let claims = to_json(claims)?;
+        self.run(|| {
+            let q = sqlx::query(ACCOUNT_SET_CLAIMS)
+                .bind(&claims)
+                .bind(now)
+                .bind(subject);
+            self.account_row(q, true)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1443,6 +1661,15 @@ mod tests {
             MFA_USE_CODE,
             MFA_CODE_STATE,
             MFA_CODES_LEFT,
+            ACCOUNT_INSERT,
+            ACCOUNT_LOGIN_TAKEN,
+            ACCOUNT_GET,
+            ACCOUNT_FIND,
+            ACCOUNT_SET_HASH,
+            ACCOUNT_REPLACE_HASH,
+            ACCOUNT_MARK_VERIFIED,
+            ACCOUNT_MARK_DISABLED,
+            ACCOUNT_SET_CLAIMS,
         ];
         for sql in all {
             let mut next = 1;
