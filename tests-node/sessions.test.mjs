@@ -414,7 +414,7 @@ describe('Store.open', { concurrency: true }, () => {
   test('Store.migrationsSql() mentions every polyauth_ table', async () => {
     const sql = Store.migrationsSql()
     assert.equal(typeof sql, 'string')
-    const expected = new Set(['polyauth_schema_version', 'polyauth_sessions', 'polyauth_refresh_tokens', 'polyauth_one_time_tokens', 'polyauth_throttle', 'polyauth_mfa_factors', 'polyauth_mfa_recovery_codes'])
+    const expected = new Set(['polyauth_schema_version', 'polyauth_sessions', 'polyauth_refresh_tokens', 'polyauth_one_time_tokens', 'polyauth_throttle', 'polyauth_mfa_factors', 'polyauth_mfa_recovery_codes', 'polyauth_accounts'])
     // The tables a migrated SQLite file really has (read with Python's sqlite3 when available).
     const url = tempSqliteUrl()
     await Store.open(url)

@@ -42,6 +42,7 @@ TABLES = {
     "polyauth_throttle",
     "polyauth_mfa_factors",
     "polyauth_mfa_recovery_codes",
+    "polyauth_accounts",
 }
 
 # ---- helpers shared with test_onetime_throttle.py and test_cross_language_sessions.py -------------
@@ -673,7 +674,7 @@ async def test_migrations_sql_applied_by_hand_is_recognised(tmp_path: Path, toke
     assert (await sessions.refresh(pair.refresh_token)).session_id == pair.session_id
     with sqlite3.connect(path) as db:
         versions = [row[0] for row in db.execute("SELECT version FROM polyauth_schema_version")]
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
 
 
 async def test_store_repr_and_backend(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'store_unavailable'
   | 'invalid_config'
   | 'token_used'
+  | 'account_exists'
   | 'invalid_input'
   | 'internal_error'
 

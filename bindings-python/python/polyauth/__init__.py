@@ -26,6 +26,7 @@ from ._native import (
     error_codes,
 )
 from .errors import (
+    AccountExistsError,
     AuthError,
     InternalError,
     InvalidAudienceError,
@@ -61,6 +62,7 @@ atexit.register(_native._drain)
 
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
+    "AccountExistsError",
     "AuthError",
     "Enrollment",
     "InternalError",

@@ -168,6 +168,12 @@ class TokenUsedError(AuthError):
     code = "token_used"
 
 
+class AccountExistsError(AuthError):
+    """An account with this login (after normalisation) exists already."""
+
+    code = "account_exists"
+
+
 class InvalidInputError(AuthError, ValueError):
     """An argument is malformed (e.g. a password or identifier with lone surrogates, a password
     over 4096 bytes, a per-call number such as ``now=`` out of range or of the wrong type)."""
@@ -207,6 +213,7 @@ _BY_CODE: dict[str, type[AuthError]] = {
         StoreUnavailableError,
         InvalidConfigError,
         TokenUsedError,
+        AccountExistsError,
         InvalidInputError,
         InternalError,
     )
