@@ -35,6 +35,9 @@ pub enum Error {
     TokenUsed,
     /// An account with this (normalised) login already exists.
     AccountExists,
+    /// A sign-in failed: wrong login or password, unknown or disabled account, or an account
+    /// without a password. One fixed message for every case, so the answer never tells them apart.
+    InvalidCredentials,
     /// A malformed argument that is not one of the typed inputs above
     /// (e.g. a password that is not valid Unicode, or longer than the hasher accepts).
     InvalidInput(String),
@@ -70,6 +73,7 @@ impl Error {
             Error::InvalidConfig(_) => "invalid_config",
             Error::TokenUsed => "token_used",
             Error::AccountExists => "account_exists",
+            Error::InvalidCredentials => "invalid_credentials",
             Error::InvalidInput(_) => "invalid_input",
             Error::Internal(_) => "internal_error",
         }
@@ -109,6 +113,7 @@ impl Error {
         "invalid_config",
         "token_used",
         "account_exists",
+        "invalid_credentials",
         "invalid_input",
         "internal_error",
     ];
@@ -151,6 +156,7 @@ impl fmt::Display for Error {
             Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
             Error::TokenUsed => f.write_str("token was already used"),
             Error::AccountExists => f.write_str("an account with this login already exists"),
+            Error::InvalidCredentials => f.write_str(INVALID_CREDENTIALS_MESSAGE),
             Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Error::Internal(m) => f.write_str(m),
         }
@@ -158,6 +164,9 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The one message of [`Error::InvalidCredentials`], whatever failed.
+pub const INVALID_CREDENTIALS_MESSAGE: &str = "invalid login or password";
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -227,6 +236,7 @@ mod tests {
             Error::InvalidConfig(String::new()),
             Error::TokenUsed,
             Error::AccountExists,
+            Error::InvalidCredentials,
             Error::InvalidInput(String::new()),
             Error::Internal(String::new()),
         ];
