@@ -163,7 +163,6 @@ impl Account {
     }
 
     /// The stored password hash, for the sign-in flow in this crate (verification and upgrade).
-    #[allow(dead_code)] // read by the sign-in flow, which comes next
     pub(crate) fn password_hash(&self) -> Option<&str> {
         self.password_hash.as_deref()
     }
