@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'invalid_config'
   | 'token_used'
   | 'account_exists'
+  | 'invalid_credentials'
   | 'invalid_input'
   | 'internal_error'
 

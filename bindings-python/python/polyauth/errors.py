@@ -168,6 +168,13 @@ class TokenUsedError(AuthError):
     code = "token_used"
 
 
+class InvalidCredentialsError(AuthError):
+    """A sign-in failed: wrong login or password, unknown or disabled account (one message for all,
+    so the answer does not tell which)."""
+
+    code = "invalid_credentials"
+
+
 class AccountExistsError(AuthError):
     """An account with this login (after normalisation) exists already."""
 
@@ -214,6 +221,7 @@ _BY_CODE: dict[str, type[AuthError]] = {
         InvalidConfigError,
         TokenUsedError,
         AccountExistsError,
+        InvalidCredentialsError,
         InvalidInputError,
         InternalError,
     )
