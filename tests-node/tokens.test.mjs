@@ -674,6 +674,13 @@ describe('attacks', () => {
     }
   })
 
+  test('lone surrogates in a token are invalid_token, as in Python', async () => {
+    const tok = ED_TOKENS.issue('user-1')
+    for (const bad of ['\ud800', tok + '\ud800', '\udc00.' + tok]) {
+      await expectTokenError(() => ED_TOKENS.verify(bad), bad, ['invalid_token'], JSON.stringify(bad))
+    }
+  })
+
   test('error messages never contain the token (DESIGN.md §5)', async () => {
     const token = ED_TOKENS.issue('u', { claims: { secret_looking: 'x'.repeat(40) } })
     const { exp, iat } = decodeJwt(token).payload

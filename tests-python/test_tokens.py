@@ -682,6 +682,13 @@ def test_malformed_compact_form_rejected(shape: str, ed_tokens: Tokens) -> None:
     expect_code({"invalid_token", "invalid_signature"}, ed_tokens.verify, token)
 
 
+def test_lone_surrogates_in_a_token_are_invalid_token(ed_tokens: Tokens) -> None:
+    # Not a bare UnicodeEncodeError: the same code as Node gives for the same string.
+    tok = ed_tokens.issue("user-1")
+    for bad in ["\ud800", tok + "\ud800", "\udc00." + tok]:
+        expect_code("invalid_token", ed_tokens.verify, bad)
+
+
 def test_header_must_be_a_json_object(ed_tokens: Tokens, ed_sign: Signer) -> None:
     for head in ('["alg","EdDSA"]', '"EdDSA"', "null", '{"alg":"EdDSA"', "{'alg':'EdDSA'}", '{"alg":1}'):
         expect_code("invalid_token", ed_tokens.verify, make(head, good_claims(), ed_sign))

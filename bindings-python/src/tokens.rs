@@ -389,7 +389,15 @@ impl Tokens {
         let token = token
             .cast::<PyString>()
             .map_err(|_| PyTypeError::new_err("token must be a str"))?
-            .to_cow()?;
+            .to_cow()
+            // A str that cannot be UTF-8 (lone surrogates) is no compact JWS: `invalid_token`, as
+            // Node reports for the same string, not a bare UnicodeEncodeError.
+            .map_err(|_| {
+                to_py(
+                    py,
+                    polyauth_core::Error::InvalidToken("not a compact JWS".into()),
+                )
+            })?;
         let options = VerifyOptions {
             audience: audience.map(audience_arg).transpose()?,
             typ,
