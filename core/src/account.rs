@@ -23,7 +23,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::session::check_required;
+use crate::session::{check_claims, check_required, random_b64};
 use crate::store::{AccountMark, AccountRecord, Store};
 use crate::token;
 
@@ -37,7 +37,7 @@ pub const MAX_LOGIN_BYTES: usize = 320;
 pub const MAX_RAW_LOGIN_BYTES: usize = 4 * MAX_LOGIN_BYTES;
 
 /// The most bytes of JSON an account's claims may take.
-pub const MAX_CLAIMS_BYTES: usize = 16 * 1024;
+pub const MAX_CLAIMS_BYTES: usize = crate::session::MAX_JSON_BYTES;
 
 /// The longest subject accepted as an argument (as for sessions).
 const MAX_SUBJECT_BYTES: usize = 1024;
@@ -107,33 +107,9 @@ fn unknown_account() -> Error {
 }
 
 /// A new random subject: 16 bytes, base64url without padding.
+/// A new subject: 16 random bytes, base64url (never derived from the login).
 fn new_subject() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| Error::Internal("random generator failed".into()))?;
-    Ok(crate::b64::encode(bytes))
-}
-
-/// Checks application claims: at most [`MAX_CLAIMS_BYTES`] of JSON, and none of the names polyauth
-/// sets in tokens itself (the registered JWT claims and `sid`), since the claims of an account may
-/// be carried into its sessions' access tokens.
-fn check_claims(claims: &Map<String, Value>) -> Result<()> {
-    if let Some(name) = token::REGISTERED
-        .iter()
-        .chain(["sid"].iter())
-        .find(|n| claims.contains_key(**n))
-    {
-        return Err(Error::InvalidInput(format!(
-            "claim \"{name}\" is set by polyauth"
-        )));
-    }
-    if serde_json::to_vec(claims).map_or(usize::MAX, |v| v.len()) > MAX_CLAIMS_BYTES {
-        return Err(Error::InvalidInput(format!(
-            "claims must be at most {} KiB of JSON",
-            MAX_CLAIMS_BYTES / 1024
-        )));
-    }
-    Ok(())
+    random_b64(16)
 }
 
 /// A built-in account, as the API returns it.

@@ -376,15 +376,7 @@ pub fn throttle_key_in(subject: &str, context: Option<&str>) -> String {
     let Some(context) = context else {
         return throttle_key(subject);
     };
-    let key = format!("mfa-ctx:{}:{subject}:{context}", subject.len());
-    if key.len() <= 512 {
-        key
-    } else {
-        format!(
-            "mfa-ctx-sha256:{}",
-            hex::encode(Sha256::digest(key.as_bytes()))
-        )
-    }
+    crate::throttle::context_key("mfa-ctx", subject, context)
 }
 
 fn check_context(context: Option<&str>) -> Result<()> {

@@ -78,7 +78,8 @@ impl From<SessionRecord> for SessionInfo {
     }
 }
 
-fn random_b64(bytes: usize) -> Result<String> {
+/// `bytes` random bytes, base64url: session ids, refresh tokens, account subjects, step ids.
+pub(crate) fn random_b64(bytes: usize) -> Result<String> {
     let mut buf = zeroize::Zeroizing::new(vec![0u8; bytes]);
     SystemRandom::new()
         .fill(&mut buf)
@@ -118,6 +119,31 @@ pub fn canonical_audience(audience: &[String]) -> String {
     serde_json::to_string(audience).unwrap_or_default()
 }
 
+fn json_len(m: &Map<String, Value>) -> usize {
+    serde_json::to_vec(m).map_or(usize::MAX, |v| v.len())
+}
+
+/// Checks application claims (of a session, or of an account, which its sessions carry): at most
+/// 16 KiB of JSON, and none of the names polyauth sets in access tokens itself (the registered JWT
+/// claims and `sid`).
+pub(crate) fn check_claims(claims: &Map<String, Value>) -> Result<()> {
+    if let Some(name) = token::REGISTERED
+        .iter()
+        .chain(["sid"].iter())
+        .find(|n| claims.contains_key(**n))
+    {
+        return Err(Error::InvalidInput(format!(
+            "claim \"{name}\" is set by polyauth"
+        )));
+    }
+    if json_len(claims) > MAX_JSON_BYTES {
+        return Err(Error::InvalidInput(
+            "claims must be at most 16 KiB of JSON".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `id` could name a stored session; ids that cannot (oversized, NUL) are simply unknown.
 fn possible_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 256 && !id.contains('\0')
@@ -142,7 +168,7 @@ pub struct Sessions {
     config: SessionsConfig,
 }
 
-const MAX_JSON_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 
 impl Sessions {
     pub fn new(store: Store, tokens: Tokens, config: SessionsConfig) -> Result<Sessions> {
@@ -215,20 +241,10 @@ impl Sessions {
         now: i64,
     ) -> Result<TokenPair> {
         check_text(subject, "subject", 1024)?;
-        if let Some(name) = token::REGISTERED
-            .iter()
-            .chain(["sid"].iter())
-            .find(|n| claims.contains_key(**n))
-        {
-            return Err(Error::InvalidInput(format!(
-                "claim \"{name}\" is set by polyauth"
-            )));
-        }
-        if serde_json::to_vec(&claims).map_or(usize::MAX, |v| v.len()) > MAX_JSON_BYTES
-            || serde_json::to_vec(&meta).map_or(usize::MAX, |v| v.len()) > MAX_JSON_BYTES
-        {
+        check_claims(&claims)?;
+        if json_len(&meta) > MAX_JSON_BYTES {
             return Err(Error::InvalidInput(
-                "claims and meta must each be at most 16 KiB of JSON".into(),
+                "meta must be at most 16 KiB of JSON".into(),
             ));
         }
         let session = SessionRecord {

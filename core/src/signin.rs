@@ -45,7 +45,6 @@
 //! forgetting to configure MFA must never skip it.
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::account::{normalize_login, Account, Accounts};
 use crate::error::{Error, Result};
@@ -75,15 +74,7 @@ pub fn login_throttle_key(login: &str) -> String {
 /// `signin-ctx:<login length>:<login>:<context>` (the length keeps every login/context pair
 /// apart), or a SHA-256 digest of it beyond 512 bytes.
 pub fn context_throttle_key(login: &str, context: &str) -> String {
-    let key = format!("signin-ctx:{}:{login}:{context}", login.len());
-    if key.len() <= 512 {
-        key
-    } else {
-        format!(
-            "signin-ctx-sha256:{}",
-            hex::encode(Sha256::digest(key.as_bytes()))
-        )
-    }
+    crate::throttle::context_key("signin-ctx", login, context)
 }
 
 /// What the password step decided.
@@ -409,10 +400,7 @@ impl SignIn {
 }
 
 fn random_id() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| Error::Internal("random generator failed".into()))?;
-    Ok(crate::b64::encode(bytes))
+    crate::session::random_b64(16)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Failure counters with exponential backoff and a lockout ceiling (RL-1), kept in the store so
 //! every process and both languages see the same counts.
 
+use sha2::Digest;
+
 use crate::error::{Error, Result};
 use crate::store::{Attempt, Counter, Decay, Store, THROTTLE_RETENTION};
 use crate::token;
@@ -12,6 +14,21 @@ pub const MAX_FAILURES_CEILING: i64 = 100;
 /// The `locked_until` of a key locked until `reset` (2^53 - 1 seconds since the epoch, so it is
 /// exact in every host language and in Redis' Lua). No lock ends later.
 pub const LOCKED_FOREVER: i64 = (1 << 53) - 1;
+
+/// A throttle key for `id` (a subject, a login) within a context such as the client's IP address:
+/// `<kind>:<id length>:<id>:<context>` (the length keeps every id/context pair apart), or
+/// `<kind>-sha256:<hex>` of it beyond 512 bytes, the longest key a throttle takes.
+pub fn context_key(kind: &str, id: &str, context: &str) -> String {
+    let key = format!("{kind}:{}:{id}:{context}", id.len());
+    if key.len() <= 512 {
+        key
+    } else {
+        format!(
+            "{kind}-sha256:{}",
+            hex::encode(sha2::Sha256::digest(key.as_bytes()))
+        )
+    }
+}
 
 /// The backoff schedule of a [`Throttle`]; see [`Throttle`] for how the fields combine.
 #[derive(Debug, Clone)]

@@ -37,6 +37,17 @@ if typing.TYPE_CHECKING:
 _HEADERS = {"accept": "application/json", "accept-encoding": "identity"}
 
 
+def _failure_reason(e: BaseException) -> str:
+    """The short reason of a failed fetch (never the exception's text, which may quote the URL)."""
+    import httpx
+
+    if isinstance(e, (asyncio.TimeoutError, httpx.TimeoutException)):
+        return "timed out"
+    if isinstance(e, httpx.TransportError):
+        return "connection failed"
+    return "request failed"
+
+
 class RemoteKeySet(_native.RemoteKeySet):
     """A JWKS URL whose keys verify tokens, cached for ``cache_ttl`` seconds.
 
@@ -55,15 +66,10 @@ class RemoteKeySet(_native.RemoteKeySet):
         never followed."""
         import httpx
 
-        reason = "request failed"
         try:
             body = await asyncio.wait_for(self._read_async(client), self.timeout)
-        except (asyncio.TimeoutError, httpx.TimeoutException):
-            reason = "timed out"
-        except httpx.TransportError:
-            reason = "connection failed"
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
-            pass
+        except (asyncio.TimeoutError, httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
+            reason = _failure_reason(e)
         else:
             self._complete(body)
             return
@@ -124,15 +130,10 @@ class RemoteKeySet(_native.RemoteKeySet):
         import httpx
 
         deadline = time.monotonic() + self.timeout
-        reason = "request failed"
         try:
             body = self._stream_sync(client, deadline)
-        except httpx.TimeoutException:
-            reason = "timed out"
-        except httpx.TransportError:
-            reason = "connection failed"
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
-            pass
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
+            reason = _failure_reason(e)
         else:
             self._complete(body)
             return
