@@ -22,5 +22,5 @@ pub use error::{catch_panic, Error, Result};
 pub use keys::{Alg, Key, KeySet};
 pub use password::{HasherConfig, PasswordHasher, PasswordPolicy, PolicyConfig};
 pub use remote::{RemoteConfig, RemoteKeySet};
-pub use signin::{SecondFactorOutcome, SignIn, SignInResult};
+pub use signin::{AccountSource, AppAccount, SecondFactorOutcome, SignIn, SignInResult};
 pub use token::{KeySource, Tokens, TokensConfig, VerifyOptions};

@@ -85,18 +85,46 @@ impl OneTimeTokens {
     ) -> Result<(String, Option<Value>)> {
         check_format(token, ONE_TIME_PREFIX)?;
         check_text(purpose, "purpose", 64)?;
-        match self
-            .store
-            .consume_one_time(&token_hash(token), purpose, now)
-            .await?
-        {
-            Consumption::Consumed { subject, data } => Ok((subject, data)),
-            Consumption::Unknown => Err(Error::InvalidToken("unknown one-time token".into())),
-            Consumption::WrongPurpose => Err(Error::InvalidType(
-                "token issued for another purpose".into(),
-            )),
-            Consumption::Expired => Err(Error::TokenExpired),
-            Consumption::Used => Err(Error::TokenUsed),
-        }
+        outcome(
+            self.store
+                .consume_one_time(&token_hash(token), purpose, now)
+                .await?,
+        )
+    }
+
+    /// What [`consume`](Self::consume) would return now, without spending the token (the same
+    /// errors): e.g. to show a password-reset form only for a usable link, or to check a new
+    /// password against the account's policy before the token is spent. Never a substitute for
+    /// `consume`: two peeks can both succeed, one consumption only.
+    pub async fn peek(&self, token: &str, purpose: &str) -> Result<(String, Option<Value>)> {
+        self.peek_at(token, purpose, token::now()).await
+    }
+
+    /// `peek` at `now` (seconds since the epoch).
+    pub async fn peek_at(
+        &self,
+        token: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Result<(String, Option<Value>)> {
+        check_format(token, ONE_TIME_PREFIX)?;
+        check_text(purpose, "purpose", 64)?;
+        outcome(
+            self.store
+                .peek_one_time(&token_hash(token), purpose, now)
+                .await?,
+        )
+    }
+}
+
+fn outcome(c: Consumption) -> Result<(String, Option<Value>)> {
+    match c {
+        Consumption::Consumed { subject, data } => Ok((subject, data)),
+        Consumption::Unknown => Err(Error::InvalidToken("unknown one-time token".into())),
+        Consumption::WrongPurpose => Err(Error::InvalidType(
+            "token issued for another purpose".into(),
+        )),
+        Consumption::Expired => Err(Error::TokenExpired),
+        Consumption::Used => Err(Error::TokenUsed),
     }
 }

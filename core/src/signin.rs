@@ -43,6 +43,23 @@
 //!
 //! Without an [`Mfa`], an account with a confirmed factor cannot sign in (`invalid_config`):
 //! forgetting to configure MFA must never skip it.
+//!
+//! **Recovery** ([`SignIn::request_password_reset`], [`SignIn::reset_password`],
+//! [`SignIn::request_email_verification`], [`SignIn::verify_email`]): single-use tokens on
+//! [`OneTimeTokens`] carrying the login they were issued for. A reset checks the new password
+//! with [`OneTimeTokens::peek`] before it spends the token (a refused password keeps the link),
+//! then revokes every session of the account (session fixation: whoever had the old password is
+//! out). An unknown login gets `None` after the same store work as a known one.
+//!
+//! **An application's own accounts**: [`SignIn::with_source`] takes an [`AccountSource`]
+//! (`find(login)` with the normalised login, `set_password_hash(subject, hash)`) instead of the
+//! built-in [`Accounts`]; every rule above is the same. Its second step finds the account again
+//! by the login kept in the challenge token and requires the same subject.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -50,7 +67,9 @@ use crate::account::{normalize_login, Account, Accounts};
 use crate::error::{Error, Result};
 use crate::mfa::{Mfa, MAX_THROTTLE_CONTEXT};
 use crate::onetime::OneTimeTokens;
-use crate::session::{check_required, Sessions, TokenPair};
+use crate::password::{PasswordHasher, PasswordPolicy};
+use crate::session::{check_claims, check_required, Sessions, TokenPair};
+use crate::store::Store;
 use crate::throttle::{Throttle, ThrottleConfig};
 use crate::token;
 
@@ -63,6 +82,173 @@ pub const MFA_TOKEN_TTL: u64 = 300;
 
 /// Wrong codes allowed per password step; the last one gets no fresh token.
 pub const MAX_SECOND_FACTOR_TRIES: u32 = 5;
+
+/// The purpose of password-reset tokens.
+pub const PASSWORD_RESET_PURPOSE: &str = "password_reset";
+
+/// How long a password-reset token lives by default, in seconds (OWASP: short-lived).
+pub const PASSWORD_RESET_TTL: u64 = 3600;
+
+/// The purpose of email-verification tokens.
+pub const EMAIL_VERIFICATION_PURPOSE: &str = "email_verification";
+
+/// How long an email-verification token lives by default, in seconds.
+pub const EMAIL_VERIFICATION_TTL: u64 = 86_400;
+
+/// The purpose of the tokens issued, and never returned, for a reset requested for an unknown
+/// login: the same store work as a real request, so the two cannot be told apart by timing.
+const DECOY_PURPOSE: &str = "password_reset_decoy";
+
+/// The throttle key of password-reset requests for a normalised login.
+pub fn reset_throttle_key(login: &str) -> String {
+    format!("reset:{login}")
+}
+
+/// A boxed future, as [`AccountSource`] returns them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An account of an application's own user table, as its [`AccountSource`] returns it.
+#[derive(Clone, PartialEq)]
+pub struct AppAccount {
+    /// The account's stable identifier (the `sub` of its tokens).
+    pub subject: String,
+    /// The stored password hash (any format the hasher verifies); `None`: no password sign-in.
+    pub password_hash: Option<String>,
+    /// A disabled account cannot sign in.
+    pub disabled: bool,
+    /// Claims for the access tokens of its sessions (a JSON object).
+    pub claims: Map<String, Value>,
+}
+
+impl fmt::Debug for AppAccount {
+    /// The password hash is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppAccount")
+            .field("subject", &self.subject)
+            .field("disabled", &self.disabled)
+            .field("claims", &self.claims)
+            .field("has_password", &self.password_hash.is_some())
+            .finish()
+    }
+}
+
+/// An application's own user table, used by the sign-in flow instead of the built-in
+/// [`Accounts`] (the bindings implement it over a Python or JavaScript object).
+pub trait AccountSource: Send + Sync + fmt::Debug {
+    /// The account with this login, already normalised by [`normalize_login`]; `None` when
+    /// there is none. Errors should be `store_unavailable`.
+    fn find<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<Option<AppAccount>>>;
+    /// Stores a new password hash for `subject` (a hash upgrade after a sign-in, or a reset).
+    fn set_password_hash<'a>(
+        &'a self,
+        subject: &'a str,
+        password_hash: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// Where the flow finds accounts: the built-in ones, or an application's own.
+#[derive(Clone, Debug)]
+enum Directory {
+    Builtin(Accounts),
+    App {
+        source: Arc<dyn AccountSource>,
+        hasher: PasswordHasher,
+        policy: Option<PasswordPolicy>,
+        store: Store,
+    },
+}
+
+impl Directory {
+    fn store(&self) -> &Store {
+        match self {
+            Directory::Builtin(a) => a.store(),
+            Directory::App { store, .. } => store,
+        }
+    }
+
+    fn hasher(&self) -> &PasswordHasher {
+        match self {
+            Directory::Builtin(a) => a.hasher(),
+            Directory::App { hasher, .. } => hasher,
+        }
+    }
+
+    fn policy(&self) -> &PasswordPolicy {
+        match self {
+            Directory::Builtin(a) => a.policy(),
+            Directory::App { policy, hasher, .. } => {
+                policy.as_ref().unwrap_or_else(|| hasher.policy())
+            }
+        }
+    }
+
+    /// The account with a normalised login.
+    async fn find(&self, login: &str) -> Result<Option<AppAccount>> {
+        match self {
+            Directory::Builtin(a) => Ok(a
+                .store()
+                .account_find(login)
+                .await?
+                .map(|r| Account::from(r).into())),
+            Directory::App { source, .. } => {
+                let found = source.find(login).await?;
+                if let Some(a) = &found {
+                    check_required(&a.subject, "account subject", 1024)?;
+                    check_claims(&a.claims)?;
+                }
+                Ok(found)
+            }
+        }
+    }
+
+    /// The account of a step started for `subject` with `login`: the built-in one by subject,
+    /// an application's by login with the same subject.
+    async fn refind(&self, subject: &str, login: Option<&str>) -> Result<Option<AppAccount>> {
+        match self {
+            Directory::Builtin(a) => Ok(a.get(subject).await?.map(AppAccount::from)),
+            Directory::App { .. } => match login {
+                Some(l) => Ok(self.find(l).await?.filter(|a| a.subject == subject)),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Stores an upgraded hash: built-in accounts only replace the hash that was verified (a
+    /// concurrent change wins); an application's source is simply told the new hash.
+    async fn upgrade(&self, subject: &str, verified: &str, new_hash: &str) -> Result<()> {
+        match self {
+            Directory::Builtin(a) => a
+                .replace_password_hash(subject, verified, new_hash)
+                .await
+                .map(|_| ()),
+            Directory::App { source, .. } => source.set_password_hash(subject, new_hash).await,
+        }
+    }
+
+    /// Stores a new password hash (a reset).
+    async fn set_hash(&self, subject: &str, hash: &str) -> Result<()> {
+        match self {
+            Directory::Builtin(a) => a
+                .store()
+                .account_set_password_hash(subject, Some(hash), token::now())
+                .await?
+                .map(|_| ())
+                .ok_or_else(bad_reset_token),
+            Directory::App { source, .. } => source.set_password_hash(subject, hash).await,
+        }
+    }
+}
+
+impl From<Account> for AppAccount {
+    fn from(a: Account) -> Self {
+        AppAccount {
+            password_hash: a.password_hash().map(str::to_owned),
+            subject: a.subject,
+            disabled: a.disabled,
+            claims: a.claims,
+        }
+    }
+}
 
 /// The throttle key of the password step for a normalised login: `signin:<login>` (a login is at
 /// most 320 bytes, so this stays within the throttle's 512-byte keys).
@@ -111,7 +297,7 @@ pub enum SecondFactorOutcome {
 /// tokens. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SignIn {
-    accounts: Accounts,
+    directory: Directory,
     sessions: Sessions,
     mfa: Option<Mfa>,
     throttle: Throttle,
@@ -123,25 +309,48 @@ struct Step {
     id: String,
     failures: u32,
     deadline: i64,
+    /// The normalised login, to find an application's account again.
+    login: Option<String>,
 }
 
 impl Step {
     fn to_value(&self) -> Value {
-        json!({"step": self.id, "failures": self.failures, "deadline": self.deadline})
+        let mut v = json!({"step": self.id, "failures": self.failures, "deadline": self.deadline});
+        if let Some(l) = &self.login {
+            v["login"] = json!(l);
+        }
+        v
     }
 
     fn from_value(data: Option<&Value>) -> Option<Step> {
         let d = data?;
+        let login = match d.get("login") {
+            None => None,
+            Some(l) => Some(l.as_str()?.to_owned()),
+        };
         Some(Step {
             id: d.get("step")?.as_str()?.to_owned(),
             failures: u32::try_from(d.get("failures")?.as_u64()?).ok()?,
             deadline: d.get("deadline")?.as_i64()?,
+            login,
         })
     }
 }
 
 fn bad_mfa_token() -> Error {
     Error::InvalidToken("mfa token is not valid; sign in again".into())
+}
+
+fn bad_reset_token() -> Error {
+    Error::InvalidToken("the token no longer names an account".into())
+}
+
+/// The login a reset or verification token was issued for.
+fn token_login(data: Option<&Value>) -> Result<String> {
+    data.and_then(|d| d.get("login"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(bad_reset_token)
 }
 
 impl SignIn {
@@ -156,14 +365,53 @@ impl SignIn {
         throttle: Option<Throttle>,
         one_time: Option<OneTimeTokens>,
     ) -> Result<SignIn> {
-        let store = accounts.store().clone();
+        Self::build(
+            Directory::Builtin(accounts),
+            sessions,
+            mfa,
+            throttle,
+            one_time,
+        )
+    }
+
+    /// The flow over an application's own accounts: `source` finds them and stores new hashes,
+    /// `hasher` verifies and upgrades their hashes and hashes reset passwords (checked against
+    /// `policy`, default the hasher's). Throttle counters and one-time tokens default to the
+    /// sessions' store. Email verification needs built-in accounts (`invalid_config` here).
+    pub fn with_source(
+        source: Arc<dyn AccountSource>,
+        hasher: PasswordHasher,
+        policy: Option<PasswordPolicy>,
+        sessions: Sessions,
+        mfa: Option<Mfa>,
+        throttle: Option<Throttle>,
+        one_time: Option<OneTimeTokens>,
+    ) -> Result<SignIn> {
+        let store = sessions.store().clone();
+        let directory = Directory::App {
+            source,
+            hasher,
+            policy,
+            store,
+        };
+        Self::build(directory, sessions, mfa, throttle, one_time)
+    }
+
+    fn build(
+        directory: Directory,
+        sessions: Sessions,
+        mfa: Option<Mfa>,
+        throttle: Option<Throttle>,
+        one_time: Option<OneTimeTokens>,
+    ) -> Result<SignIn> {
+        let store = directory.store().clone();
         let throttle = match throttle {
             Some(t) => t,
             None => Throttle::new(store.clone(), ThrottleConfig::default())?,
         };
         let one_time = one_time.unwrap_or_else(|| OneTimeTokens::new(store));
         Ok(SignIn {
-            accounts,
+            directory,
             sessions,
             mfa,
             throttle,
@@ -171,9 +419,12 @@ impl SignIn {
         })
     }
 
-    /// The accounts signed in to.
-    pub fn accounts(&self) -> &Accounts {
-        &self.accounts
+    /// The built-in accounts signed in to; `None` with an application's own [`AccountSource`].
+    pub fn accounts(&self) -> Option<&Accounts> {
+        match &self.directory {
+            Directory::Builtin(a) => Some(a),
+            Directory::App { .. } => None,
+        }
     }
 
     /// The sessions started.
@@ -202,7 +453,7 @@ impl SignIn {
         if let Some(c) = throttle_context {
             check_required(c, "throttle context", MAX_THROTTLE_CONTEXT)?;
         }
-        let hasher = self.accounts.hasher();
+        let hasher = self.directory.hasher();
         let Ok(login) = normalize_login(login) else {
             hasher.dummy_verify_async().await?;
             return Err(Error::InvalidCredentials);
@@ -214,12 +465,10 @@ impl SignIn {
         for key in &keys {
             self.throttle.attempt(key).await?;
         }
-        let account = self.accounts.store().account_find(&login).await?;
-        let usable = account
-            .map(Account::from)
-            .filter(|a| !a.disabled && a.has_password());
+        let account = self.directory.find(&login).await?;
+        let usable = account.filter(|a| !a.disabled);
         let Some((account, stored)) = usable.and_then(|a| {
-            let h = a.password_hash()?.to_owned();
+            let h = a.password_hash.clone()?;
             Some((a, h))
         }) else {
             hasher.dummy_verify_async().await?;
@@ -234,8 +483,8 @@ impl SignIn {
         if let Some(new_hash) = &outcome.new_hash {
             // False when the password changed meanwhile: that change wins, and this sign-in,
             // made with the password that was current when it was checked, still stands.
-            self.accounts
-                .replace_password_hash(&account.subject, &stored, new_hash)
+            self.directory
+                .upgrade(&account.subject, &stored, new_hash)
                 .await?;
         }
         for key in &keys {
@@ -246,6 +495,10 @@ impl SignIn {
                 id: random_id()?,
                 failures: 0,
                 deadline: token::now() + MFA_TOKEN_TTL as i64,
+                login: match self.directory {
+                    Directory::Builtin(_) => None,
+                    Directory::App { .. } => Some(login.clone()),
+                },
             };
             let mfa_token = self
                 .one_time
@@ -305,8 +558,8 @@ impl SignIn {
         };
         let step = Step::from_value(data.as_ref()).ok_or_else(bad_mfa_token)?;
         let account = self
-            .accounts
-            .get(&subject)
+            .directory
+            .refind(&subject, step.login.as_deref())
             .await?
             .filter(|a| !a.disabled)
             .ok_or(Error::InvalidCredentials)?;
@@ -338,6 +591,124 @@ impl SignIn {
         }
     }
 
+    /// Starts a password reset: a single-use token (purpose [`PASSWORD_RESET_PURPOSE`], `ttl`
+    /// seconds, default [`PASSWORD_RESET_TTL`]) to send to the owner of `login`, or `None` for
+    /// an unknown or disabled account. Both answers cost the same store work (an unknown login
+    /// gets a decoy token that is never returned), so their timing does not tell whether the
+    /// account exists; the caller answers both the same way ("if the account exists, we sent a
+    /// link"). Requests are counted per login with the flow's throttle (`reset:<login>`, known
+    /// and unknown alike), which bounds how many mails one login can be sent (`rate_limited`);
+    /// a completed reset clears the count. A malformed login is `invalid_input`.
+    pub async fn request_password_reset(
+        &self,
+        login: &str,
+        ttl: Option<u64>,
+    ) -> Result<Option<String>> {
+        let login = normalize_login(login)?;
+        let ttl = ttl.unwrap_or(PASSWORD_RESET_TTL);
+        self.throttle.attempt(&reset_throttle_key(&login)).await?;
+        let account = self.directory.find(&login).await?.filter(|a| !a.disabled);
+        let data = Some(json!({ "login": login }));
+        match account {
+            Some(a) => {
+                let t = self
+                    .one_time
+                    .issue(&a.subject, PASSWORD_RESET_PURPOSE, ttl, data)
+                    .await?;
+                Ok(Some(t))
+            }
+            None => {
+                self.one_time
+                    .issue(&random_id()?, DECOY_PURPOSE, ttl, data)
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Completes a password reset: checks `new_password` against the policy (the login as a
+    /// context word, the lower minimum with a confirmed second factor) *before* spending the
+    /// token, so a refused password leaves the link usable; then consumes the token, stores the
+    /// new hash, revokes every session of the account (whoever knew the old password is signed
+    /// out) and clears the login's sign-in and reset throttles. Returns the subject. Errors:
+    /// `password_policy`, the one-time token errors (`invalid_token`, `token_expired`,
+    /// `token_used`, `invalid_type`), `invalid_token` when the account is gone, disabled or
+    /// renamed since the request, `store_unavailable`.
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<String> {
+        let password = crate::password::password_from_str(new_password)?;
+        let (subject, data) = self.one_time.peek(token, PASSWORD_RESET_PURPOSE).await?;
+        let login = token_login(data.as_ref())?;
+        self.directory
+            .find(&login)
+            .await?
+            .filter(|a| a.subject == subject && !a.disabled)
+            .ok_or_else(bad_reset_token)?;
+        let mfa = self
+            .directory
+            .store()
+            .mfa_get(&subject)
+            .await?
+            .is_some_and(|f| f.secret.is_some());
+        self.directory
+            .policy()
+            .validate(&password, &[&login], mfa)?;
+        let hash = self.directory.hasher().hash_async(password).await?;
+        // Spent only now: two concurrent resets with one token, one wins.
+        self.one_time.consume(token, PASSWORD_RESET_PURPOSE).await?;
+        self.directory.set_hash(&subject, &hash).await?;
+        self.sessions.revoke_all(&subject).await?;
+        self.throttle.reset(&login_throttle_key(&login)).await?;
+        self.throttle.reset(&reset_throttle_key(&login)).await?;
+        Ok(subject)
+    }
+
+    /// A single-use token (purpose [`EMAIL_VERIFICATION_PURPOSE`], `ttl` seconds, default
+    /// [`EMAIL_VERIFICATION_TTL`]) proving that whoever presents it received mail at the
+    /// account's login. Built-in accounts only (`invalid_config` otherwise); `invalid_input`
+    /// for an unknown subject.
+    pub async fn request_email_verification(
+        &self,
+        subject: &str,
+        ttl: Option<u64>,
+    ) -> Result<String> {
+        let accounts = self.builtin("email verification")?;
+        let account = accounts
+            .get(subject)
+            .await?
+            .ok_or_else(|| Error::InvalidInput("unknown account".into()))?;
+        self.one_time
+            .issue(
+                &account.subject,
+                EMAIL_VERIFICATION_PURPOSE,
+                ttl.unwrap_or(EMAIL_VERIFICATION_TTL),
+                Some(json!({ "login": account.login })),
+            )
+            .await
+    }
+
+    /// Consumes an email-verification token and marks its account verified (once is enough;
+    /// a second token changes nothing). The one-time token errors apply; `invalid_token` when
+    /// the account is gone or its login changed since the request.
+    pub async fn verify_email(&self, token: &str) -> Result<Account> {
+        let accounts = self.builtin("email verification")?;
+        let (subject, data) = self
+            .one_time
+            .consume(token, EMAIL_VERIFICATION_PURPOSE)
+            .await?;
+        let login = token_login(data.as_ref())?;
+        accounts
+            .get(&subject)
+            .await?
+            .filter(|a| a.login == login)
+            .ok_or_else(bad_reset_token)?;
+        accounts.mark_verified(&subject).await
+    }
+
+    fn builtin(&self, what: &str) -> Result<&Accounts> {
+        self.accounts()
+            .ok_or_else(|| Error::InvalidConfig(format!("{what} needs the built-in accounts")))
+    }
+
     /// A wrong code: a fresh token for the same step, or `totp_invalid` once the step has had
     /// [`MAX_SECOND_FACTOR_TRIES`] wrong codes or its deadline has passed.
     async fn retry(&self, subject: &str, step: Step, error: Error) -> Result<SecondFactorOutcome> {
@@ -350,6 +721,7 @@ impl SignIn {
             id: step.id,
             failures,
             deadline: step.deadline,
+            login: step.login,
         };
         let mfa_token = self
             .one_time
@@ -368,7 +740,7 @@ impl SignIn {
             Some(m) => Ok(m.status(subject).await?.enabled),
             None => {
                 let confirmed = self
-                    .accounts
+                    .directory
                     .store()
                     .mfa_get(subject)
                     .await?
@@ -387,7 +759,7 @@ impl SignIn {
     /// A new session with the account's claims and `amr`.
     async fn start(
         &self,
-        account: &Account,
+        account: &AppAccount,
         amr: &[&str],
         meta: Option<Map<String, Value>>,
     ) -> Result<TokenPair> {
@@ -425,16 +797,23 @@ mod tests {
 
     #[test]
     fn step_data_round_trips_and_rejects_garbage() {
-        let s = Step {
-            id: "abc".into(),
-            failures: 3,
-            deadline: 42,
-        };
-        let back = Step::from_value(Some(&s.to_value())).unwrap();
-        assert_eq!(
-            (back.id.as_str(), back.failures, back.deadline),
-            ("abc", 3, 42)
-        );
+        for login in [None, Some("jane@example.com".to_owned())] {
+            let s = Step {
+                id: "abc".into(),
+                failures: 3,
+                deadline: 42,
+                login: login.clone(),
+            };
+            let back = Step::from_value(Some(&s.to_value())).unwrap();
+            assert_eq!(
+                (back.id.as_str(), back.failures, back.deadline, back.login),
+                ("abc", 3, 42, login)
+            );
+        }
+        assert!(Step::from_value(Some(
+            &json!({"step": "x", "failures": 1, "deadline": 1, "login": 5})
+        ))
+        .is_none());
         assert!(Step::from_value(None).is_none());
         assert!(
             Step::from_value(Some(&json!({"step": "x", "failures": -1, "deadline": 1}))).is_none()

@@ -536,6 +536,16 @@ impl Store {
         }
     }
 
+    /// What consuming a one-time token for `purpose` would return now, without consuming it
+    /// (`Consumed` means "would be consumed").
+    pub async fn peek_one_time(&self, hash: &str, purpose: &str, now: i64) -> Result<Consumption> {
+        match self {
+            Store::Memory(m) => m.peek_one_time(hash, purpose, now),
+            Store::Sql(s) => s.peek_one_time(hash, purpose, now).await,
+            Store::Redis(r) => r.peek_one_time(hash, purpose, now).await,
+        }
+    }
+
     /// Atomically consumes a one-time token for `purpose`.
     pub async fn consume_one_time(
         &self,

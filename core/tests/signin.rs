@@ -11,8 +11,8 @@ use polyauth_core::mfa::{EncryptionKeys, KeyMaterial, Mfa, MfaConfig};
 use polyauth_core::password::{HasherConfig, PasswordHasher, PasswordPolicy};
 use polyauth_core::session::{Sessions, SessionsConfig, TokenPair};
 use polyauth_core::signin::{
-    context_throttle_key, login_throttle_key, SecondFactorOutcome, SignIn, SignInResult,
-    MAX_SECOND_FACTOR_TRIES,
+    context_throttle_key, login_throttle_key, AccountSource, AppAccount, SecondFactorOutcome,
+    SignIn, SignInResult, MAX_SECOND_FACTOR_TRIES,
 };
 use polyauth_core::store::{AccountRecord, Store};
 use polyauth_core::throttle::{Throttle, ThrottleConfig};
@@ -687,4 +687,379 @@ async fn sign_in_futures_are_send() {
     let s = setup(&store, None);
     is_send(&s.signin.password("a", "b", None, None));
     is_send(&s.signin.second_factor("pot_x", Some("1"), None, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_reset_revokes_sessions_and_keeps_the_link_on_a_refused_password() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = setup(&store, None);
+        let l = login();
+        let acc = s.accounts.create(&l, PASSWORD, None).await.unwrap();
+        let first = signed(s.signin.password(&l, PASSWORD, None, None).await);
+        // Unknown (and malformed-free but absent) logins get None; the login is normalised.
+        assert_eq!(
+            s.signin
+                .request_password_reset("nobody-here@example.com", None)
+                .await
+                .unwrap(),
+            None,
+            "{b}"
+        );
+        let t = s
+            .signin
+            .request_password_reset(&l.to_uppercase(), None)
+            .await
+            .unwrap()
+            .expect("a token for a known login");
+        assert!(t.starts_with("pot_"), "{b}");
+        // A refused password (it contains the login's local part; too short) leaves the token.
+        let local = l.split('@').next().unwrap();
+        for bad in ["short", &format!("{local}{local}")[..]] {
+            let e = s.signin.reset_password(&t, bad).await.unwrap_err();
+            assert_eq!(e.code(), "password_policy", "{b}: {bad}");
+        }
+        let new = "granite-willow-comet-harbor-88";
+        assert_eq!(
+            s.signin.reset_password(&t, new).await.unwrap(),
+            acc.subject,
+            "{b}"
+        );
+        // Spent; every session of the account revoked; the new password works, the old not.
+        let e = s.signin.reset_password(&t, new).await.unwrap_err();
+        assert_eq!(e.code(), "token_used", "{b}");
+        assert!(
+            !s.signin
+                .sessions()
+                .is_active(&first.session_id)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        let e = s
+            .signin
+            .password(&l, PASSWORD, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e, Error::InvalidCredentials, "{b}");
+        signed(s.signin.password(&l, new, None, None).await);
+        // Disabled accounts get no link; a link issued before disabling no longer works.
+        let t2 = s
+            .signin
+            .request_password_reset(&l, None)
+            .await
+            .unwrap()
+            .unwrap();
+        s.accounts.disable(&acc.subject).await.unwrap();
+        assert_eq!(
+            s.signin.request_password_reset(&l, None).await.unwrap(),
+            None,
+            "{b}"
+        );
+        let e = s.signin.reset_password(&t2, new).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_token", "{b}");
+        // Bad tokens and logins are typed errors.
+        for bad in ["", "pot_", "prt_abc", &"x".repeat(1 << 20)] {
+            let e = s.signin.reset_password(bad, new).await.unwrap_err();
+            assert_eq!(e.code(), "invalid_token", "{b}: {}", bad.len());
+        }
+        for bad in ["", "a\0b", &"a".repeat(1 << 20)] {
+            let e = s
+                .signin
+                .request_password_reset(bad, None)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), "invalid_input", "{b}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reset_tokens_are_purpose_bound_expire_and_race_to_one_winner() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = setup(&store, None);
+        let l = login();
+        let acc = s.accounts.create(&l, PASSWORD, None).await.unwrap();
+        // An email-verification token is not a reset token (and stays usable).
+        let v = s
+            .signin
+            .request_email_verification(&acc.subject, None)
+            .await
+            .unwrap();
+        let e = s
+            .signin
+            .reset_password(&v, "granite-willow-comet-harbor-88")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_type", "{b}");
+        // Expiry.
+        let short = s
+            .signin
+            .request_password_reset(&l, Some(1))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let e = s
+            .signin
+            .reset_password(&short, "granite-willow-comet-harbor-88")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "token_expired", "{b}");
+        // Ten concurrent resets with one token: exactly one wins.
+        let t = s
+            .signin
+            .request_password_reset(&l, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let (wins, errors) = race(10, || {
+            let s = s.signin.clone();
+            let t = t.clone();
+            async move { s.reset_password(&t, "granite-willow-comet-harbor-55").await }
+        })
+        .await;
+        assert_eq!(wins.len(), 1, "{b}: {errors:?}");
+        for e in &errors {
+            assert_eq!(e.code(), "token_used", "{b}");
+        }
+        // The verification token still verifies.
+        let verified = s.signin.verify_email(&v).await.unwrap();
+        assert!(verified.verified, "{b}");
+        let e = s.signin.verify_email(&v).await.unwrap_err();
+        assert_eq!(e.code(), "token_used", "{b}");
+        let e = s
+            .signin
+            .request_email_verification("no-such-subject", None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_input", "{b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reset_requests_are_throttled_per_login_known_or_not() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = setup(&store, Some(hour_lock()));
+        let l = login();
+        s.accounts.create(&l, PASSWORD, None).await.unwrap();
+        let unknown = login();
+        for who in [&l, &unknown] {
+            let mut limited = None;
+            for i in 0..10 {
+                if let Err(e) = s.signin.request_password_reset(who, None).await {
+                    limited = Some((i, e));
+                    break;
+                }
+            }
+            let (i, e) = limited.expect("requests end in rate_limited");
+            assert_eq!(e.code(), "rate_limited", "{b}");
+            assert_eq!(i, 3, "{b}: the same count for known and unknown logins");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn peek_reports_without_spending() {
+    for store in stores().await {
+        let b = store.backend();
+        let ot = polyauth_core::onetime::OneTimeTokens::new(store.clone());
+        let t = ot
+            .issue("sub-1", "reset", 60, Some(json!({"k": 1})))
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let (sub, data) = ot.peek(&t, "reset").await.unwrap();
+            assert_eq!(
+                (sub.as_str(), data),
+                ("sub-1", Some(json!({"k": 1}))),
+                "{b}"
+            );
+        }
+        assert_eq!(
+            ot.peek(&t, "other").await.unwrap_err().code(),
+            "invalid_type",
+            "{b}"
+        );
+        ot.consume(&t, "reset").await.unwrap();
+        assert_eq!(
+            ot.peek(&t, "reset").await.unwrap_err().code(),
+            "token_used",
+            "{b}"
+        );
+        let now = polyauth_core::token::now();
+        let e = ot.peek_at(&t, "reset", now + 120).await.unwrap_err();
+        assert_eq!(e.code(), "token_used", "{b}");
+        let u = ot.issue("sub-1", "reset", 60, None).await.unwrap();
+        let e = ot.peek_at(&u, "reset", now + 120).await.unwrap_err();
+        assert_eq!(e.code(), "token_expired", "{b}");
+        let e = ot
+            .peek("pot_unknownunknownunknownunknownunknown012", "reset")
+            .await;
+        assert_eq!(e.unwrap_err().code(), "invalid_token", "{b}");
+    }
+}
+
+/// An application's own user table, kept in memory, counting its calls.
+#[derive(Debug, Default)]
+struct AppTable {
+    rows: std::sync::Mutex<std::collections::HashMap<String, AppAccount>>,
+    finds: std::sync::atomic::AtomicUsize,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl AccountSource for AppTable {
+    fn find<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> polyauth_core::signin::BoxFuture<'a, polyauth_core::Result<Option<AppAccount>>> {
+        Box::pin(async move {
+            self.finds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(Error::StoreUnavailable("app table down".into()));
+            }
+            Ok(self.rows.lock().unwrap().get(login).cloned())
+        })
+    }
+
+    fn set_password_hash<'a>(
+        &'a self,
+        subject: &'a str,
+        password_hash: &'a str,
+    ) -> polyauth_core::signin::BoxFuture<'a, polyauth_core::Result<()>> {
+        Box::pin(async move {
+            for row in self.rows.lock().unwrap().values_mut() {
+                if row.subject == subject {
+                    row.password_hash = Some(password_hash.to_owned());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_application_account_source_signs_in_upgrades_and_resets() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = setup(&store, None);
+        let table = std::sync::Arc::new(AppTable::default());
+        let legacy = bcrypt::hash(PASSWORD, 4).unwrap();
+        table.rows.lock().unwrap().insert(
+            "jane@example.com".into(),
+            AppAccount {
+                subject: "app-user-1".into(),
+                password_hash: Some(legacy.clone()),
+                disabled: false,
+                claims: obj(json!({"plan": "pro"})),
+            },
+        );
+        let hasher =
+            PasswordHasher::new(HasherConfig::default(), PasswordPolicy::default()).unwrap();
+        let app = SignIn::with_source(
+            table.clone(),
+            hasher,
+            None,
+            s.signin.sessions().clone(),
+            Some(s.mfa.clone()),
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(app.accounts().is_none());
+        // The source is asked with the normalised login.
+        let pair = signed(
+            app.password(" Jane@Example.COM ", PASSWORD, None, None)
+                .await,
+        );
+        let claims = claims_of(&s, &pair);
+        assert_eq!(claims["sub"], json!("app-user-1"), "{b}");
+        assert_eq!(claims["plan"], json!("pro"), "{b}");
+        assert_eq!(claims["amr"], json!(["pwd"]), "{b}");
+        let upgraded = table.rows.lock().unwrap()["jane@example.com"]
+            .password_hash
+            .clone()
+            .unwrap();
+        assert!(upgraded.starts_with("$argon2id$"), "{b}");
+        let e = app
+            .password("jane@example.com", WRONG, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e, Error::InvalidCredentials, "{b}");
+        let e = app
+            .password("joe@example.com", PASSWORD, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e, Error::InvalidCredentials, "{b}");
+        // Second factor through the source: the account is found again by its login.
+        let (secret, _) = enroll(&s.mfa, "app-user-1").await;
+        let t = challenge(app.password("jane@example.com", PASSWORD, None, None).await);
+        let now = polyauth_core::token::now();
+        let code = totp().code(&secret, now as u64).unwrap();
+        match app
+            .second_factor_at(&t, Some(&code), None, None, now)
+            .await
+            .unwrap()
+        {
+            SecondFactorOutcome::Signed(p) => {
+                assert_eq!(claims_of(&s, &p)["amr"], json!(["pwd", "otp"]), "{b}");
+            }
+            other => panic!("{b}: {other:?}"),
+        }
+        // Reset through the source (the lower minimum applies: the account has a factor).
+        let r = app
+            .request_password_reset("jane@example.com", None)
+            .await
+            .unwrap()
+            .unwrap();
+        app.reset_password(&r, "granite-willow-comet-harbor-88")
+            .await
+            .unwrap();
+        assert!(
+            !s.signin
+                .sessions()
+                .is_active(&pair.session_id)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        let now_hash = table.rows.lock().unwrap()["jane@example.com"]
+            .password_hash
+            .clone()
+            .unwrap();
+        assert_ne!(now_hash, upgraded, "{b}");
+        // Built-in only: email verification.
+        let e = app
+            .request_email_verification("app-user-1", None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_config", "{b}");
+        // A failing source is its error, not a sign-in failure.
+        table.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = app
+            .password("jane@example.com", PASSWORD, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "store_unavailable", "{b}");
+        table.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        // A source returning reserved claims is refused, not signed into a token.
+        table
+            .rows
+            .lock()
+            .unwrap()
+            .get_mut("jane@example.com")
+            .unwrap()
+            .claims = obj(json!({"sub": "someone-else"}));
+        let e = app
+            .password(
+                "jane@example.com",
+                "granite-willow-comet-harbor-88",
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(e.unwrap_err().code(), "invalid_input", "{b}");
+    }
 }

@@ -274,11 +274,25 @@ impl MemoryStore {
         Ok(())
     }
 
+    pub(crate) fn peek_one_time(&self, hash: &str, purpose: &str, now: i64) -> Result<Consumption> {
+        self.one_time_step(hash, purpose, now, false)
+    }
+
     pub(crate) fn consume_one_time(
         &self,
         hash: &str,
         purpose: &str,
         now: i64,
+    ) -> Result<Consumption> {
+        self.one_time_step(hash, purpose, now, true)
+    }
+
+    fn one_time_step(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+        consume: bool,
     ) -> Result<Consumption> {
         let mut s = self.lock();
         let Some(row) = s.one_time.get_mut(hash) else {
@@ -291,7 +305,9 @@ impl MemoryStore {
         } else if now >= row.expires_at {
             Consumption::Expired
         } else {
-            row.used_at = Some(now);
+            if consume {
+                row.used_at = Some(now);
+            }
             Consumption::Consumed {
                 subject: row.subject.clone(),
                 data: row.data.clone(),

@@ -319,7 +319,9 @@ end
 if tonumber(ARGV[2]) >= tonumber(r[4]) then
   return {'expired', {}}
 end
-redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
+end
 if r[3] then
   return {'consumed', {r[1], '1', r[3]}}
 end
@@ -1060,14 +1062,31 @@ impl RedisStore {
         }
     }
 
+    pub async fn peek_one_time(&self, hash: &str, purpose: &str, now: i64) -> Result<Consumption> {
+        self.one_time_step(hash, purpose, now, false).await
+    }
+
     pub async fn consume_one_time(
         &self,
         hash: &str,
         purpose: &str,
         now: i64,
     ) -> Result<Consumption> {
+        self.one_time_step(hash, purpose, now, true).await
+    }
+
+    async fn one_time_step(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+        consume: bool,
+    ) -> Result<Consumption> {
         let mut inv = CONSUME_ONE_TIME.prepare_invoke();
-        inv.key(self.key("onetime", hash)).arg(purpose).arg(now);
+        inv.key(self.key("onetime", hash))
+            .arg(purpose)
+            .arg(now)
+            .arg(if consume { "1" } else { "0" });
         let (status, fields): (String, Vec<String>) = self.script(&inv).await?;
         Ok(match status.as_str() {
             "consumed" => {

@@ -237,8 +237,8 @@ const INSERT_ONE_TIME: &str = "INSERT INTO polyauth_one_time_tokens \
 const CONSUME_ONE_TIME: &str = "UPDATE polyauth_one_time_tokens SET used_at = $1 \
     WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
     RETURNING subject, data";
-const SELECT_ONE_TIME: &str =
-    "SELECT purpose, used_at, expires_at FROM polyauth_one_time_tokens WHERE token_hash = $1";
+const SELECT_ONE_TIME: &str = "SELECT subject, data, purpose, used_at, expires_at \
+    FROM polyauth_one_time_tokens WHERE token_hash = $1";
 /// Counts a failure: starts over at 1 when the count is below `max_failures` ($4) and the last
 /// failure is `reset_after` ($3) or more seconds old; from `max_failures` on it never does.
 const THROTTLE_COUNT: &str = "INSERT INTO polyauth_throttle \
@@ -1139,6 +1139,14 @@ impl SqlStore {
         self.run(|| self.consume_once(hash, purpose, now)).await
     }
 
+    pub async fn peek_one_time(&self, hash: &str, purpose: &str, now: i64) -> Result<Consumption> {
+        self.run(|| async {
+            let _slot = self.slot().await;
+            self.classify_one_time(hash, purpose, now, true).await
+        })
+        .await
+    }
+
     async fn consume_once(&self, hash: &str, purpose: &str, now: i64) -> SqlResult<Consumption> {
         let consumed = {
             let _slot = self.slot().await;
@@ -1160,6 +1168,19 @@ impl SqlStore {
             });
         }
         // Not consumed: say why, in the reference's order.
+        self.classify_one_time(hash, purpose, now, false).await
+    }
+
+    /// Classifies a token as consuming it would (`usable`: report a usable one as `Consumed`;
+    /// after a failed consumption a usable row was inserted after the update looked, so it did
+    /// not exist when we tried: `Unknown`).
+    async fn classify_one_time(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: i64,
+        usable: bool,
+    ) -> SqlResult<Consumption> {
         let Some(row) = sqlx::query(SELECT_ONE_TIME)
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -1176,8 +1197,16 @@ impl SqlStore {
             Consumption::Used
         } else if now >= expires_at {
             Consumption::Expired
+        } else if usable {
+            let data: Option<String> = row.try_get("data")?;
+            Consumption::Consumed {
+                subject: row.try_get("subject")?,
+                data: data
+                    .map(|d| serde_json::from_str(&d))
+                    .transpose()
+                    .map_err(decode_err)?,
+            }
         } else {
-            // Inserted after our update looked: it did not exist when we tried.
             Consumption::Unknown
         })
     }
