@@ -24,7 +24,8 @@
 //!    concurrent password change wins).
 //! 5. With a confirmed MFA factor, the step returns [`SignInResult::MfaRequired`] with a
 //!    single-use one-time token (purpose [`MFA_PURPOSE`], 300 s); otherwise a session starts
-//!    with the account's claims plus `amr: ["pwd"]`.
+//!    with the account's claims plus `amr: ["pwd"]` and `auth_time` (the sign-in time, which
+//!    refreshes keep).
 //!
 //! **Second step** ([`SignIn::second_factor`]): the token is consumed (once), the code or
 //! recovery code is checked by [`Mfa`] (its own throttle applies), and success starts the session
@@ -765,6 +766,9 @@ impl SignIn {
     ) -> Result<TokenPair> {
         let mut claims = account.claims.clone();
         claims.insert("amr".into(), json!(amr));
+        // When the user authenticated (OIDC `auth_time`): kept through refreshes, so a layer can
+        // ask for a recent sign-in (RFC 9470 `max_age`) whatever the access token's `iat`.
+        claims.insert("auth_time".into(), json!(token::now()));
         self.sessions
             .start(&account.subject, claims, meta.unwrap_or_default())
             .await

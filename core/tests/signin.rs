@@ -162,6 +162,8 @@ async fn password_signs_in_with_amr_pwd_claims_and_meta() {
         let claims = claims_of(&s, &pair);
         assert_eq!(claims["sub"], json!(acc.subject), "{b}");
         assert_eq!(claims["amr"], json!(["pwd"]), "{b}");
+        let auth_time = claims["auth_time"].as_i64().unwrap();
+        assert!((auth_time - polyauth_core::token::now()).abs() <= 5, "{b}");
         assert_eq!(claims["roles"], json!(["admin"]), "{b}");
         assert_eq!(claims["tenant"], json!(7), "{b}");
         assert_eq!(claims["sid"], json!(pair.session_id), "{b}");
