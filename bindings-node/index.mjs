@@ -17,6 +17,8 @@ export const {
   Totp,
   Mfa,
   MfaEnrollment,
+  Accounts,
+  SignIn,
   _debugPanic,
 } = cjs
 export default cjs

@@ -9,6 +9,35 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Built-in accounts over a store. */
+export declare class Accounts {
+  /**
+   * Accounts in `store`, hashing with `hasher`; `policy` (default: the hasher's) applies to
+   * new passwords.
+   */
+  constructor(store: Store, hasher: PasswordHasher, policy?: PasswordPolicy | undefined | null)
+  /** Normalises a login (NFKC, trimmed, lower-cased); `invalid_input` when it cannot be one. */
+  static normalizeLogin(login: string): string
+  /** Creates an account with a password (policy-checked, hashed with argon2id). */
+  create(login: string, password: string, claims?: any | undefined | null): Promise<Account>
+  /** Creates an account with a hash imported from another system (upgraded at first sign-in). */
+  createWithHash(login: string, passwordHash: string, claims?: any | undefined | null): Promise<Account>
+  /** The account of `subject`, or null. */
+  get(subject: string): Promise<Account | null>
+  /** The account with this login (normalised first), or null. */
+  find(login: string): Promise<Account | null>
+  /** Sets a new password (policy-checked); `invalid_input` for an unknown subject. */
+  setPassword(subject: string, password: string): Promise<Account>
+  /** Marks the account verified; `invalid_input` for an unknown subject. */
+  markVerified(subject: string): Promise<Account>
+  /** Disables the account; `invalid_input` for an unknown subject. */
+  disable(subject: string): Promise<Account>
+  /** Replaces the account's claims; `invalid_input` for an unknown subject or reserved names. */
+  updateClaims(subject: string, claims: any): Promise<Account>
+  /** The backend of the store. */
+  get backend(): string
+}
+
 /** A set of signing/verification keys, parsed once. */
 export declare class KeySet {
   /** A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512. */
@@ -94,6 +123,8 @@ export declare class OneTimeTokens {
   issue(subject: string, purpose: string, ttl?: number | undefined | null, data?: any | undefined | null): Promise<string>
   /** Consumes `token` for `purpose`, once. */
   consume(token: string, purpose: string): Promise<Consumed>
+  /** What `consume` would resolve to now, without spending the token (the same errors). */
+  peek(token: string, purpose: string): Promise<Consumed>
 }
 
 /** Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). */
@@ -207,6 +238,29 @@ export declare class Sessions {
   isActive(sessionId: string): Promise<boolean>
 }
 
+/** The sign-in flow. */
+export declare class SignIn {
+  /** The flow over built-in accounts. */
+  static withAccounts(accounts: Accounts, sessions: Sessions, mfa?: Mfa | undefined | null, throttle?: Throttle | undefined | null, oneTime?: OneTimeTokens | undefined | null): SignIn
+  /**
+   * The flow over an application's accounts: `find(login)` and `setPasswordHash(subject,
+   * hash)` are the TypeScript layer's wrappers, which always resolve (never reject).
+   */
+  static withSource(find: (login: string) => Promise<SourceReply>, setPasswordHash: (subject: string, passwordHash: string) => Promise<string | null>, hasher: PasswordHasher, policy: PasswordPolicy | undefined | null, sessions: Sessions, mfa?: Mfa | undefined | null, throttle?: Throttle | undefined | null, oneTime?: OneTimeTokens | undefined | null): SignIn
+  /** The password step. */
+  password(login: string, password: string, meta?: any | undefined | null, throttleContext?: string | undefined | null): Promise<PasswordStep>
+  /** The second step: exactly one of `code` and `recoveryCode`; `now` moves the TOTP clock. */
+  secondFactor(mfaToken: string, code?: string | undefined | null, recoveryCode?: string | undefined | null, meta?: any | undefined | null, now?: number | undefined | null): Promise<SecondStep>
+  /** A password-reset token for `login`, or null for an unknown or disabled account. */
+  requestPasswordReset(login: string, ttl?: number | undefined | null): Promise<string | null>
+  /** Completes a password reset; resolves to the subject. */
+  resetPassword(token: string, newPassword: string): Promise<string>
+  /** An email-verification token for `subject` (built-in accounts only). */
+  requestEmailVerification(subject: string, ttl?: number | undefined | null): Promise<string>
+  /** Consumes an email-verification token; resolves to the verified account. */
+  verifyEmail(token: string): Promise<Account>
+}
+
 /** An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`). */
 export declare class Store {
   /** One trivial round trip to the backend (health check); rejects `store_unavailable` when down. */
@@ -281,6 +335,20 @@ export declare class Totp {
 
 /** Panics inside Rust; the caller receives an `internal_error` (used by tests). */
 export declare function _debugPanic(): void
+
+/**
+ * An account as the API returns it (the TypeScript layer hands it out as a plain object). The
+ * password hash never crosses into JavaScript.
+ */
+export interface Account {
+  subject: string
+  login: string
+  verified: boolean
+  disabled: boolean
+  claims: any
+  /** Seconds since the epoch. */
+  createdAt: number
+}
 
 /** Number of entries in the built-in common-password list. */
 export declare function builtinBlocklistSize(): number
@@ -395,6 +463,12 @@ export interface ParsedUri {
   algorithm: string
 }
 
+/** What `password` resolves to: `pair` when signed in, `mfaToken` when a second factor is due. */
+export interface PasswordStep {
+  pair?: TokenPair
+  mfaToken?: string
+}
+
 export interface PolicyOptions {
   /** Minimum length in code points (default 15). */
   minLength?: number
@@ -408,6 +482,19 @@ export interface PolicyOptions {
   contextWords?: Array<string>
   /** Check the built-in list of 20,000 common passwords (default true). */
   useBuiltinBlocklist?: boolean
+}
+
+/**
+ * What `secondFactor` resolves to: `pair` when signed in; otherwise the error to report
+ * (`errorCode` `totp_invalid` or `totp_replayed`, `errorMessage`) with a fresh `mfaToken` and
+ * how many wrong codes the step still allows.
+ */
+export interface SecondStep {
+  pair?: TokenPair
+  errorCode?: string
+  errorMessage?: string
+  mfaToken?: string
+  triesLeft?: number
 }
 
 /** A session as `list` reports it. */
@@ -428,6 +515,28 @@ export interface SessionsOptions {
   idleTtl?: number
   /** Grace window for the immediate parent token in seconds (default 0). */
   reuseGrace?: number
+}
+
+/**
+ * An account as the TypeScript layer passes it on from the application's `find`, its shape
+ * already checked there.
+ */
+export interface SourceAccount {
+  subject: string
+  passwordHash?: string
+  disabled: boolean
+  claims: any
+}
+
+/**
+ * What the TypeScript wrapper of the application's `find` resolves to: exactly one of
+ * `failure` (the name of the error the source threw or rejected with), `invalid` (what was
+ * wrong with the value it returned) and `account` (null or absent: no such account).
+ */
+export interface SourceReply {
+  failure?: string
+  invalid?: string
+  account?: SourceAccount
 }
 
 export interface ThrottleOptions {

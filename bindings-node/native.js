@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Accounts = nativeBinding.Accounts
 module.exports.KeySet = nativeBinding.KeySet
 module.exports.Mfa = nativeBinding.Mfa
 module.exports.OneTimeTokens = nativeBinding.OneTimeTokens
@@ -842,6 +843,7 @@ module.exports.PasswordHasher = nativeBinding.PasswordHasher
 module.exports.PasswordPolicy = nativeBinding.PasswordPolicy
 module.exports.RemoteKeySet = nativeBinding.RemoteKeySet
 module.exports.Sessions = nativeBinding.Sessions
+module.exports.SignIn = nativeBinding.SignIn
 module.exports.Store = nativeBinding.Store
 module.exports.Throttle = nativeBinding.Throttle
 module.exports.Tokens = nativeBinding.Tokens

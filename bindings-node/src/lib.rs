@@ -2,9 +2,11 @@
 //! on the libuv pool, and encodes core errors so the TypeScript layer can raise `PolyauthError`.
 //! No decisions are made here; they belong to polyauth-core.
 
+mod accounts;
 mod errors;
 mod mfa;
 mod password;
+mod signin;
 mod state;
 mod tokens;
 mod totp;

@@ -40,7 +40,7 @@ pub struct MfaStatus {
 /// The TOTP second factor over a store.
 #[napi]
 pub struct Mfa {
-    inner: CoreMfa,
+    pub(crate) inner: CoreMfa,
 }
 
 #[napi]

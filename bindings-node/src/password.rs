@@ -216,7 +216,7 @@ impl Task for HashTask {
 /// Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline).
 #[napi]
 pub struct PasswordHasher {
-    inner: CoreHasher,
+    pub(crate) inner: CoreHasher,
 }
 
 #[napi]

@@ -15,7 +15,9 @@ use crate::errors::{run, text, to_napi, whole, whole_arg, Number};
 const MAX_SECONDS: u64 = 1 << 30;
 use crate::tokens::Tokens;
 
-fn object(v: Option<Value>, what: &str) -> Result<Map<String, Value>> {
+/// An optional object argument (claims, meta): absent or null is empty; anything else but an
+/// object is a `TypeError` (`InvalidArg`).
+pub(crate) fn object(v: Option<Value>, what: &str) -> Result<Map<String, Value>> {
     match v {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),
@@ -133,7 +135,7 @@ pub struct SessionsOptions {
 /// Sessions with refresh-token rotation and reuse detection.
 #[napi]
 pub struct Sessions {
-    inner: CoreSessions,
+    pub(crate) inner: CoreSessions,
 }
 
 #[napi]
@@ -266,7 +268,7 @@ pub struct Consumed {
 /// Single-use, purpose-bound tokens.
 #[napi]
 pub struct OneTimeTokens {
-    inner: CoreOneTime,
+    pub(crate) inner: CoreOneTime,
 }
 
 #[napi]
@@ -305,6 +307,14 @@ impl OneTimeTokens {
             .consume(&token, &purpose)
             .await
             .map_err(to_napi)?;
+        Ok(Consumed { subject, data })
+    }
+
+    /// What `consume` would resolve to now, without spending the token (the same errors).
+    #[napi]
+    pub async fn peek(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
+        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
+        let (subject, data) = self.inner.peek(&token, &purpose).await.map_err(to_napi)?;
         Ok(Consumed { subject, data })
     }
 }

@@ -47,12 +47,36 @@ export class PolyauthError extends Error {
   /** For `password_policy`: the failed policy rules. */
   readonly reasons: string[] | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { retryAfter?: number; reasons?: string[] }) {
+  // Private fields: never shown by util.inspect (even with showHidden) nor by JSON.stringify.
+  readonly #mfaToken: string | undefined
+  readonly #triesLeft: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { retryAfter?: number; reasons?: string[]; mfaToken?: string; triesLeft?: number },
+  ) {
     super(message)
     this.name = 'PolyauthError'
     this.code = code
     this.retryAfter = options?.retryAfter
     this.reasons = options?.reasons
+    this.#mfaToken = options?.mfaToken
+    this.#triesLeft = options?.triesLeft
+  }
+
+  /**
+   * For `totp_invalid` / `totp_replayed` from `SignIn.secondFactor`: the fresh single-use token
+   * of the same password step, to send with the next code; undefined when the step has ended
+   * (its last wrong code). Kept out of the message, `util.inspect` and `JSON.stringify`.
+   */
+  get mfaToken(): string | undefined {
+    return this.#mfaToken
+  }
+
+  /** With {@link PolyauthError.mfaToken}: how many more wrong codes the step allows. */
+  get triesLeft(): number | undefined {
+    return this.#triesLeft
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * polyauth: password hashing, tokens, TOTP and sessions from one Rust core, shared with the
+ * polyauth: password hashing, tokens, TOTP, sessions, accounts and sign-in from one Rust core, shared with the
  * `polyauth` Python package (same formats, same error codes).
  */
 import * as native from '../native'
@@ -13,6 +13,10 @@ export { KeySet, RemoteKeySet, Tokens } from './tokens'
 export { Store, Sessions, OneTimeTokens, Throttle } from './state'
 export { Totp } from './totp'
 export { Mfa, MfaEnrollment } from './mfa'
+export { Accounts } from './accounts'
+export type { Account } from './accounts'
+export { SignIn } from './signin'
+export type { AccountSource, AppAccount, SignInResult, SignInOptions, PasswordOptions, SecondFactorOptions } from './signin'
 export type { EncryptionKey, MfaOptions, MfaStatus, MfaVerifyOptions } from './mfa'
 export type { TotpOptions, ParsedTotpUri } from './totp'
 export type { TokenPair, SessionInfo, SessionsOptions, ThrottleOptions } from './state'

@@ -18,8 +18,9 @@ export interface TokenPair {
  * Gives a token pair a non-enumerable `util.inspect` hook that shows the session id and lifetime
  * but never the tokens (as Python's `repr`), so `console.log(pair)` cannot leak them into logs.
  * The pair stays a plain object: `JSON.stringify` (sending it to a client) still includes them.
+ * @internal
  */
-function redacted(pair: TokenPair): TokenPair {
+export function redacted(pair: TokenPair): TokenPair {
   Object.defineProperty(pair, Symbol.for('nodejs.util.inspect.custom'), {
     value: () =>
       `TokenPair { sessionId: '${pair.sessionId}', expiresIn: ${pair.expiresIn}, accessToken: <redacted>, refreshToken: <redacted> }`,
@@ -178,6 +179,15 @@ export class OneTimeTokens {
    */
   consume(token: string, purpose: string): Promise<{ subject: string; data?: unknown }> {
     return callAsync(() => this.native.consume(token, purpose))
+  }
+
+  /**
+   * What {@link OneTimeTokens.consume} would resolve to now, without spending the token (the same
+   * errors): e.g. to show a password-reset form only for a usable link. Never a substitute for
+   * `consume`: two peeks can both succeed, one consumption only.
+   */
+  peek(token: string, purpose: string): Promise<{ subject: string; data?: unknown }> {
+    return callAsync(() => this.native.peek(token, purpose))
   }
 }
 
