@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Mapping
@@ -797,3 +799,52 @@ async def test_new_numeric_arguments_are_invalid_input() -> None:
             assert isinstance(e, polyauth.InvalidInputError), f"{param} = {value!r} ({name}): {e!r}"
         e = await outcome(call, good)
         assert e is None or (isinstance(e, polyauth.AuthError) and e.code != "invalid_input"), (param, e)
+
+
+_EXIT_SCRIPT = """
+import asyncio, random, sys, threading
+from polyauth import KeySet, PasswordHasher, Sessions, SignIn, Store, Tokens
+
+PASSWORD = "plum-cactus-orbit-lantern-42"
+HASHED = PasswordHasher().hash(PASSWORD)
+
+class AsyncSource:
+    async def find(self, login):
+        await asyncio.sleep(0.02)
+        return {"subject": "s-1", "password_hash": HASHED}
+    def set_password_hash(self, subject, password_hash):
+        pass
+
+class SyncSource(AsyncSource):
+    def find(self, login):
+        threading.Event().wait(0.02)
+        return {"subject": "s-1", "password_hash": HASHED}
+
+async def pending(si, i):
+    await si.password(f"user-{i}", PASSWORD)
+
+async def main():
+    store = await Store.open("memory://")
+    sessions = Sessions(store, Tokens(KeySet.generate(), issuer="i", audience="a"))
+    for source in (AsyncSource(), SyncSource()):
+        si = SignIn(source, sessions)
+        assert (await si.password("someone", PASSWORD))["status"] == "ok"
+        # Calls still in flight when the loop ends: asyncio.run cancels them.
+        for i in range(5):
+            asyncio.ensure_future(pending(si, i))
+    await asyncio.sleep(random.random() / 50)
+
+asyncio.run(main())
+print("done")
+"""
+
+
+def test_calls_in_flight_at_exit_end_cleanly() -> None:
+    # Source calls take the GIL from polyauth's threads: a script that ends while some are in flight
+    # must exit normally (no abort or segfault at finalization, no unawaited-coroutine warnings).
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _EXIT_SCRIPT], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "done"), done.stderr
+        assert "never awaited" not in done.stderr and "Fatal" not in done.stderr, done.stderr
