@@ -7,10 +7,17 @@
 //! touches is created, used and dropped inside one GIL section at the end of the task, and an
 //! `atexit` hook (`_drain`, registered by `polyauth/__init__.py`) waits for tasks in flight before
 //! finalization starts.
+//!
+//! Work that calls back into Python (an application's account source, `SignIn`) is started with
+//! [`spawn_calling_python`]: its task carries a [`CallContext`] (a tokio task-local) with the
+//! event loop of the call, on which awaitables returned by the application run, and the
+//! exception an application method raised, attached as `__cause__` of the error the call
+//! raises. Those tasks take the GIL while they run (to call the application), which is safe for
+//! the same reason: they are counted in flight, so `_drain` waits for them.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -52,6 +59,42 @@ fn resolver(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|r| r.bind(py))
 }
 
+tokio::task_local! {
+    static CALL: Arc<CallContext>;
+}
+
+/// What a task started by [`spawn_calling_python`] knows about the Python call that started it.
+pub struct CallContext {
+    /// The running event loop of the call (awaitables of the application run there).
+    pub event_loop: Py<PyAny>,
+    /// The exception an application method raised, with the message of the core error it
+    /// became (`store_unavailable`): it becomes that error's `__cause__`.
+    cause: Mutex<Option<(String, PyErr)>>,
+}
+
+impl CallContext {
+    /// The context of the current task, when it was started by [`spawn_calling_python`].
+    pub fn current() -> Option<Arc<CallContext>> {
+        CALL.try_with(Arc::clone).ok()
+    }
+
+    /// Records `cause` as the origin of the core error whose message is `message`.
+    pub fn set_cause(&self, message: String, cause: PyErr) {
+        if let Ok(mut slot) = self.cause.lock() {
+            *slot = Some((message, cause));
+        }
+    }
+
+    /// The recorded cause, when `message` is the message of the error it was recorded for.
+    fn take_cause(&self, message: &str) -> Option<PyErr> {
+        let mut slot = self.cause.lock().ok()?;
+        match slot.take() {
+            Some((m, e)) if m == message => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// Runs `fut` on the polyauth runtime and returns an asyncio Future for its result, converted
 /// with `convert` under the GIL.
 pub fn spawn<'py, T, F, C>(py: Python<'py>, fut: F, convert: C) -> PyResult<Bound<'py, PyAny>>
@@ -60,13 +103,51 @@ where
     F: Future<Output = polyauth_core::Result<T>> + Send + 'static,
     C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
+    launch(py, fut, convert, false)
+}
+
+/// [`spawn`] for work that calls back into Python: the task carries a [`CallContext`].
+pub fn spawn_calling_python<'py, T, F, C>(
+    py: Python<'py>,
+    fut: F,
+    convert: C,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    F: Future<Output = polyauth_core::Result<T>> + Send + 'static,
+    C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+{
+    launch(py, fut, convert, true)
+}
+
+fn launch<'py, T, F, C>(
+    py: Python<'py>,
+    fut: F,
+    convert: C,
+    with_context: bool,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    F: Future<Output = polyauth_core::Result<T>> + Send + 'static,
+    C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+{
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let py_future = event_loop.call_method0("create_future")?;
+    let context = with_context.then(|| {
+        Arc::new(CallContext {
+            event_loop: event_loop.clone().unbind(),
+            cause: Mutex::new(None),
+        })
+    });
     let handles = (event_loop.unbind(), py_future.clone().unbind());
     IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
     runtime().spawn(async move {
         // A panic inside `fut` ends only the inner task; it surfaces as internal_error.
-        let outcome = match tokio::spawn(fut).await {
+        let joined = match &context {
+            Some(c) => tokio::spawn(CALL.scope(Arc::clone(c), fut)).await,
+            None => tokio::spawn(fut).await,
+        };
+        let outcome = match joined {
             Ok(r) => r,
             Err(_) => Err(polyauth_core::Error::Internal(
                 "internal error (a bug in polyauth; please report it)".into(),
@@ -74,10 +155,15 @@ where
         };
         Python::attach(|py| {
             let (event_loop, py_future) = handles;
-            let (error, value) = match outcome
-                .map_err(|e| to_py(py, e))
-                .and_then(|v| convert(py, v))
-            {
+            let raised = |e: polyauth_core::Error| {
+                let message = e.to_string();
+                let err = to_py(py, e);
+                if let Some(cause) = context.as_ref().and_then(|c| c.take_cause(&message)) {
+                    err.set_cause(py, Some(cause));
+                }
+                err
+            };
+            let (error, value) = match outcome.map_err(raised).and_then(|v| convert(py, v)) {
                 Ok(v) => (py.None(), v.unbind()),
                 Err(e) => (e.into_value(py).into_any(), py.None()),
             };
@@ -89,7 +175,9 @@ where
                     (resolve, py_future, error, value),
                 );
             }
-            // `event_loop`, `py_future` and the values are dropped here, with the GIL held.
+            // `event_loop`, `py_future`, the context and the values are dropped here, with the
+            // GIL held.
+            drop(context);
         });
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     });

@@ -2,11 +2,13 @@
 //! work, bridges async work to asyncio, and maps core errors to `polyauth.errors` classes.
 //! No decisions are made here; they belong to polyauth-core.
 
+mod accounts;
 mod asyncio;
 mod convert;
 mod errors;
 mod mfa;
 mod password;
+mod signin;
 mod state;
 mod tokens;
 mod totp;
@@ -37,5 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     state::register(m)?;
     totp::register(m)?;
     mfa::register(m)?;
+    accounts::register(m)?;
+    signin::register(m)?;
     Ok(())
 }

@@ -39,7 +39,7 @@ fn key_materials(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyMaterial>> {
 }
 
 /// `throttle_context`: None or a str (its length and content are checked by the core).
-fn context_arg(context: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+pub(crate) fn context_arg(context: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
     match context {
         Some(c) if !c.is_none() => Ok(Some(str_arg(c, "throttle_context")?)),
         _ => Ok(None),
@@ -89,7 +89,7 @@ impl Enrollment {
 /// The TOTP second factor over a store: enrollment, replay-safe verification, recovery codes.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Mfa {
-    inner: CoreMfa,
+    pub(crate) inner: CoreMfa,
 }
 
 #[pymethods]

@@ -141,7 +141,7 @@ impl PasswordPolicy {
 /// awaitables that run on a bounded pool (one job per core) without blocking the event loop.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct PasswordHasher {
-    inner: CoreHasher,
+    pub(crate) inner: CoreHasher,
     policy: Py<PasswordPolicy>,
 }
 

@@ -27,7 +27,7 @@ where
     v.into_bound_py_any(py)
 }
 
-fn map_arg(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, Value>> {
+pub(crate) fn map_arg(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, Value>> {
     match obj {
         None => Ok(Map::new()),
         Some(o) if o.is_none() => Ok(Map::new()),
@@ -58,7 +58,7 @@ fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     crate::convert::value(py, v)
 }
 
-fn pair<'py>(py: Python<'py>, p: CorePair) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn pair<'py>(py: Python<'py>, p: CorePair) -> PyResult<Bound<'py, PyAny>> {
     Bound::new(py, TokenPair::from(p)).map(Bound::into_any)
 }
 
@@ -159,7 +159,7 @@ impl TokenPair {
 /// Sessions with refresh-token rotation and reuse detection over a store.
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct Sessions {
-    inner: CoreSessions,
+    pub(crate) inner: CoreSessions,
 }
 
 #[pymethods]
@@ -322,7 +322,7 @@ impl Sessions {
 /// Single-use, purpose-bound tokens (email verification, password reset, magic links).
 #[pyclass(module = "polyauth._native", frozen)]
 pub struct OneTimeTokens {
-    inner: CoreOneTime,
+    pub(crate) inner: CoreOneTime,
 }
 
 #[pymethods]
@@ -376,15 +376,40 @@ impl OneTimeTokens {
         spawn(
             py,
             async move { o.consume(&token, &purpose).await },
-            |py, (subject, data)| {
-                let data = match data {
-                    None => py.None().into_bound(py),
-                    Some(v) => to_python(py, &v)?,
-                };
-                (subject, data).into_bound_py_any(py)
-            },
+            subject_and_data,
         )
     }
+
+    /// What `consume` would return now, without spending the token (the same errors);
+    /// awaitable → (subject, data). Never a substitute for `consume`: two peeks can both
+    /// succeed, one consumption only.
+    fn peek<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyAny>,
+        purpose: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let purpose = str_arg(purpose, "purpose")?;
+        let token = str_arg(token, "token")?;
+        let o = self.inner.clone();
+        spawn(
+            py,
+            async move { o.peek(&token, &purpose).await },
+            subject_and_data,
+        )
+    }
+}
+
+/// `(subject, data)` of a one-time token, `data` None when it carries none.
+fn subject_and_data(
+    py: Python<'_>,
+    (subject, data): (String, Option<Value>),
+) -> PyResult<Bound<'_, PyAny>> {
+    let data = match data {
+        None => py.None().into_bound(py),
+        Some(v) => to_python(py, &v)?,
+    };
+    (subject, data).into_bound_py_any(py)
 }
 
 /// Failure counters with exponential backoff and a lockout ceiling, shared through the store.

@@ -1,4 +1,4 @@
-"""polyauth: password hashing, tokens, TOTP and sessions from one Rust core.
+"""polyauth: password hashing, tokens, TOTP, sessions, accounts and sign-in from one Rust core.
 
 The same core ships as the ``polyauth`` npm package, so a FastAPI service and a Next.js app share
 one implementation, one token format and one set of error codes.
@@ -11,6 +11,8 @@ import atexit
 from . import _native, errors
 from ._native import (
     BUILTIN_BLOCKLIST_SIZE,
+    Account,
+    Accounts,
     Enrollment,
     KeySet,
     Mfa,
@@ -18,6 +20,7 @@ from ._native import (
     PasswordHasher,
     PasswordPolicy,
     Sessions,
+    SignIn,
     Store,
     Throttle,
     TokenPair,
@@ -55,6 +58,7 @@ from .errors import (
     UnknownKeyError,
     UnsupportedAlgorithmError,
 )
+from .signin import AccountSource, AppAccount, SignInMfaRequired, SignInOk, SignInResult
 from .tokens import RemoteKeySet, Tokens
 
 # Let store and hashing tasks in flight finish before the interpreter finalizes (see
@@ -63,7 +67,11 @@ atexit.register(_native._drain)
 
 __all__ = [
     "BUILTIN_BLOCKLIST_SIZE",
+    "Account",
     "AccountExistsError",
+    "AccountSource",
+    "Accounts",
+    "AppAccount",
     "AuthError",
     "Enrollment",
     "InternalError",
@@ -91,6 +99,10 @@ __all__ = [
     "SessionExpiredError",
     "SessionRevokedError",
     "Sessions",
+    "SignIn",
+    "SignInMfaRequired",
+    "SignInOk",
+    "SignInResult",
     "Store",
     "StoreUnavailableError",
     "Throttle",

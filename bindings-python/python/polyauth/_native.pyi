@@ -7,6 +7,8 @@ from typing import Any, NoReturn
 
 from typing_extensions import Self, disjoint_base, final
 
+from polyauth.signin import AccountSource, SignInMfaRequired, SignInOk
+
 __version__: str
 BUILTIN_BLOCKLIST_SIZE: int
 
@@ -346,6 +348,10 @@ class OneTimeTokens:
         """Consumes ``token`` for ``purpose``, once: ``(subject, data)``. A wrong purpose raises
         ``InvalidTypeError`` (the token stays usable), expiry ``TokenExpiredError``, reuse
         ``TokenUsedError``."""
+    def peek(self, token: str, purpose: str) -> Awaitable[tuple[str, Any]]:
+        """What ``consume`` would return now, ``(subject, data)``, without spending the token (the
+        same errors): e.g. to show a password-reset form only for a usable link. Never a substitute
+        for ``consume``: two peeks can both succeed, one consumption only."""
 
 @final
 class Throttle:
@@ -515,3 +521,142 @@ class Mfa:
     @property
     def key_ids(self) -> builtins.list[str]:
         """Ids of the encryption keys, the encrypting one first (they reveal nothing of the keys)."""
+
+@final
+class Account:
+    """A built-in account (a read-only view; equal to another with the same values). Its password
+    hash stays in the store: never in this object or its repr."""
+
+    @property
+    def subject(self) -> str:
+        """The account's stable identifier (the ``sub`` of its tokens): 16 random bytes, base64url."""
+    @property
+    def login(self) -> str:
+        """The normalised login (``Accounts.normalize_login``)."""
+    @property
+    def verified(self) -> bool:
+        """Whether the account was marked verified (e.g. its email address confirmed)."""
+    @property
+    def disabled(self) -> bool:
+        """Whether the account was disabled (it cannot sign in)."""
+    @property
+    def claims(self) -> dict[str, Any]:
+        """Application claims, added to the access tokens of its sessions (a new dict each time)."""
+    @property
+    def created_at(self) -> int:
+        """When the account was created (seconds since the epoch)."""
+
+@final
+class Accounts:
+    """Built-in accounts in a store: logins are normalised and unique (two registrations that
+    differ only by case, width or Unicode form make one account, even when they race), passwords
+    pass the policy and are hashed with argon2id on the bounded hashing pool. Nothing here revokes
+    sessions (``Sessions.revoke_all`` does)."""
+
+    def __new__(cls, store: Store, hasher: PasswordHasher, policy: PasswordPolicy | None = None) -> Self:
+        """Accounts in ``store`` hashed with ``hasher``; ``policy`` applies to new passwords
+        (default: the hasher's policy)."""
+    def create(
+        self,
+        login: str,
+        password: str | None = None,
+        *,
+        password_hash: str | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> Awaitable[Account]:
+        """Creates an account with exactly one of ``password`` (checked against the policy with the
+        login as a context word: ``PasswordPolicyError`` with ``reasons``) and ``password_hash``
+        (an import from another system: any format the hasher verifies, upgraded to argon2id on
+        the first sign-in; ``InvalidHashError`` otherwise); neither or both is
+        ``InvalidInputError``. ``claims`` must not use registered JWT names or ``sid``.
+        ``AccountExistsError`` when the normalised login is taken."""
+    def get(self, subject: str) -> Awaitable[Account | None]:
+        """The account of ``subject``, or None."""
+    def find(self, login: str) -> Awaitable[Account | None]:
+        """The account with this login (normalised first), or None; ``InvalidInputError`` for a
+        login that cannot be normalised."""
+    def set_password(self, subject: str, password: str) -> Awaitable[Account]:
+        """Sets a new password (the policy applies, with the lower minimum when the account has a
+        confirmed second factor). Revokes no session. ``InvalidInputError`` for an unknown
+        subject."""
+    def mark_verified(self, subject: str) -> Awaitable[Account]:
+        """Marks the account verified (marking again changes nothing); ``InvalidInputError`` for an
+        unknown subject."""
+    def disable(self, subject: str) -> Awaitable[Account]:
+        """Disables the account: it can no longer sign in (its sessions are not revoked here).
+        ``InvalidInputError`` for an unknown subject."""
+    def update_claims(self, subject: str, claims: dict[str, Any]) -> Awaitable[Account]:
+        """Replaces the account's claims as a whole (at most 16 KiB of JSON; registered JWT claim
+        names and ``sid`` are ``InvalidInputError``); ``InvalidInputError`` for an unknown subject."""
+    @staticmethod
+    def normalize_login(login: str) -> str:
+        """NFKC, trimmed, lower-cased, NFKC again; 1 to 320 bytes without control or invisible
+        formatting characters, else ``InvalidInputError`` (the message never quotes the login)."""
+
+@final
+class SignIn:
+    """The sign-in flow, decided once in the core: a throttled password step with one
+    ``InvalidCredentialsError`` for every failure, legacy hash upgrade, the second factor with
+    single-use challenge tokens, password reset and email verification."""
+
+    def __new__(
+        cls,
+        accounts: Accounts | AccountSource,
+        sessions: Sessions,
+        *,
+        mfa: Mfa | None = None,
+        throttle: Throttle | None = None,
+        one_time: OneTimeTokens | None = None,
+        hasher: PasswordHasher | None = None,
+        policy: PasswordPolicy | None = None,
+    ) -> Self:
+        """The flow over the built-in ``accounts`` or an application's account source (see
+        ``polyauth.signin``). ``mfa`` None means no account may have a confirmed factor (one that
+        has is refused with ``InvalidConfigError``, never let in without it). ``throttle`` and
+        ``one_time`` default to the store's. ``hasher`` (default ``PasswordHasher()``) and
+        ``policy`` apply to an application's source only: given with ``Accounts`` (which carry
+        their own) they are ``InvalidConfigError``."""
+    def password(
+        self,
+        login: str,
+        password: str,
+        *,
+        meta: dict[str, Any] | None = None,
+        throttle_context: str | None = None,
+    ) -> Awaitable[SignInOk | SignInMfaRequired]:
+        """The password step: ``{"status": "ok", "pair": TokenPair}`` (claims of the account plus
+        ``amr: ["pwd"]``) or ``{"status": "mfa_required", "mfa_token": str}``. Every wrong login or
+        password, unknown, disabled or password-less account is the same
+        ``InvalidCredentialsError``; too many failures ``RateLimitedError``. ``meta`` is kept with
+        the session; ``throttle_context`` (e.g. the client IP, 1 to 256 bytes) adds a second
+        throttle key."""
+    def second_factor(
+        self,
+        mfa_token: str,
+        *,
+        code: str | None = None,
+        recovery_code: str | None = None,
+        meta: dict[str, Any] | None = None,
+        now: int | None = None,
+    ) -> Awaitable[TokenPair]:
+        """The second step with exactly one of ``code`` (``amr: ["pwd", "otp"]``) and
+        ``recovery_code`` (``["pwd", "recovery"]``). A wrong or replayed code raises
+        ``TotpInvalidError`` / ``TotpReplayedError`` with ``mfa_token`` (a fresh token for the same
+        step) and ``tries_left``; the fifth wrong code raises ``TotpInvalidError`` with both None.
+        An unusable token is ``InvalidTokenError``. ``now`` moves only the TOTP clock."""
+    def request_password_reset(self, login: str, *, ttl: int | None = None) -> Awaitable[str | None]:
+        """A single-use reset token (``ttl`` seconds, default 3600) to send to the owner of
+        ``login``, or None for an unknown or disabled account (after the same store work).
+        Requests are throttled per login (``RateLimitedError``)."""
+    def reset_password(self, token: str, new_password: str) -> Awaitable[str]:
+        """Completes a reset: the policy is checked before the token is spent (a refused password
+        keeps the link), then the hash is stored and every session of the account revoked. Returns
+        the subject. ``TokenUsedError`` on a second use."""
+    def request_email_verification(self, subject: str, *, ttl: int | None = None) -> Awaitable[str]:
+        """A single-use email-verification token (``ttl`` seconds, default 86400) for the built-in
+        account of ``subject`` (``InvalidConfigError`` with an application's source)."""
+    def verify_email(self, token: str) -> Awaitable[Account]:
+        """Consumes an email-verification token and marks its account verified."""
+    @property
+    def accounts(self) -> Accounts | None:
+        """The built-in accounts given to the constructor; None with an application's source."""

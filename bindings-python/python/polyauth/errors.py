@@ -127,15 +127,34 @@ class SessionExpiredError(AuthError):
 
 
 class TotpInvalidError(AuthError):
-    """The one-time code is not valid."""
+    """The one-time code is not valid.
+
+    From ``SignIn.second_factor``: ``mfa_token`` is the fresh token to retry the same password step
+    with and ``tries_left`` the wrong codes still allowed; both are None after the last wrong code
+    (sign in again) and for every other method. The token is never in ``str()`` or ``repr()``."""
 
     code = "totp_invalid"
+    mfa_token: str | None
+    tries_left: int | None
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.mfa_token = None
+        self.tries_left = None
 
 
 class TotpReplayedError(AuthError):
-    """The one-time code was already used."""
+    """The one-time code was already used. From ``SignIn.second_factor`` it carries ``mfa_token``
+    and ``tries_left`` as ``TotpInvalidError`` does."""
 
     code = "totp_replayed"
+    mfa_token: str | None
+    tries_left: int | None
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.mfa_token = None
+        self.tries_left = None
 
 
 class RateLimitedError(AuthError):
