@@ -51,10 +51,12 @@ test: build test-rust test-python test-node
 demo: build
 	bash examples/cross-language/run.sh
 
-# Writes bench/RESULTS.md (passwords) and bench/RESULTS-tokens-sessions.md (tokens, sessions).
+# Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions) and
+# bench/RESULTS-signin.md (the sign-in flow against raw verification).
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh
+	bash bench/run_signin.sh
 
 fmt:
 	cargo fmt --all

@@ -1,5 +1,5 @@
-// Cross-language demo, Node side: passwords, access tokens, sessions and MFA, driven by run.sh.
-import { KeySet, Mfa, PasswordHasher, PolyauthError, Sessions, Store, Tokens, Totp } from 'polyauth'
+// Cross-language demo, Node side: passwords, access tokens, sessions, MFA and accounts, driven by run.sh.
+import { Accounts, KeySet, Mfa, PasswordHasher, PolyauthError, Sessions, SignIn, Store, Tokens, Totp } from 'polyauth'
 
 const ISSUER = 'https://demo.polyauth.dev'
 const AUDIENCE = 'demo-api'
@@ -41,6 +41,36 @@ if (command === 'hash') {
       console.log(JSON.stringify({ first: (await mfa.regenerateRecoveryCodes(subject))[0] }))
     } else if (command === 'mfa-recovery') {
       console.log(JSON.stringify({ remaining: await mfa.verifyRecoveryCode(subject, arg) }))
+    }
+  } catch (e) {
+    if (!(e instanceof PolyauthError)) throw e
+    console.log(JSON.stringify({ error: e.code }))
+  }
+} else if (command.startsWith('account-')) {
+  // Built-in accounts and the sign-in flow on the shared SQLite store.
+  const [, db, a, b] = args
+  const store = await Store.open(`sqlite://${db}`)
+  const accounts = new Accounts(store, new PasswordHasher())
+  const t = tokens()
+  const signIn = new SignIn(accounts, new Sessions(store, t))
+  try {
+    if (command === 'account-create') {
+      console.log(JSON.stringify({ subject: (await accounts.create(a, b)).subject }))
+    } else if (command === 'account-signin') {
+      const result = await signIn.password(a, b)
+      if (result.status === 'ok') {
+        const claims = t.verify(result.pair.accessToken)
+        console.log(JSON.stringify({ status: 'ok', subject: claims.sub, amr: claims.amr.join(',') }))
+      } else {
+        console.log(JSON.stringify({ status: result.status }))
+      }
+    } else if (command === 'account-reset-request') {
+      console.log(JSON.stringify({ token: await signIn.requestPasswordReset(a) }))
+    } else if (command === 'account-reset') {
+      console.log(JSON.stringify({ subject: await signIn.resetPassword(a, b) }))
+    } else {
+      console.error(`unknown command ${command}`)
+      process.exit(2)
     }
   } catch (e) {
     if (!(e instanceof PolyauthError)) throw e

@@ -1,4 +1,5 @@
-"""Cross-language demo, Python side: passwords, access tokens, sessions and MFA, driven by run.sh."""
+"""Cross-language demo, Python side (driven by run.sh): passwords, access tokens, sessions, MFA,
+accounts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import json
 import sys
 
-from polyauth import AuthError, KeySet, Mfa, PasswordHasher, Sessions, Store, Tokens, Totp
+from polyauth import Accounts, AuthError, KeySet, Mfa, PasswordHasher, Sessions, SignIn, Store, Tokens, Totp
 
 ISSUER, AUDIENCE = "https://demo.polyauth.dev", "demo-api"
 
@@ -34,6 +35,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(mfa(command, *args))))
     elif command.startswith("session-"):
         print(json.dumps(asyncio.run(session(command, *args))))
+    elif command.startswith("account-"):
+        print(json.dumps(asyncio.run(account(command, *args))))
     else:
         raise SystemExit(f"unknown command {command!r}")
 
@@ -71,6 +74,33 @@ async def mfa(command: str, db: str, key: str, subject: str, *args: str) -> dict
             return {"step": await mfa.verify(subject, args[0])}
         if command == "mfa-recovery":
             return {"remaining": await mfa.verify_recovery_code(subject, args[0])}
+    except AuthError as e:
+        return {"error": e.code}
+    raise SystemExit(f"unknown command {command!r}")
+
+
+async def account(command: str, jwks: str, db: str, *args: str) -> dict[str, object]:
+    """Built-in accounts and the sign-in flow on the shared SQLite store."""
+    store = await Store.open(f"sqlite://{db}")
+    tokens = Tokens(KeySet.load(path=jwks), issuer=ISSUER, audience=AUDIENCE)
+    accounts = Accounts(store, PasswordHasher())
+    signin = SignIn(accounts, Sessions(store, tokens))
+    try:
+        if command == "account-create":
+            return {"subject": (await accounts.create(args[0], args[1])).subject}
+        if command == "account-import":
+            # A user whose hash comes from another system (here bcrypt), upgraded on sign-in.
+            return {"subject": (await accounts.create(args[0], password_hash=args[1])).subject}
+        if command == "account-signin":
+            result = await signin.password(args[0], args[1])
+            if result["status"] != "ok":
+                return {"status": result["status"]}
+            claims = tokens.verify(result["pair"].access_token)
+            return {"status": "ok", "subject": claims["sub"], "amr": ",".join(claims["amr"])}
+        if command == "account-reset-request":
+            return {"token": await signin.request_password_reset(args[0])}
+        if command == "account-reset":
+            return {"subject": await signin.reset_password(args[0], args[1])}
     except AuthError as e:
         return {"error": e.code}
     raise SystemExit(f"unknown command {command!r}")

@@ -86,4 +86,28 @@ check "Python refuses the same code again (accepted at most once)" "totp_replaye
 recovery=$(node demo.mjs mfa-recovery-codes "$db" "$mfa_key" user-42 | field first)
 check "Python accepts a recovery code Node issued (9 left)" "9" "$("$PY" demo.py mfa-recovery "$db" "$mfa_key" user-42 "$recovery" | field remaining)"
 check "Node refuses the used recovery code" "totp_replayed" "$(node demo.mjs mfa-recovery "$db" "$mfa_key" user-42 "$recovery" | field error)"
+
+echo "== Accounts: one user table in the shared store, one sign-in decision in core"
+jane=$(node demo.mjs account-create "$jwks" "$db" 'Jane@Example.com' 'plum-cactus-orbit-lantern-42' | field subject)
+echo "  Node registered Jane@Example.com as subject $jane"
+signed=$("$PY" demo.py account-signin "$jwks" "$db" '  jane@EXAMPLE.com ' 'plum-cactus-orbit-lantern-42')
+check "Python signs her in, login typed differently (same subject)" "$jane" "$(printf '%s' "$signed" | field subject)"
+check "  with amr=pwd in the access token" "pwd" "$(printf '%s' "$signed" | field amr)"
+check "Node refuses a wrong password" "invalid_credentials" "$(node demo.mjs account-signin "$jwks" "$db" 'jane@example.com' 'wrong-password-123' | field error)"
+check "Python answers an unknown login identically" "invalid_credentials" "$("$PY" demo.py account-signin "$jwks" "$db" 'nobody@example.com' 'plum-cactus-orbit-lantern-42' | field error)"
+check "Python refuses a second account for the same login" "account_exists" "$("$PY" demo.py account-create "$jwks" "$db" 'JANE@example.com' 'violet-harbour-quartz-meadow-17' | field error)"
+# A user imported from a bcrypt system: Node's sign-in upgrades the hash to argon2id in the store.
+legacy='$2b$10$2CEUE9j.uOovtYunhB5MhewnUv2VvCQgU/jiToPjhMroR4DDypPAC'
+"$PY" demo.py account-import "$jwks" "$db" 'legacy@example.com' "$legacy" >/dev/null
+stored_hash() { "$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT password_hash FROM polyauth_accounts WHERE login = ?", (sys.argv[2],)).fetchone()[0][:9])' "$db" "$1"; }
+echo "  Python imported legacy@example.com with a bcrypt hash ($(stored_hash legacy@example.com)...)"
+check "Node signs the imported user in" "ok" "$(node demo.mjs account-signin "$jwks" "$db" 'legacy@example.com' 'Tr0ub4dor&3' | field status)"
+check "  and the stored hash is now argon2id" '$argon2id' "$(stored_hash legacy@example.com)"
+check "Python signs in against the upgraded hash" "ok" "$("$PY" demo.py account-signin "$jwks" "$db" 'legacy@example.com' 'Tr0ub4dor&3' | field status)"
+reset=$("$PY" demo.py account-reset-request "$jwks" "$db" 'jane@example.com' | field token)
+echo "  Python issued a password-reset link token ${reset:0:12}..."
+check "Node completes the reset" "$jane" "$(node demo.mjs account-reset "$jwks" "$db" "$reset" 'granite-willow-comet-harbor-88' | field subject)"
+check "Python refuses the old password" "invalid_credentials" "$("$PY" demo.py account-signin "$jwks" "$db" 'jane@example.com' 'plum-cactus-orbit-lantern-42' | field error)"
+check "Python accepts the new one" "ok" "$("$PY" demo.py account-signin "$jwks" "$db" 'jane@example.com' 'granite-willow-comet-harbor-88' | field status)"
+check "Python refuses the used reset token" "token_used" "$("$PY" demo.py account-reset "$jwks" "$db" "$reset" 'granite-willow-comet-harbor-99' | field error)"
 echo "demo passed"
