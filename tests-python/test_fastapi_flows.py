@@ -1,0 +1,344 @@
+"""``polyauth.fastapi`` flows over a real FastAPI app (httpx over ASGI): sign-in with MFA, refresh
+under concurrency and reuse, logout and session management, the password grant, registration,
+reset and verification, OpenAPI, audit events; on SQLite, PostgreSQL and Redis where the store
+matters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi_app import SPEC, AppUnderTest, running, unique_login
+from test_fastapi_http import parse_set_cookies
+from test_sessions import store_url_for
+
+from polyauth import Mfa, StoreUnavailableError, Totp
+from polyauth.fastapi import CookieConfig, PolyAuth, Principal
+
+USER = SPEC["users"]["user"]
+SAME_ORIGIN = {"sec-fetch-site": "same-origin", "x-polyauth": "1"}
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return store_url_for(request.param, tmp_path)
+
+
+def cookie_header(t: AppUnderTest, response_or_pair: Any) -> dict[str, str]:
+    """A Cookie header with the access and refresh cookies a response set."""
+    assert t.auth.cookies is not None
+    access, refresh = t.auth.cookies.names()
+    got = parse_set_cookies(response_or_pair.headers.get_list("set-cookie"))
+    return {"cookie": f"{access}={got[access]['value']}; {refresh}={got[refresh]['value']}"}
+
+
+def refresh_cookie(t: AppUnderTest, token: str) -> dict[str, str]:
+    assert t.auth.cookies is not None
+    return {"cookie": f"{t.auth.cookies.names()[1]}={token}", **SAME_ORIGIN}
+
+
+async def login(t: AppUnderTest, who: dict[str, Any] = USER) -> Any:
+    response = await t.client.post("/auth/login", json={"login": who["login"], "password": who["password"]})
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_mfa_two_step_sign_in_with_wrong_right_and_replayed_codes(store_url: str) -> None:
+    totp = Totp(issuer="polyauth test")
+    async with running(store_url, mfa_key=Mfa.generate_key(), totp=totp) as t:
+        mfa = t.auth.mfa
+        assert mfa is not None
+        subject = t.subjects["user"]
+        now = int(time.time())
+        enrollment = await mfa.begin_enrollment(subject, USER["login"], now=now - 90)
+        recovery = await mfa.confirm(subject, totp.code(enrollment.secret, now=now - 90), now=now - 90)
+
+        step = await t.client.post("/auth/login", json={"login": USER["login"], "password": USER["password"]})
+        assert step.status_code == 200 and step.json()["status"] == "mfa_required"
+        assert "set-cookie" not in step.headers
+        first = step.json()["mfa_token"]
+        wrong_code = f"{(int(totp.code(enrollment.secret)) + 1) % 1_000_000:06d}"
+        wrong = await t.client.post("/auth/mfa/verify", json={"mfa_token": first, "code": wrong_code})
+        assert wrong.status_code == 401 and wrong.json()["code"] == "totp_invalid"
+        fresh = wrong.json()["mfa_token"]
+        assert fresh != first and wrong.json()["tries_left"] == 4
+        assert "set-cookie" not in wrong.headers
+        right = await t.client.post(
+            "/auth/mfa/verify", json={"mfa_token": fresh, "code": totp.code(enrollment.secret)}
+        )
+        assert right.status_code == 200, right.text
+        me = await t.client.get("/auth/me", headers=cookie_header(t, right))
+        assert me.json()["amr"] == ["pwd", "otp"] and me.json()["subject"] == subject
+        for spent in (first, fresh):
+            again = await t.client.post(
+                "/auth/mfa/verify", json={"mfa_token": spent, "code": totp.code(enrollment.secret)}
+            )
+            assert again.status_code == 401 and again.json()["code"] == "invalid_token"
+        # A recovery code finishes a new step once.
+        step = await t.client.post("/auth/login", json={"login": USER["login"], "password": USER["password"]})
+        by_recovery = await t.client.post(
+            "/auth/mfa/verify", json={"mfa_token": step.json()["mfa_token"], "recovery_code": recovery[0]}
+        )
+        assert by_recovery.status_code == 200
+        me = await t.client.get("/auth/me", headers=cookie_header(t, by_recovery))
+        assert me.json()["amr"] == ["pwd", "recovery"]
+        # The password grant cannot finish a second factor: refused, with no token.
+        grant = await t.client.post(
+            "/auth/token", data={"username": USER["login"], "password": USER["password"]}
+        )
+        assert grant.status_code == 403 and grant.json()["code"] == "mfa_required"
+        names = [event for event, _ in t.events]
+        assert "mfa_failed" in names and "login_succeeded" in names
+
+
+async def test_fifty_concurrent_refreshes_with_one_cookie_rotate_once(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'r.db'}") as t:
+        pair = t.pairs["user"]
+        responses = await asyncio.gather(
+            *(
+                t.client.post("/auth/refresh", headers=refresh_cookie(t, pair.refresh_token))
+                for _ in range(50)
+            )
+        )
+        assert {r.status_code for r in responses} == {200}
+        cookies = {tuple(sorted(r.headers.get_list("set-cookie"))) for r in responses}
+        assert len(cookies) == 1, "every racing request must send the identical Set-Cookie"
+        # One rotation: the successor works, and it is the newest generation.
+        successor = parse_set_cookies(list(next(iter(cookies))))
+        assert t.auth.cookies is not None
+        new_refresh = successor[t.auth.cookies.names()[1]]["value"]
+        nxt = await t.client.post("/auth/refresh", headers=refresh_cookie(t, new_refresh))
+        assert nxt.status_code == 200
+
+
+async def test_reuse_after_the_window_revokes_and_clears_the_cookies(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'reuse.db'}", reuse_grace=1) as t:
+        assert t.auth.state.refresher.window == 1
+        p0 = t.pairs["user"].refresh_token
+        r1 = await t.client.post("/auth/refresh", headers=refresh_cookie(t, p0))
+        assert r1.status_code == 200
+        assert t.auth.cookies is not None
+        p1 = parse_set_cookies(r1.headers.get_list("set-cookie"))[t.auth.cookies.names()[1]]["value"]
+        r2 = await t.client.post("/auth/refresh", headers=refresh_cookie(t, p1))
+        assert r2.status_code == 200
+        await asyncio.sleep(1.2)
+        stolen = await t.client.post("/auth/refresh", headers=refresh_cookie(t, p0))
+        assert stolen.status_code == 401 and stolen.json()["code"] == "refresh_reused"
+        cleared = parse_set_cookies(stolen.headers.get_list("set-cookie"))
+        access, refresh = t.auth.cookies.names()
+        assert cleared[access]["max-age"] == "0" and cleared[refresh]["max-age"] == "0"
+        # The clear carries the attributes of the set, or the browser would keep the cookie.
+        assert cleared[refresh]["path"] == "/auth" and cleared[refresh]["samesite"].lower() == "strict"
+        assert cleared[access]["path"] == "/" and cleared[access]["secure"] is True
+        assert ("refresh_reused", {}) in t.events
+
+
+async def test_a_store_outage_during_refresh_keeps_the_cookies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(f"sqlite://{tmp_path / 'down.db'}") as t:
+
+        async def down(token: str) -> Any:
+            raise StoreUnavailableError("store did not answer")
+
+        monkeypatch.setattr(t.auth.state.refresher, "refresh", down)
+        r = await t.client.post("/auth/refresh", headers=refresh_cookie(t, t.pairs["user"].refresh_token))
+        assert r.status_code == 503 and r.json()["code"] == "store_unavailable"
+        assert r.headers["retry-after"] == "5"
+        assert "set-cookie" not in r.headers
+
+
+async def test_logout_with_an_expired_access_token_and_logout_everywhere(store_url: str) -> None:
+    async with running(store_url) as t:
+        first = await login(t)
+        # Only the refresh cookie (the access cookie has expired and is gone).
+        assert t.auth.cookies is not None
+        refresh = parse_set_cookies(first.headers.get_list("set-cookie"))[t.auth.cookies.names()[1]]["value"]
+        out = await t.client.post("/auth/logout", headers=refresh_cookie(t, refresh))
+        assert out.status_code == 204
+        assert len(parse_set_cookies(out.headers.get_list("set-cookie"))) == 2
+        again = await t.client.post("/auth/refresh", headers=refresh_cookie(t, refresh))
+        assert again.status_code == 401 and again.json()["code"] == "session_revoked"
+        # Logout without the static header is refused (CSRF), and changes nothing.
+        second = await login(t)
+        r2 = parse_set_cookies(second.headers.get_list("set-cookie"))[t.auth.cookies.names()[1]]["value"]
+        forged = await t.client.post(
+            "/auth/logout",
+            headers={"cookie": f"{t.auth.cookies.names()[1]}={r2}", "sec-fetch-site": "cross-site"},
+        )
+        assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+        # Logout everywhere revokes every session of the subject, the bearer ones too.
+        everywhere = await t.client.post(
+            "/auth/logout-all", headers={**cookie_header(t, second), **SAME_ORIGIN}
+        )
+        assert everywhere.status_code == 204
+        t.auth.forget_session(t.pairs["user"].session_id)
+        bearer = await t.client.get(
+            "/api/items", headers={"authorization": f"Bearer {t.pairs['user'].access_token}"}
+        )
+        assert bearer.status_code == 401 and bearer.json()["code"] == "session_revoked"
+
+
+async def test_sessions_are_listed_and_only_ones_own_can_be_revoked(store_url: str) -> None:
+    async with running(store_url) as t:
+        mine = await login(t)
+        headers = cookie_header(t, mine)
+        listed = await t.client.get("/auth/sessions", headers=headers)
+        assert listed.status_code == 200
+        rows = listed.json()
+        assert len(rows) == 2 and sum(r["current"] for r in rows) == 1
+        assert next(r for r in rows if r["current"])["meta"]["ip"]
+        other = t.pairs["admin"].session_id
+        foreign = await t.client.delete(f"/auth/sessions/{other}", headers={**headers, **SAME_ORIGIN})
+        assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+        assert await t.auth.sessions.is_active(other)
+        older = next(r["session_id"] for r in rows if not r["current"])
+        gone = await t.client.delete(f"/auth/sessions/{older}", headers={**headers, **SAME_ORIGIN})
+        assert gone.status_code == 204 and not await t.auth.sessions.is_active(older)
+        assert "set-cookie" not in gone.headers
+
+
+async def test_password_grant_registration_reset_and_verification(store_url: str) -> None:
+    async with running(store_url) as t:
+        grant = await t.client.post(
+            "/auth/token", data={"username": USER["login"], "password": USER["password"]}
+        )
+        assert grant.status_code == 200
+        assert set(grant.json()) == {"access_token", "token_type", "expires_in"}
+        assert grant.json()["token_type"] == "bearer" and "set-cookie" not in grant.headers
+        items = await t.client.get(
+            "/api/items", headers={"authorization": f"Bearer {grant.json()['access_token']}"}
+        )
+        assert items.status_code == 200
+
+        login = unique_login()
+        created = await t.client.post(
+            "/auth/register", json={"login": login, "password": "granite-willow-comet-88"}
+        )
+        assert created.status_code == 201 and set(created.json()) == {"subject"}
+        dup = await t.client.post(
+            "/auth/register", json={"login": login.upper(), "password": "granite-willow-comet-88"}
+        )
+        assert dup.status_code == 409 and dup.json()["code"] == "account_exists"
+        weak = await t.client.post("/auth/register", json={"login": unique_login(), "password": "short"})
+        assert weak.status_code == 422 and weak.json()["code"] == "password_policy" and weak.json()["reasons"]
+
+        signed = await login_as(t, login, "granite-willow-comet-88")
+        for who in (login, "nobody@example.com"):
+            forgot = await t.client.post("/auth/password/forgot", json={"login": who})
+            assert forgot.status_code == 202 and forgot.json() == {"status": "accepted"}
+        assert [(k, to) for k, to, _ in t.sent] == [("password_reset", login)]
+        token = t.sent[0][2]
+        reset = await t.client.post(
+            "/auth/password/reset", json={"token": token, "password": "new-granite-willow-99"}
+        )
+        assert reset.status_code == 200 and reset.json() == {"status": "reset"}
+        me = await t.client.get("/auth/me", headers=cookie_header(t, signed))
+        assert me.status_code == 401  # every session of the account was revoked
+        used = await t.client.post(
+            "/auth/password/reset", json={"token": token, "password": "new-granite-willow-99"}
+        )
+        assert used.status_code == 401 and used.json()["code"] == "token_used"
+
+        fresh = await login_as(t, login, "new-granite-willow-99")
+        request = await t.client.post(
+            "/auth/email/verify/request", headers={**cookie_header(t, fresh), **SAME_ORIGIN}
+        )
+        assert request.status_code == 202
+        kind, to, vtoken = t.sent[-1]
+        assert (kind, to) == ("verify_email", login)
+        verified = await t.client.post("/auth/email/verify", json={"token": vtoken})
+        assert verified.status_code == 200 and verified.json() == {"verified": True}
+
+
+async def login_as(t: AppUnderTest, name: str, password: str) -> Any:
+    return await login(t, {"login": name, "password": password})
+
+
+async def test_mfa_enrollment_replaces_the_session(tmp_path: Path) -> None:
+    totp = Totp(issuer="polyauth test")
+    async with running(f"sqlite://{tmp_path / 'enroll.db'}", mfa_key=Mfa.generate_key(), totp=totp) as t:
+        signed = await login(t)
+        headers = {**cookie_header(t, signed), **SAME_ORIGIN}
+        before = (await t.client.get("/auth/me", headers=headers)).json()["session_id"]
+        begun = await t.client.post("/auth/mfa/enroll", headers=headers)
+        assert begun.status_code == 200 and begun.json()["uri"].startswith("otpauth://totp/")
+        confirmed = await t.client.post(
+            "/auth/mfa/confirm", headers=headers, json={"code": totp.code(begun.json()["secret"])}
+        )
+        assert confirmed.status_code == 200 and len(confirmed.json()["recovery_codes"]) == 10
+        after = await t.client.get("/auth/me", headers=cookie_header(t, confirmed))
+        assert after.json()["session_id"] != before and after.json()["amr"] == ["pwd", "otp"]
+        assert not await t.auth.sessions.is_active(before)
+        # The step-up route now lets this session in.
+        secure = await t.client.get("/api/secure", headers=cookie_header(t, confirmed))
+        assert secure.status_code == 200
+
+
+async def test_openapi_declares_the_password_flow_and_the_cookie(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'o.db'}") as t:
+        schema = (await t.client.get("/openapi.json")).json()
+        schemes = schema["components"]["securitySchemes"]
+        assert schemes["OAuth2Password"]["flows"]["password"]["tokenUrl"] == "/auth/token"
+        assert schemes["OAuth2Password"]["flows"]["password"]["scopes"]["items:write"] == "Edit items"
+        assert schemes["PolyauthCookie"] == {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "__Host-Http-polyauth_at",
+        }
+        security = schema["paths"]["/api/items"]["post"]["security"]
+        # Alternatives (OpenAPI 3.1 lets an apiKey scheme list the scopes it needs, too).
+        assert security == [{"OAuth2Password": ["items:write"]}, {"PolyauthCookie": ["items:write"]}]
+
+
+async def test_cookies_off_returns_tokens_and_insecure_dev_drops_the_prefixes(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'off.db'}", cookies=False) as t:
+        r = await login(t)
+        assert {"access_token", "refresh_token", "token_type", "expires_in"} <= set(r.json())
+        assert "set-cookie" not in r.headers
+        body = await t.client.post("/auth/refresh", json={"refresh_token": r.json()["refresh_token"]})
+        assert body.status_code == 200 and body.json()["refresh_token"] != r.json()["refresh_token"]
+    async with running(f"sqlite://{tmp_path / 'dev.db'}", cookies=CookieConfig(insecure_dev=True)) as t:
+        set_cookies = parse_set_cookies((await login(t)).headers.get_list("set-cookie"))
+        assert set(set_cookies) == {"polyauth_at", "polyauth_rt"}
+        assert all("secure" not in attrs for attrs in set_cookies.values())
+
+
+async def test_audit_events_never_carry_secrets(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'a.db'}") as t:
+        await t.client.post("/auth/login", json={"login": USER["login"], "password": "wrong-password-123456"})
+        ok = await login(t, SPEC["users"]["admin"])
+        await t.client.post(
+            "/api/items",
+            headers={**cookie_header(t, ok), "sec-fetch-site": "cross-site", "origin": "https://evil"},
+        )
+        names = [e for e, _ in t.events]
+        assert {"login_failed", "login_succeeded", "csrf_rejected"} <= set(names)
+        text = json.dumps([d for _, d in t.events])
+        for secret in (USER["password"], "wrong-password-123456", t.pairs["user"].refresh_token):
+            assert secret not in text
+        principal_repr = repr(Principal("s", None, frozenset(), (), {"secret": "x"}, 0, 0, "bearer"))
+        assert "secret" not in principal_repr
+
+
+def test_importing_polyauth_does_not_import_fastapi() -> None:
+    code = "import sys, polyauth; assert 'fastapi' not in sys.modules, 'fastapi imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_polyauth_needs_a_store() -> None:
+    from polyauth import InvalidConfigError, KeySet, Tokens
+
+    tokens = Tokens(KeySet.generate("EdDSA"), issuer="https://a.example", audience="api")
+    with pytest.raises(InvalidConfigError):
+        PolyAuth(tokens=tokens)
+    auth = PolyAuth(tokens=tokens, store_url="memory://")
+    with pytest.raises(InvalidConfigError, match="not started"):
+        _ = auth.sessions
