@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import util from 'node:util'
 import {
+  Accounts,
   KeySet,
   Mfa,
   OneTimeTokens,
@@ -18,6 +19,7 @@ import {
   PolyauthError,
   RemoteKeySet,
   Sessions,
+  SignIn,
   Store,
   Throttle,
   Tokens,
@@ -50,6 +52,11 @@ const mfa = new Mfa(store, totp, { encryptionKey: Buffer.alloc(32, 7) })
 const onetime = new OneTimeTokens(store)
 const sessions = new Sessions(store, tokens)
 const throttle = new Throttle(store)
+const PASSWORD = 'plum-cactus-orbit-lantern-42'
+const accounts = new Accounts(store, new PasswordHasher())
+const signIn = new SignIn(accounts, sessions, { mfa })
+const login = `${unique()}@example.com`
+const { subject } = await accounts.create(login, PASSWORD)
 
 /** A subject with a pending enrollment (confirm with a wrong code is then `totp_invalid`). */
 async function pending() {
@@ -99,6 +106,9 @@ const NUMERIC = {
   'Mfa.verify_recovery_code.now': (v) => mfa.verifyRecoveryCode(unique(), 'aaaaaa-aaaaaa-aaaaaa-aaaaaa', { now: v ?? nowSeconds() }),
   'Mfa.status.now': (v) => mfa.status(unique(), { now: v ?? nowSeconds() }),
   'Store.purge_expired.now': (v) => store.purgeExpired({ now: v ?? nowSeconds() }),
+  'SignIn.second_factor.now': (v) => signIn.secondFactor('pot_x', { code: '123456', now: v }),
+  'SignIn.request_password_reset.ttl': (v) => signIn.requestPasswordReset(login, { ttl: v }),
+  'SignIn.request_email_verification.ttl': (v) => signIn.requestEmailVerification(subject, { ttl: v }),
 }
 
 /** Runs `fn` and returns the error it throws or rejects with, or undefined. */
@@ -174,6 +184,30 @@ describe('identifiers with unpaired surrogates are invalid_input', () => {
     'Totp.verify.code': (s) => totp.verify(SECRET, s),
     'Totp.uri.secret': (s) => totp.uri(s, 'jane@example.com'),
     'Totp.uri.account': (s) => totp.uri(SECRET, s),
+    'Accounts.create.login': (s) => accounts.create(s, PASSWORD),
+    'Accounts.create.password': (s) => accounts.create(`${unique()}@example.com`, s),
+    'Accounts.create.password_hash': (s) => accounts.create(`${unique()}@example.com`, { passwordHash: s }),
+    'Accounts.get.subject': (s) => accounts.get(s),
+    'Accounts.find.login': (s) => accounts.find(s),
+    'Accounts.set_password.subject': (s) => accounts.setPassword(s, `${PASSWORD}-new`),
+    'Accounts.set_password.password': (s) => accounts.setPassword(subject, s),
+    'Accounts.mark_verified.subject': (s) => accounts.markVerified(s),
+    'Accounts.disable.subject': (s) => accounts.disable(s),
+    'Accounts.update_claims.subject': (s) => accounts.updateClaims(s, {}),
+    'Accounts.normalize_login.login': (s) => Accounts.normalizeLogin(s),
+    'SignIn.password.login': (s) => signIn.password(s, PASSWORD),
+    'SignIn.password.password': (s) => signIn.password(login, s),
+    'SignIn.password.throttle_context': (s) => signIn.password(login, PASSWORD, { throttleContext: s }),
+    'SignIn.second_factor.mfa_token': (s) => signIn.secondFactor(s, { code: '123456' }),
+    'SignIn.second_factor.code': (s) => signIn.secondFactor('pot_x', { code: s }),
+    'SignIn.second_factor.recovery_code': (s) => signIn.secondFactor('pot_x', { recoveryCode: s }),
+    'SignIn.request_password_reset.login': (s) => signIn.requestPasswordReset(s),
+    'SignIn.reset_password.token': (s) => signIn.resetPassword(s, `${PASSWORD}-new`),
+    'SignIn.reset_password.new_password': (s) => signIn.resetPassword('pot_x', s),
+    'SignIn.request_email_verification.subject': (s) => signIn.requestEmailVerification(s),
+    'SignIn.verify_email.token': (s) => signIn.verifyEmail(s),
+    'OneTimeTokens.peek.token': (s) => onetime.peek(s, 'password_reset'),
+    'OneTimeTokens.peek.purpose': (s) => onetime.peek('pot_x', s),
   }
 
   test('the table covers every identifier argument of the vector file, and only those', () => {

@@ -19,6 +19,7 @@ import pytest
 import polyauth
 from conftest import load_project
 from polyauth import (
+    Accounts,
     KeySet,
     Mfa,
     OneTimeTokens,
@@ -26,6 +27,7 @@ from polyauth import (
     PasswordPolicy,
     RemoteKeySet,
     Sessions,
+    SignIn,
     Store,
     Throttle,
     Tokens,
@@ -48,6 +50,7 @@ BAD: dict[str, Any] = {
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 KEY = bytes([7]) * 32
 URL = "https://idp.example/jwks"
+PASSWORD = "plum-cactus-orbit-lantern-42"
 
 
 def unique(prefix: str = "user") -> str:
@@ -70,6 +73,10 @@ class World:
     onetime: OneTimeTokens
     sessions: Sessions
     throttle: Throttle
+    accounts: Accounts
+    signin: SignIn
+    login: str
+    subject: str
 
     @classmethod
     async def open(cls) -> World:
@@ -83,6 +90,10 @@ class World:
         w.onetime = OneTimeTokens(w.store)
         w.sessions = Sessions(w.store, w.tokens)
         w.throttle = Throttle(w.store)
+        w.accounts = Accounts(w.store, PasswordHasher())
+        w.signin = SignIn(w.accounts, w.sessions, mfa=w.mfa)
+        w.login = f"{unique()}@example.com"
+        w.subject = (await w.accounts.create(w.login, PASSWORD)).subject
         return w
 
     async def pending(self) -> str:
@@ -144,11 +155,19 @@ class World:
             ),
             "Mfa.status.now": lambda v: mfa.status(unique(), now=now_or(v)),
             "Store.purge_expired.now": lambda v: st.purge_expired(now=now_or(v)),
+            "SignIn.second_factor.now": lambda v: self.signin.second_factor("pot_x", code="123456", now=v),
+            "SignIn.request_password_reset.ttl": lambda v: self.signin.request_password_reset(
+                self.login, ttl=v
+            ),
+            "SignIn.request_email_verification.ttl": lambda v: self.signin.request_email_verification(
+                self.subject, ttl=v
+            ),
         }
 
     def identifiers(self) -> dict[str, Callable[[str], Any]]:
         """One call per identifier argument of the vector file, with ``s`` in that argument."""
         se, ot, th, mfa = self.sessions, self.onetime, self.throttle, self.mfa
+        a, si = self.accounts, self.signin
         rc = "aaaaaa-aaaaaa-aaaaaa-aaaaaa"
 
         async def consume_purpose(s: str) -> Any:
@@ -194,6 +213,32 @@ class World:
             "Totp.verify.code": lambda s: self.totp.verify(SECRET, s),
             "Totp.uri.secret": lambda s: self.totp.uri(s, "jane@example.com"),
             "Totp.uri.account": lambda s: self.totp.uri(SECRET, s),
+            "Accounts.create.login": lambda s: a.create(s, PASSWORD),
+            "Accounts.create.password": lambda s: a.create(f"{unique()}@example.com", s),
+            "Accounts.create.password_hash": lambda s: a.create(f"{unique()}@example.com", password_hash=s),
+            "Accounts.get.subject": lambda s: a.get(s),
+            "Accounts.find.login": lambda s: a.find(s),
+            "Accounts.set_password.subject": lambda s: a.set_password(s, PASSWORD + "-new"),
+            "Accounts.set_password.password": lambda s: a.set_password(self.subject, s),
+            "Accounts.mark_verified.subject": lambda s: a.mark_verified(s),
+            "Accounts.disable.subject": lambda s: a.disable(s),
+            "Accounts.update_claims.subject": lambda s: a.update_claims(s, {}),
+            "Accounts.normalize_login.login": lambda s: Accounts.normalize_login(s),
+            "SignIn.password.login": lambda s: si.password(s, PASSWORD),
+            "SignIn.password.password": lambda s: si.password(self.login, s),
+            "SignIn.password.throttle_context": lambda s: si.password(
+                self.login, PASSWORD, throttle_context=s
+            ),
+            "SignIn.second_factor.mfa_token": lambda s: si.second_factor(s, code="123456"),
+            "SignIn.second_factor.code": lambda s: si.second_factor("pot_x", code=s),
+            "SignIn.second_factor.recovery_code": lambda s: si.second_factor("pot_x", recovery_code=s),
+            "SignIn.request_password_reset.login": lambda s: si.request_password_reset(s),
+            "SignIn.reset_password.token": lambda s: si.reset_password(s, PASSWORD + "-new"),
+            "SignIn.reset_password.new_password": lambda s: si.reset_password("pot_x", s),
+            "SignIn.request_email_verification.subject": lambda s: si.request_email_verification(s),
+            "SignIn.verify_email.token": lambda s: si.verify_email(s),
+            "OneTimeTokens.peek.token": lambda s: ot.peek(s, "password_reset"),
+            "OneTimeTokens.peek.purpose": lambda s: ot.peek("pot_x", s),
         }
 
 

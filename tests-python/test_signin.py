@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable, Union
 
 import pytest
-from test_arguments import BAD, outcome
 from test_mfa import split
 from test_sessions import BACKENDS, assert_type_error, make_tokens, open_store, store_url_for
 
@@ -729,76 +728,6 @@ async def test_bad_input_is_typed() -> None:
 
 
 # ---- the argument checks of vectors/argument-checks.json, for the new classes ---------------------
-
-
-def new_identifiers(w: World, login: str, subject: str) -> dict[str, Callable[[str], Any]]:
-    """Every new argument naming a login, subject, token, code or purpose (ids as the vector file
-    names them), with ``s`` in that argument."""
-    a, si, ot = w.accounts, w.signin, OneTimeTokens(w.store)
-    return {
-        "Accounts.create.login": lambda s: a.create(s, PASSWORD),
-        "Accounts.create.password": lambda s: a.create(new_login(), s),
-        "Accounts.create.password_hash": lambda s: a.create(new_login(), password_hash=s),
-        "Accounts.get.subject": lambda s: a.get(s),
-        "Accounts.find.login": lambda s: a.find(s),
-        "Accounts.set_password.subject": lambda s: a.set_password(s, NEW_PASSWORD),
-        "Accounts.set_password.password": lambda s: a.set_password(subject, s),
-        "Accounts.mark_verified.subject": lambda s: a.mark_verified(s),
-        "Accounts.disable.subject": lambda s: a.disable(s),
-        "Accounts.update_claims.subject": lambda s: a.update_claims(s, {}),
-        "Accounts.normalize_login.login": lambda s: Accounts.normalize_login(s),
-        "SignIn.password.login": lambda s: si.password(s, PASSWORD),
-        "SignIn.password.password": lambda s: si.password(login, s),
-        "SignIn.password.throttle_context": lambda s: si.password(login, PASSWORD, throttle_context=s),
-        "SignIn.second_factor.mfa_token": lambda s: si.second_factor(s, code="123456"),
-        "SignIn.second_factor.code": lambda s: si.second_factor("pot_x", code=s),
-        "SignIn.second_factor.recovery_code": lambda s: si.second_factor("pot_x", recovery_code=s),
-        "SignIn.request_password_reset.login": lambda s: si.request_password_reset(s),
-        "SignIn.reset_password.token": lambda s: si.reset_password(s, NEW_PASSWORD),
-        "SignIn.reset_password.new_password": lambda s: si.reset_password("pot_x", s),
-        "SignIn.request_email_verification.subject": lambda s: si.request_email_verification(s),
-        "SignIn.verify_email.token": lambda s: si.verify_email(s),
-        "OneTimeTokens.peek.token": lambda s: ot.peek(s, "password_reset"),
-        "OneTimeTokens.peek.purpose": lambda s: ot.peek("pot_x", s),
-    }
-
-
-def new_numeric(w: World, login: str, subject: str) -> dict[str, tuple[Callable[[Any], Any], Any]]:
-    """Every new per-call number: the call, and a value it accepts (None: the current time)."""
-    si: Any = w.signin
-    return {
-        "SignIn.second_factor.now": (lambda v: si.second_factor("pot_x", code="123456", now=v), None),
-        "SignIn.request_password_reset.ttl": (lambda v: si.request_password_reset(login, ttl=v), 3600),
-        "SignIn.request_email_verification.ttl": (
-            lambda v: si.request_email_verification(subject, ttl=v),
-            86400,
-        ),
-    }
-
-
-async def test_new_identifiers_refuse_lone_surrogates() -> None:
-    w = build(await Store.open("memory://"))
-    login = new_login()
-    a = await w.accounts.create(login, PASSWORD)
-    checks = load_project("argument-checks.json")["identifiers"]
-    for arg, call in new_identifiers(w, login, a.subject).items():
-        for s in checks["lone_surrogates"]:
-            e = await outcome(call, s)
-            assert isinstance(e, polyauth.InvalidInputError), f"{arg} = {s!r}: {e!r}"
-            assert "victim" not in str(e)
-    assert await w.accounts.get(a.subject) == a
-
-
-async def test_new_numeric_arguments_are_invalid_input() -> None:
-    w = build(await Store.open("memory://"))
-    login = new_login()
-    a = await w.accounts.create(login, PASSWORD)
-    for param, (call, good) in new_numeric(w, login, a.subject).items():
-        for name, value in BAD.items():
-            e = await outcome(call, value)
-            assert isinstance(e, polyauth.InvalidInputError), f"{param} = {value!r} ({name}): {e!r}"
-        e = await outcome(call, good)
-        assert e is None or (isinstance(e, polyauth.AuthError) and e.code != "invalid_input"), (param, e)
 
 
 _EXIT_SCRIPT = """

@@ -43,11 +43,7 @@ impl OneTimeTokens {
     ) -> Result<String> {
         check_required(purpose, "purpose", 64)?;
         check_required(subject, "subject", 1024)?;
-        if ttl == 0 || ttl > 30 * 86_400 {
-            return Err(Error::InvalidInput(
-                "ttl must be between 1 second and 30 days".into(),
-            ));
-        }
+        check_ttl(ttl)?;
         if data
             .as_ref()
             .is_some_and(|d| serde_json::to_vec(d).map_or(usize::MAX, |v| v.len()) > 16 * 1024)
@@ -115,6 +111,16 @@ impl OneTimeTokens {
                 .await?,
         )
     }
+}
+
+/// A one-time token lives 1 second to 30 days.
+pub(crate) fn check_ttl(ttl: u64) -> Result<()> {
+    if ttl == 0 || ttl > 30 * 86_400 {
+        return Err(Error::InvalidInput(
+            "ttl must be between 1 second and 30 days".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn outcome(c: Consumption) -> Result<(String, Option<Value>)> {

@@ -607,6 +607,8 @@ impl SignIn {
     ) -> Result<Option<String>> {
         let login = normalize_login(login)?;
         let ttl = ttl.unwrap_or(PASSWORD_RESET_TTL);
+        // Refused before the request is counted: a bad argument is the caller's mistake.
+        crate::onetime::check_ttl(ttl)?;
         self.throttle.attempt(&reset_throttle_key(&login)).await?;
         let account = self.directory.find(&login).await?.filter(|a| !a.disabled);
         let data = Some(json!({ "login": login }));
