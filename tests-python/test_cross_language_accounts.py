@@ -10,20 +10,18 @@ self-reference) performing the operations it is given; ``Node`` comes from the s
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_cross_language_sessions import Node, python_tokens
-from test_sessions import open_store, store_url_for
+import test_cross_language_sessions as xlang
+from test_cross_language_sessions import Node, node_script_file, python_tokens
+from test_sessions import open_store
 
 import polyauth
-from conftest import ROOT
 from polyauth import Accounts, Mfa, PasswordHasher, Sessions, SignIn, Totp
 
 PASSWORD = "plum-cactus-orbit-lantern-42"
@@ -73,28 +71,13 @@ process.stdout.write(JSON.stringify(out), () => process.exit(0))
 """
 
 
-@pytest.fixture(params=["sqlite", "postgres", "redis"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return store_url_for(request.param, tmp_path)
+# The same three shared stores as the sessions test (a fixture, found by pytest here by name).
+shared_url = xlang.shared_url
 
 
 @pytest.fixture(scope="module")
 def node_script() -> Iterator[Path]:
-    node = shutil.which("node")
-    built = (ROOT / "bindings-node" / "dist" / "index.js").is_file() and any(
-        (ROOT / "bindings-node").glob("*.node")
-    )
-    if node is None or not built:
-        message = "node or the built Node package (make build-node) is missing"
-        if os.environ.get("CI") or os.environ.get("POLYAUTH_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    path = ROOT / "tests-node" / f".xlang-accounts-{secrets.token_hex(6)}.mjs"
-    path.write_text(NODE_SCRIPT, encoding="utf-8")
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+    yield from node_script_file(NODE_SCRIPT, "accounts")
 
 
 def login() -> str:

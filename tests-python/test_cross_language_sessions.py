@@ -81,8 +81,9 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return store_url_for(request.param, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def node_script() -> Iterator[Path]:
+def node_script_file(text: str, stem: str) -> Iterator[Path]:
+    """Writes ``text`` as a script into tests-node/ (so ``import 'polyauth'`` resolves) for the
+    duration of a fixture; skips (fails in CI) when Node or the built package is missing."""
     node = shutil.which("node")
     built = (ROOT / "bindings-node" / "dist" / "index.js").is_file() and any(
         (ROOT / "bindings-node").glob("*.node")
@@ -92,12 +93,17 @@ def node_script() -> Iterator[Path]:
         if os.environ.get("CI") or os.environ.get("POLYAUTH_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    path = ROOT / "tests-node" / f".xlang-{secrets.token_hex(6)}.mjs"
-    path.write_text(NODE_SCRIPT, encoding="utf-8")
+    path = ROOT / "tests-node" / f".xlang-{stem}-{secrets.token_hex(6)}.mjs"
+    path.write_text(text, encoding="utf-8")
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def node_script() -> Iterator[Path]:
+    yield from node_script_file(NODE_SCRIPT, "sessions")
 
 
 class Node:

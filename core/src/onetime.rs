@@ -79,13 +79,7 @@ impl OneTimeTokens {
         purpose: &str,
         now: i64,
     ) -> Result<(String, Option<Value>)> {
-        check_format(token, ONE_TIME_PREFIX)?;
-        check_text(purpose, "purpose", 64)?;
-        outcome(
-            self.store
-                .consume_one_time(&token_hash(token), purpose, now)
-                .await?,
-        )
+        self.look_up(token, purpose, now, true).await
     }
 
     /// What [`consume`](Self::consume) would return now, without spending the token (the same
@@ -103,13 +97,24 @@ impl OneTimeTokens {
         purpose: &str,
         now: i64,
     ) -> Result<(String, Option<Value>)> {
+        self.look_up(token, purpose, now, false).await
+    }
+
+    async fn look_up(
+        &self,
+        token: &str,
+        purpose: &str,
+        now: i64,
+        consume: bool,
+    ) -> Result<(String, Option<Value>)> {
         check_format(token, ONE_TIME_PREFIX)?;
         check_text(purpose, "purpose", 64)?;
-        outcome(
-            self.store
-                .peek_one_time(&token_hash(token), purpose, now)
-                .await?,
-        )
+        let hash = token_hash(token);
+        outcome(if consume {
+            self.store.consume_one_time(&hash, purpose, now).await?
+        } else {
+            self.store.peek_one_time(&hash, purpose, now).await?
+        })
     }
 }
 

@@ -21,6 +21,7 @@ from ._http import AuthHTTPException, CookieConfig, CsrfConfig, csrf_allows
 from ._refresh import RefreshCoalescer
 
 __all__ = [
+    "AccountStore",
     "AuthHTTPException",
     "CookieConfig",
     "CsrfConfig",
