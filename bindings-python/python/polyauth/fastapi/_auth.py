@@ -22,6 +22,7 @@ from .. import _native
 from ..errors import AuthError, InvalidConfigError
 from ..tokens import Tokens
 from ._http import (
+    TOKEN_CODES,
     AuthHTTPException,
     CookieConfig,
     CsrfConfig,
@@ -325,7 +326,9 @@ class PolyAuth:
             if isinstance(sid, str) and not await self._session_active(sid):
                 raise _native_error("session_revoked")
         except AuthError as e:
-            if optional and source == "cookie":
+            # An unusable cookie makes an optional principal anonymous; a store that did not
+            # answer does not (503, like every other route: the user is not signed out).
+            if optional and source == "cookie" and e.code in TOKEN_CODES:
                 return None
             raise from_auth_error(e, self.realm) from None
         principal = self._principal(claims, source)
