@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import Request
 from fastapi_app import SPEC, AppUnderTest, running, unique_login
 from private_redis import private_redis
 from test_fastapi_http import parse_set_cookies
 from test_sessions import store_url_for
 
-from polyauth import Mfa, RateLimitedError, Store, Throttle, Totp
+from polyauth import Mfa, PasswordHasher, RateLimitedError, Store, Throttle, Totp
 from polyauth.fastapi import CookieConfig, PolyAuth, Principal
 
 USER = SPEC["users"]["user"]
@@ -412,3 +413,64 @@ def test_polyauth_needs_a_store() -> None:
     auth = PolyAuth(tokens=tokens, store_url="memory://")
     with pytest.raises(InvalidConfigError, match="not started"):
         _ = auth.sessions
+
+
+#: The longest the event loop may stall during sign-ins (the issue's bound).
+STALL_LIMIT = 0.005
+#: Rounds tried before a stall counts: a loaded machine (CI neighbours, two cores) deschedules the
+#: loop's thread now and then whatever it runs, while a sign-in that hashed on the loop would stall
+#: every round by a whole argon2 computation.
+STALL_ROUNDS = 10
+
+
+async def worst_stall(work: Callable[[], Awaitable[object]]) -> float:
+    """The longest the loop was late while ``work`` ran: a ticker sleeps 1 ms in a loop and
+    records how far past that each wake-up came."""
+    done = False
+    worst = 0.0
+
+    async def ticker() -> None:
+        nonlocal worst
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            worst = max(worst, now - last - 0.001)
+            last = now
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0.005)
+    try:
+        await work()
+    finally:
+        done = True
+        await task
+    return worst
+
+
+async def test_sign_in_never_blocks_the_event_loop(tmp_path: Path) -> None:
+    async with running(f"sqlite://{tmp_path / 'loop.db'}") as t:
+        accounts = t.auth.accounts
+        assert accounts is not None
+        users = [(f"loop-{i}@example.com", f"plum-cactus-orbit-{i}-42") for i in range(8)]
+        for name, password in users:
+            await accounts.create(name, password)
+        request = Request({"type": "http", "method": "POST", "path": "/auth/login", "headers": []})
+
+        async def eight_sign_ins() -> None:
+            results = await asyncio.gather(*(t.auth.login(request, n, p) for n, p in users))
+            assert [r["status"] for r in results] == ["ok"] * 8
+
+        # The ticker sees a stall: argon2 run on the loop's thread holds it for a whole hash.
+        hasher = PasswordHasher()
+
+        async def on_the_loop() -> None:
+            hasher.hash("plum-cactus-orbit-lantern-42")
+
+        assert await worst_stall(on_the_loop) > STALL_LIMIT
+        stalls = []
+        for _ in range(STALL_ROUNDS):
+            stalls.append(await worst_stall(eight_sign_ins))
+            if stalls[-1] <= STALL_LIMIT:
+                break
+        assert min(stalls) <= STALL_LIMIT, [f"{s * 1000:.1f} ms" for s in stalls]
