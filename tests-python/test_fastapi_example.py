@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from conftest import ROOT
+from polyauth import KeySet, Sessions, Store, Tokens
 
 PASSWORD = "plum-cactus-orbit-lantern-42"
 
@@ -28,7 +29,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(tmp_path: Path, workers: int) -> Iterator[str]:
+def serve(tmp_path: Path, workers: int, **extra_env: str) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -38,6 +39,7 @@ def serve(tmp_path: Path, workers: int) -> Iterator[str]:
         "POLYAUTH_JWKS": json.dumps(
             json.loads((ROOT / "vectors" / "tokens.json").read_text())["keys"]["EdDSA"]
         ),
+        **extra_env,
     }
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one blocks the server.
     log = (tmp_path / f"uvicorn-{workers}.log").open("wb")
@@ -92,6 +94,15 @@ def two_workers(tmp_path: Path) -> Iterator[str]:
     yield from serve(tmp_path, 2)
 
 
+#: The reuse grace of the short-grace server (POLYAUTH_REUSE_GRACE), in seconds.
+SHORT_GRACE = 2
+
+
+@pytest.fixture
+def two_workers_short_grace(tmp_path: Path) -> Iterator[str]:
+    yield from serve(tmp_path, 2, POLYAUTH_REUSE_GRACE=str(SHORT_GRACE))
+
+
 async def test_the_example_signs_in_and_guards_its_routes(one_worker: str) -> None:
     async with httpx.AsyncClient(base_url=one_worker) as client:
         created = await client.post(
@@ -134,3 +145,54 @@ async def test_two_workers_racing_one_refresh_cookie_keep_the_session(two_worker
         last = responses[-1].cookies["polyauth_rt"]
         again = await c.post("/auth/refresh", headers={"cookie": f"polyauth_rt={last}", "x-polyauth": "1"})
         assert again.status_code == 200
+
+
+async def test_twenty_parallel_refreshes_on_two_workers_then_the_original_token_is_reuse(
+    two_workers_short_grace: str, tmp_path: Path
+) -> None:
+    base = two_workers_short_grace
+    async with httpx.AsyncClient(base_url=base) as client:
+        await client.post("/auth/register", json={"login": "kim@example.com", "password": PASSWORD})
+        signed = await client.post("/auth/login", json={"login": "kim@example.com", "password": PASSWORD})
+        assert signed.status_code == 200
+        original = client.cookies["polyauth_rt"]
+        sid = (await client.get("/auth/me")).json()["session_id"]
+
+    def refresh_with(token: str) -> dict[str, str]:
+        return {"cookie": f"polyauth_rt={token}", "x-polyauth": "1"}
+
+    async def one() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=base) as c:
+            return await c.post("/auth/refresh", headers=refresh_with(original))
+
+    responses = await asyncio.gather(*(one() for _ in range(20)))
+    assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
+    successors = {r.cookies["polyauth_rt"] for r in responses}
+    assert original not in successors
+    # The session is still active, in the store the workers share and over HTTP.
+    sessions = await example_sessions(tmp_path)
+    assert await sessions.is_active(sid)
+    async with httpx.AsyncClient(base_url=base) as c:
+        me = await c.get("/auth/me", headers={"cookie": f"polyauth_at={responses[0].cookies['polyauth_at']}"})
+        assert me.status_code == 200 and me.json()["session_id"] == sid
+
+    # After the grace (and the workers' successor caches, no longer than it) the original token is
+    # a replay: refused, the cookies cleared, and the whole session revoked.
+    await asyncio.sleep(SHORT_GRACE + 1)
+    async with httpx.AsyncClient(base_url=base) as c:
+        stolen = await c.post("/auth/refresh", headers=refresh_with(original))
+    assert stolen.status_code == 401 and stolen.json()["code"] == "refresh_reused"
+    cleared = [h for h in stolen.headers.get_list("set-cookie") if "Max-Age=0" in h]
+    assert {h.split("=", 1)[0] for h in cleared} == {"polyauth_at", "polyauth_rt"}
+    assert not await sessions.is_active(sid)
+    for token in successors:
+        async with httpx.AsyncClient(base_url=base) as c:
+            after = await c.post("/auth/refresh", headers=refresh_with(token))
+        assert after.status_code == 401, after.text
+
+
+async def example_sessions(tmp_path: Path) -> Sessions:
+    """The sessions of the example's store, opened from this process with the example's keys."""
+    store = await Store.open(f"sqlite://{tmp_path / 'example.db'}")
+    keys = KeySet.from_jwks(json.loads((ROOT / "vectors" / "tokens.json").read_text())["keys"]["EdDSA"])
+    return Sessions(store, Tokens(keys, issuer="https://auth.example.com", audience="api"))

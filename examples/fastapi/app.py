@@ -4,7 +4,8 @@ Configuration from the environment (all optional here, required in production):
 ``POLYAUTH_JWKS`` (a private JWKS; a fresh key is generated otherwise, so tokens die with the
 process), ``DATABASE_URL`` (default ``sqlite://polyauth.db``), ``MFA_KEY`` (``Mfa.generate_key()``;
 without it a fresh key makes enrolled factors unusable after a restart), ``INSECURE_DEV=1`` for
-plain-http development on another host than localhost.
+plain-http development on another host than localhost, ``POLYAUTH_REUSE_GRACE`` (seconds a rotated
+refresh token still works for a racing sibling request; default 30).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ auth = PolyAuth(
     scopes={"items:read": "Read items", "items:write": "Create items"},
     permissions={"admin": ["items:read", "items:write"], "member": ["items:read"]},
     send=send,
+    reuse_grace=int(os.environ.get("POLYAUTH_REUSE_GRACE", "30")),
 )
 app = FastAPI(title="polyauth example", lifespan=auth.lifespan)
 app.include_router(auth.router(prefix="/auth"))

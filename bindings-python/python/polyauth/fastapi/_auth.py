@@ -2,6 +2,7 @@
 throttle, MFA, rotation, reuse, revocation) is made by core through the public bindings; this module
 adds FastAPI's idiom: a lifespan, dependencies, an auth router and error handlers."""
 
+import http
 import inspect
 import time
 from collections import OrderedDict
@@ -12,9 +13,12 @@ from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response, Security
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer, SecurityScopes
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import polyauth as _polyauth
 
@@ -22,6 +26,7 @@ from .. import _native
 from ..errors import AuthError, InvalidConfigError
 from ..tokens import Tokens
 from ._http import (
+    TOKEN_CODES,
     AuthHTTPException,
     CookieConfig,
     CsrfConfig,
@@ -240,6 +245,19 @@ class PolyAuth:
                 headers={"Cache-Control": "no-store"},
             )
 
+        async def on_http(request: Request, exc: Exception) -> Response:
+            # The app's other HTTP errors (404, 405, ...) get a code too, so every 4xx of the app
+            # has the same {"detail", "code"} shape.
+            assert isinstance(exc, StarletteHTTPException)
+            if not is_body_allowed_for_status_code(exc.status_code):
+                return await http_exception_handler(request, exc)
+            return JSONResponse(
+                {"detail": exc.detail, "code": _status_code_name(exc.status_code)},
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+
+        app.add_exception_handler(StarletteHTTPException, on_http)
         app.add_exception_handler(AuthHTTPException, on_auth_http)
         app.add_exception_handler(AuthError, on_auth_error)
         app.add_exception_handler(RequestValidationError, on_validation)
@@ -325,7 +343,9 @@ class PolyAuth:
             if isinstance(sid, str) and not await self._session_active(sid):
                 raise _native_error("session_revoked")
         except AuthError as e:
-            if optional and source == "cookie":
+            # An unusable cookie makes an optional principal anonymous; a store that did not
+            # answer does not (503, like every other route: the user is not signed out).
+            if optional and source == "cookie" and e.code in TOKEN_CODES:
                 return None
             raise from_auth_error(e, self.realm) from None
         principal = self._principal(claims, source)
@@ -570,6 +590,15 @@ class _State:
 def _error_response(exc: AuthHTTPException) -> Response:
     headers = {**(exc.headers or {}), "Cache-Control": "no-store"}
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+def _status_code_name(status: int) -> str:
+    """A stable code for a plain HTTP error: its reason phrase in snake case (405:
+    ``method_not_allowed``), or ``http_<status>`` for a status without one."""
+    try:
+        return http.HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return f"http_{status}"
 
 
 def _own_origin(request: Request) -> str:
