@@ -72,12 +72,14 @@ test: build test-rust test-python test-fastapi-oldest test-node
 demo: build
 	bash examples/cross-language/run.sh
 
-# Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions) and
-# bench/RESULTS-signin.md (the sign-in flow against raw verification).
+# Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions),
+# bench/RESULTS-signin.md (the sign-in flow against raw verification) and bench/RESULTS-fastapi.md
+# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk).
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh
 	bash bench/run_signin.sh
+	bash bench/run_fastapi.sh
 
 fmt:
 	cargo fmt --all
