@@ -11,8 +11,12 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 STAMP := $(VENV)/.deps-stamp
+# The oldest FastAPI polyauth.fastapi supports, beside the newest in $(VENV) (requirements-dev.txt).
+VENV_FASTAPI_OLDEST ?= .venv-fastapi-0115
+STAMP_FASTAPI_OLDEST := $(VENV_FASTAPI_OLDEST)/.deps-stamp
+WHEELS := $(CARGO_TARGET_DIR)/wheels-fastapi-oldest
 
-.PHONY: all setup build build-python build-node test test-rust test-python test-node demo bench fmt lint services clean
+.PHONY: all setup build build-python build-node test test-rust test-python test-fastapi-oldest test-node demo bench fmt lint services clean
 
 all: build
 
@@ -25,6 +29,11 @@ $(STAMP): requirements-dev.txt
 # packages of @napi-rs/cli's dependencies that it records without a version; install honours the lock.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund
+
+$(STAMP_FASTAPI_OLDEST): requirements-fastapi-0115.txt
+	test -x $(VENV_FASTAPI_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_FASTAPI_OLDEST)
+	$(VENV_FASTAPI_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r requirements-fastapi-0115.txt
+	touch $(STAMP_FASTAPI_OLDEST)
 
 setup: $(STAMP) node_modules/.package-lock.json
 
@@ -42,21 +51,35 @@ test-rust:
 test-python: build-python
 	$(PY) -m pytest -q tests-python
 
+# The FastAPI tests again on FastAPI 0.115.x (requirements-fastapi-0115.txt). `maturin build` with
+# the interpreter `maturin develop` used reuses its compiled crate (a couple of seconds): the abi3
+# wheel goes into the second venv, so the Rust code is compiled once.
+test-fastapi-oldest: build-python $(STAMP_FASTAPI_OLDEST)
+	rm -rf $(WHEELS)
+	$(VENV)/bin/maturin build --release --quiet --interpreter $(PY) --out $(WHEELS)
+	$(VENV_FASTAPI_OLDEST)/bin/pip install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+	  $(WHEELS)/polyauth-*.whl
+	$(VENV_FASTAPI_OLDEST)/bin/python -c 'import fastapi, polyauth; assert fastapi.__version__.startswith("0.115."), fastapi.__version__; assert "site-packages" in polyauth.__file__'
+	$(VENV_FASTAPI_OLDEST)/bin/python -m pytest -q tests-python/test_fastapi_http.py \
+	  tests-python/test_fastapi_flows.py tests-python/test_fastapi_example.py tests-python/test_readme.py
+
 test-node: build-node
 	node --test tests-node/
 
 # The README's test command: everything, from a fresh clone.
-test: build test-rust test-python test-node
+test: build test-rust test-python test-fastapi-oldest test-node
 
 demo: build
 	bash examples/cross-language/run.sh
 
-# Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions) and
-# bench/RESULTS-signin.md (the sign-in flow against raw verification).
+# Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions),
+# bench/RESULTS-signin.md (the sign-in flow against raw verification) and bench/RESULTS-fastapi.md
+# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk).
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh
 	bash bench/run_signin.sh
+	bash bench/run_fastapi.sh
 
 fmt:
 	cargo fmt --all
@@ -72,4 +95,4 @@ lint: $(STAMP) build-node
 	npx tsc -p bindings-node/tsconfig.json --noEmit
 
 clean:
-	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) node_modules
+	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) $(VENV_FASTAPI_OLDEST) node_modules

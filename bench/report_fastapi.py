@@ -1,0 +1,94 @@
+"""Writes bench/RESULTS-fastapi.md from the JSON of bench/python/bench_fastapi.py (run by
+bench/run_fastapi.sh)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+TARGET_OPEN = 0.9
+TARGET_PYJWT = 1.2
+LABELS = {
+    "open": "unprotected",
+    "polyauth_bearer": "polyauth `Security(auth.principal)`, bearer",
+    "polyauth_cookie": "polyauth `Security(auth.principal)`, cookie (`session_check` 5 s)",
+    "pyjwt": "PyJWT tutorial dependency, bearer",
+}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    run = json.loads(Path(args.json).read_text())
+    cells = run["cells"]
+    med = {n: {k: statistics.median(v) for k, v in c.items()} for n, c in cells.items()}
+    rows = []
+    for name, m in med.items():
+        spread = f"{min(cells[name]['rps']):.0f}-{max(cells[name]['rps']):.0f}"
+        vs_open = m["rps"] / med["open"]["rps"]
+        vs_pyjwt = m["rps"] / med["pyjwt"]["rps"]
+        rows.append(
+            f"| {LABELS[name]} | {m['rps']:.0f} | {spread} | {vs_open:.2f}x | {vs_pyjwt:.2f}x "
+            f"| {m['p50_ms']:.2f} | {m['p99_ms']:.2f} |"
+        )
+    verdicts = []
+    for name in ("polyauth_bearer", "polyauth_cookie"):
+        vs_open = med[name]["rps"] / med["open"]["rps"]
+        vs_pyjwt = med[name]["rps"] / med["pyjwt"]["rps"]
+        verdicts.append(
+            f"- {LABELS[name]}: **{vs_open:.2f}x** unprotected (target >= {TARGET_OPEN}x: "
+            f"{'met' if vs_open >= TARGET_OPEN else '**not met**'}), **{vs_pyjwt:.2f}x** the PyJWT "
+            f"dependency (target >= {TARGET_PYJWT}x: {'met' if vs_pyjwt >= TARGET_PYJWT else '**not met**'})"
+        )
+    v = run["versions"]
+    pinning = (
+        "uvicorn pinned to CPU 0 and wrk to CPU 1 (`taskset`), so each cell measures what one server "
+        "core serves"
+        if run["pinned"]
+        else "uvicorn and wrk not pinned (they share the cores)"
+    )
+    text = f"""# FastAPI benchmark
+
+Command: `{args.command}` (bench/run_fastapi.sh), {time.strftime("%Y-%m-%d")}, on {cpu_model()}
+({run["cores"]} cores). {run["python"]}, FastAPI {v["fastapi"]}, Starlette {v["starlette"]}, uvicorn
+{v["uvicorn"]} ({run["uvicorn"]}, one worker, no access log), PyJWT {v["PyJWT"]} with cryptography
+{v["cryptography"]}, {v["wrk"]}.
+
+One endpoint (bench/python/fastapi_bench_app.py) answering the same JSON four ways, served on
+127.0.0.1 and driven by `wrk -t1 -c{run["connections"]}` (keep-alive) in the same run; {pinning}.
+Cells of {run["seconds"]:g} s alternate, rotating their order every round; medians of
+{run["rounds"]} rounds after a warm-up; every response is checked to be a 200.
+
+- **unprotected**: no dependency.
+- **polyauth, bearer**: `Security(auth.principal)` with `Authorization: Bearer` (a token of
+  `Tokens.issue`, EdDSA): the header parsed, the token verified by core, a `Principal` built.
+- **polyauth, cookie**: the same dependency with the access cookie of a session: the token also
+  carries `sid`, whose state `session_check` caches for 5 s (one store read per 5 s).
+- **PyJWT tutorial dependency**: FastAPI's tutorial (`OAuth2PasswordBearer` + `jwt.decode` with
+  the public key, parsed once), the same algorithm (EdDSA), key and token as the bearer cell.
+
+| endpoint | req/s (median) | req/s (min-max) | vs unprotected | vs PyJWT | p50 ms | p99 ms |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+{chr(10).join(verdicts)}
+"""
+    Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
