@@ -181,7 +181,10 @@ async def test_a_stopped_redis_is_503_with_retry_after_and_the_cookies_untouched
 
 
 async def test_wrong_passwords_on_login_are_throttled_with_retry_after(store_url: str) -> None:
-    async with running(store_url) as t:
+    # An hour's lock once the free attempts are spent, so a slow machine cannot outlive it mid-test.
+    store = await Store.open(store_url)
+    throttle = Throttle(store, free_attempts=5, base_delay=3600, max_delay=3600)
+    async with running(store_url, store=store, throttle=throttle) as t:
         wrong = {"login": USER["login"], "password": "wrong-password-123456"}
         statuses = []
         for _ in range(12):
