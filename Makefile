@@ -12,7 +12,7 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 STAMP := $(VENV)/.deps-stamp
 
-.PHONY: all setup build build-python build-node test test-rust test-python test-node demo bench fmt lint services clean
+.PHONY: all setup build build-python build-node example-next test test-rust test-python test-node demo bench fmt lint services clean
 
 all: build
 
@@ -34,6 +34,14 @@ build-python: $(STAMP)
 build-node: node_modules/.package-lock.json
 	npm run --silent build
 
+# examples/next, the Next.js app tests-node/next-http.test.mjs builds and starts: its dependencies
+# (Next.js, React), and a fresh copy of this package. Its .npmrc sets install-links (a copy, as from
+# the registry, so Next.js keeps the native addon external); npm does not refresh such a copy when
+# the package changes, so it is removed and copied again after every build (about 2 s).
+example-next: build-node
+	rm -rf examples/next/node_modules/polyauth
+	cd examples/next && npm install --no-audit --no-fund
+
 build: build-python build-node
 
 test-rust:
@@ -42,7 +50,7 @@ test-rust:
 test-python: build-python
 	$(PY) -m pytest -q tests-python
 
-test-node: build-node
+test-node: build-node example-next
 	node --test tests-node/
 
 # The README's test command: everything, from a fresh clone.
@@ -72,4 +80,4 @@ lint: $(STAMP) build-node
 	npx tsc -p bindings-node/tsconfig.json --noEmit
 
 clean:
-	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) node_modules
+	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) node_modules examples/next/node_modules examples/next/.next
