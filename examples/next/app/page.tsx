@@ -1,4 +1,4 @@
-import { auth } from '../lib/auth'
+import { auth } from '@/lib/auth'
 
 // auth() reads the cookies of this request (read-only): the page renders per request.
 export default async function Home() {

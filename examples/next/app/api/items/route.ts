@@ -1,4 +1,4 @@
-import { withAuth } from '../../../lib/auth'
+import { withAuth } from '@/lib/auth'
 
 // Bearer token or access cookie; a cookie-authenticated POST also passes the CSRF policy.
 export const GET = withAuth(async (_request, { principal }) => Response.json({ items: [], owner: principal.subject }), {
