@@ -2,8 +2,13 @@
 // condition) and the handlers over Web-standard Request/Response on a memory store.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { KeySet, Tokens } from 'polyauth'
 import * as esm from 'polyauth/next'
 import { REPO_ROOT } from './helpers.mjs'
@@ -105,3 +110,72 @@ test('the audit callback sees events without secrets', async () => {
   assert.deepEqual(events.map((e) => e[0]), ['login_failed'])
   assert.ok(!JSON.stringify(events).includes('wrong-password-here-1'))
 })
+
+const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
+const servicesRequired = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
+  const v = process.env[n]
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
+})
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function ping(port) {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => c.write('PING\r\n'))
+    c.once('data', (d) => {
+      c.destroy()
+      resolve(d.toString().startsWith('+PONG'))
+    })
+    c.once('error', () => resolve(false))
+  })
+}
+
+test(
+  'a store outage is 503 store_unavailable with Retry-After and never clears the cookies',
+  { skip: REDIS || servicesRequired ? false : 'redis-server is not installed' },
+  async () => {
+    assert.ok(REDIS, 'redis-server is required (POLYAUTH_REQUIRE_SERVICES / CI)')
+    // A private redis-server (never the shared one): stopped in the middle of the test.
+    const dir = mkdtempSync(join(tmpdir(), 'polyauth-next-redis-'))
+    const port = await freePort()
+    const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    })
+    try {
+      const deadline = Date.now() + 20_000
+      while (!(await ping(port))) {
+        assert.ok(Date.now() < deadline && redis.exitCode === null, 'redis-server did not start')
+        await sleep(50)
+      }
+      const { auth } = app({ store: `redis://127.0.0.1:${port}`, sessionCheck: 0 })
+      await auth.handlers.POST(post('register', { login: 'c@example.com', password: 'orbit-cactus-lantern-plum-7' }))
+      const login = await auth.handlers.POST(post('login', { login: 'c@example.com', password: 'orbit-cactus-lantern-plum-7' }))
+      const [access, refresh] = login.headers.getSetCookie().map((c) => c.split(';')[0])
+      const exited = new Promise((resolve) => redis.once('exit', resolve))
+      redis.kill('SIGTERM')
+      await exited
+
+      const r = await auth.handlers.POST(post('refresh', {}, { 'content-type': 'text/plain', cookie: refresh, 'x-polyauth': '1', 'sec-fetch-site': 'same-origin' }))
+      assert.equal(r.status, 503)
+      assert.equal((await r.json()).code, 'store_unavailable')
+      assert.equal(r.headers.get('retry-after'), '5')
+      assert.deepEqual(r.headers.getSetCookie(), [], 'a transient failure never clears the cookies')
+      const guarded = auth.withAuth(async () => Response.json({ ok: true }))
+      const g = await guarded(new Request('https://app.example.com/x', { headers: { cookie: access } }), {})
+      assert.equal(g.status, 503, 'the session check could not run: not a 401')
+      assert.deepEqual(g.headers.getSetCookie(), [])
+    } finally {
+      if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+)
