@@ -305,7 +305,7 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     assert.equal((await listed.json()).length, 2)
   })
 
-  test('auth() in a Server Component: anonymous, authenticated, expired (read-only)', async () => {
+  test('auth() and accessToken() in a Server Component: anonymous, authenticated, expired (read-only)', async () => {
     const render = async (cookie) => {
       const r = await fetch(`${base}/`, { headers: cookie ? { cookie } : {} })
       assert.equal(r.status, 200)
@@ -313,11 +313,18 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
       return r.text()
     }
     const status = (html) => html.match(/<span id="status">([a-z]+)<\/span>/)?.[1]
-    assert.equal(status(await render()), 'anonymous')
+    const token = (html) => html.match(/<span id="token">([a-z]+)<\/span>/)?.[1]
+    const anonymous = await render()
+    assert.equal(status(anonymous), 'anonymous')
+    assert.equal(token(anonymous), 'no')
     const signedIn = await render(`${COOKIES.access.name}=${pairs.user.access}`)
     assert.equal(status(signedIn), 'authenticated')
+    assert.equal(token(signedIn), 'yes', 'accessToken() gives the page the bearer')
     assert.ok(signedIn.includes(`<span id="subject">${subjects.user}</span>`))
-    assert.equal(status(await render(`${COOKIES.refresh.name}=${pairs.user.refresh}`)), 'expired')
+    assert.ok(!signedIn.includes(pairs.user.access), 'the token itself is never rendered')
+    const expired = await render(`${COOKIES.refresh.name}=${pairs.user.refresh}`)
+    assert.equal(status(expired), 'expired')
+    assert.equal(token(expired), 'no')
     assert.equal(status(await render(`${COOKIES.access.name}=not.a.token`)), 'expired')
   })
 

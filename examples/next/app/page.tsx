@@ -1,13 +1,18 @@
-import { auth } from '@/lib/auth'
+import { accessToken, auth } from '@/lib/auth'
 
 // auth() reads the cookies of this request (read-only): the page renders per request.
 export default async function Home() {
   const state = await auth()
+  // The bearer to call an API (a FastAPI backend) as this user; never rendered.
+  const token = await accessToken()
   return (
     <main>
       <h1>polyauth + Next.js</h1>
       <p>
         status: <span id="status">{state.status}</span>
+      </p>
+      <p>
+        API token: <span id="token">{token ? 'yes' : 'no'}</span>
       </p>
       {state.session ? (
         <p>
