@@ -13,7 +13,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Accounts, KeySet, PasswordHasher, Store, Tokens } from 'polyauth'
+import { Accounts, KeySet, Mfa, PasswordHasher, Store, Tokens, Totp } from 'polyauth'
 import { REPO_ROOT, loadProjectVectors } from './helpers.mjs'
 
 const HTTP = loadProjectVectors('http.json')
@@ -24,6 +24,8 @@ const ISSUER = 'https://app.example.com'
 const EXAMPLE = join(REPO_ROOT, 'examples', 'next')
 const NEXT_BIN = join(EXAMPLE, 'node_modules', 'next', 'dist', 'bin', 'next')
 const LINKED = join(EXAMPLE, 'node_modules', 'polyauth', 'bindings-node')
+const MFA_KEY = Mfa.generateKey()
+const MFA_USER = { login: 'mfa@example.com', password: 'amber-glacier-tulip-violin-58' }
 const ACCESS_TTL = 900
 const REFRESH_TTL = 30 * 86400
 
@@ -93,6 +95,8 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
   const subjects = {}
   let expired
   let expiredReady
+  let mfaSecret
+  const totp = new Totp()
 
   async function send(method, path, { headers = {}, json } = {}) {
     const init = { method, headers: { ...headers }, redirect: 'manual' }
@@ -165,6 +169,11 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     for (const [who, user] of Object.entries(SPEC.users)) {
       subjects[who] = (await accounts.create(user.login, user.password, user.claims)).subject
     }
+    // A user with a confirmed TOTP factor (enrolled here, on the app's store and MFA key).
+    const mfaSubject = (await accounts.create(MFA_USER.login, MFA_USER.password)).subject
+    const mfa = new Mfa(store, totp, { encryptionKey: MFA_KEY })
+    mfaSecret = (await mfa.beginEnrollment(mfaSubject, MFA_USER.login)).secret
+    await mfa.confirm(mfaSubject, totp.code(mfaSecret))
     const tokens = new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' })
     expired = tokens.issue(subjects.user, { claims: { scope: 'items:read' }, ttl: 1 })
     expiredReady = sleep(2100)
@@ -183,6 +192,7 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
         POLYAUTH_JWKS: JSON.stringify(JWKS),
         POLYAUTH_ISSUER: ISSUER,
         POLYAUTH_LEEWAY: '0',
+        POLYAUTH_MFA_KEY: MFA_KEY,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -326,6 +336,34 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     assert.equal(status(expired), 'expired')
     assert.equal(token(expired), 'no')
     assert.equal(status(await render(`${COOKIES.access.name}=not.a.token`)), 'expired')
+  })
+
+  test('MFA sign-in over the routes: mfa_required, a wrong code keeps the step going, the right one passes step-up', async () => {
+    const first = await send('POST', '/auth/login', { json: MFA_USER })
+    assert.equal(first.status, 200)
+    const step = await first.json()
+    assert.equal(step.status, 'mfa_required')
+    assert.deepEqual(first.headers.getSetCookie(), [], 'no session before the second factor')
+    // The enrollment used the current step's code: sign in with the next one (within the window).
+    const code = totp.code(mfaSecret, { now: Math.floor(Date.now() / 1000) + 30 })
+    const wrongCode = code === '000000' ? '111111' : '000000'
+    const wrong = await send('POST', '/auth/mfa/verify', { json: { mfa_token: step.mfa_token, code: wrongCode } })
+    assert.equal(wrong.status, 401)
+    const retry = await wrong.json()
+    assert.equal(retry.code, 'totp_invalid')
+    assert.equal(typeof retry.mfa_token, 'string')
+    assert.equal(retry.tries_left, 4)
+    const ok = await send('POST', '/auth/mfa/verify', { json: { mfa_token: retry.mfa_token, code } })
+    assert.equal(ok.status, 200, await ok.clone().text())
+    const set = parseSetCookies(ok.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name])
+    checkCookie('refresh', set[COOKIES.refresh.name])
+    const secure = await send('GET', '/api/secure', { headers: { cookie: `${COOKIES.access.name}=${set[COOKIES.access.name].value}` } })
+    assert.equal(secure.status, 200)
+    assert.deepEqual(await secure.json(), { ok: true })
+    // The spent step cannot start a second session.
+    const again = await send('POST', '/auth/mfa/verify', { json: { mfa_token: retry.mfa_token, code } })
+    assert.equal(again.status, 401)
   })
 
   test('GET session and jwks through the catch-all route', async () => {

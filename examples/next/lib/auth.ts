@@ -13,4 +13,6 @@ export const { handlers, auth, withAuth, accessToken } = createAuth({
   store: process.env.POLYAUTH_STORE ?? 'sqlite://polyauth.db',
   csrf: { trustedOrigins: ['https://app.example.com'] },
   permissions: { admin: ['items:write', 'users:manage'] },
+  // TOTP second factors: the key that encrypts the secrets (`Mfa.generateKey()`); unset, no MFA.
+  mfaKey: process.env.POLYAUTH_MFA_KEY,
 })
