@@ -16,7 +16,7 @@ VENV_FASTAPI_OLDEST ?= .venv-fastapi-0115
 STAMP_FASTAPI_OLDEST := $(VENV_FASTAPI_OLDEST)/.deps-stamp
 WHEELS := $(CARGO_TARGET_DIR)/wheels-fastapi-oldest
 
-.PHONY: all setup build build-python build-node test test-rust test-python test-fastapi-oldest test-node demo bench fmt lint services clean
+.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node demo bench fmt lint services clean
 
 all: build
 
@@ -43,6 +43,14 @@ build-python: $(STAMP)
 build-node: node_modules/.package-lock.json
 	npm run --silent build
 
+# examples/next, the Next.js app tests-node/next-http.test.mjs builds and starts: its dependencies
+# (Next.js, React), and a fresh copy of this package. Its .npmrc sets install-links (a copy, as from
+# the registry, so Next.js keeps the native addon external); npm does not refresh such a copy when
+# the package changes, so it is removed and copied again after every build (about 2 s).
+example-next: build-node
+	rm -rf examples/next/node_modules/polyauth
+	cd examples/next && npm install --no-audit --no-fund
+
 build: build-python build-node
 
 test-rust:
@@ -63,7 +71,7 @@ test-fastapi-oldest: build-python $(STAMP_FASTAPI_OLDEST)
 	$(VENV_FASTAPI_OLDEST)/bin/python -m pytest -q tests-python/test_fastapi_http.py \
 	  tests-python/test_fastapi_flows.py tests-python/test_fastapi_example.py tests-python/test_readme.py
 
-test-node: build-node
+test-node: build-node example-next
 	node --test tests-node/
 
 # The README's test command: everything, from a fresh clone.
@@ -95,4 +103,5 @@ lint: $(STAMP) build-node
 	npx tsc -p bindings-node/tsconfig.json --noEmit
 
 clean:
-	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) $(VENV_FASTAPI_OLDEST) node_modules
+	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) $(VENV_FASTAPI_OLDEST) node_modules \
+	  examples/next/node_modules examples/next/.next

@@ -1,0 +1,821 @@
+/**
+ * `polyauth/next`: Next.js App Router server helpers (FRAMEWORKS.md §3). Every security decision
+ * (password check, throttle, MFA, rotation, reuse, revocation) is made by the core; this module adds
+ * route handlers, `auth()` for Server Components and `withAuth` for route handlers, with the same
+ * wire behaviour as `polyauth.fastapi` (FRAMEWORKS.md §1).
+ *
+ * Handlers use Web-standard `Request` / `Response` only; `next/headers` is loaded lazily by
+ * `auth()` and `accessToken()`, so everything else runs (and is tested) without Next.js.
+ */
+import { createRequire } from 'node:module'
+import * as path from 'node:path'
+import { Accounts } from '../accounts'
+import { PolyauthError } from '../errors'
+import { Mfa } from '../mfa'
+import type { EncryptionKey } from '../mfa'
+import { PasswordHasher } from '../password'
+import { SignIn } from '../signin'
+import type { AccountSource } from '../signin'
+import { OneTimeTokens, Sessions, Store, Throttle } from '../state'
+import type { SessionsOptions, TokenPair } from '../state'
+import { Totp } from '../totp'
+import { KeySet, RemoteKeySet, Tokens } from '../tokens'
+import type { Algorithm, Claims } from '../tokens'
+import {
+  AuthHttpError,
+  DEFINITIVE_REFRESH_CODES,
+  TOKEN_CODES,
+  checkCookieSize,
+  cookieConfig,
+  csrfAllows,
+  csrfFailed,
+  fromAuthError,
+  insufficientScope,
+  insufficientUserAuthentication,
+  invalidRequest,
+  json,
+  noContent,
+  notAuthenticated,
+  parseCookies,
+  requestOrigins,
+  serializeCookie,
+} from './http'
+import type { CookieConfig, CookieOptions, CsrfOptions } from './http'
+import { RefreshCoalescer } from './refresh'
+
+export {
+  AuthHttpError,
+  DEFINITIVE_REFRESH_CODES,
+  MAX_COOKIE_TOKEN_BYTES,
+  TOKEN_CODES,
+  bearerChallenge,
+  cookieConfig,
+  csrfAllows,
+  fromAuthError,
+  parseCookies,
+  requestOrigins,
+  serializeCookie,
+  stripPrefix,
+} from './http'
+export type { CookieConfig, CookieOptions, CsrfOptions } from './http'
+export { RefreshCoalescer } from './refresh'
+
+/** Who made a request, from a verified access token. `scopes` holds the token's `scope` plus the permissions of its `roles`. */
+export interface Principal {
+  subject: string
+  /** The session (`sid`), or null for a service token issued by `Tokens.issue`. */
+  sessionId: string | null
+  /** Granted scopes and permissions, sorted. */
+  scopes: string[]
+  /** How the user signed in (`["pwd"]`, `["pwd", "otp"]`). */
+  amr: string[]
+  claims: Claims
+  issuedAt: number
+  expiresAt: number
+  source: 'bearer' | 'cookie'
+}
+
+/** What {@link Auth.auth} resolves to. */
+export type AuthState =
+  | { status: 'authenticated'; session: Principal }
+  | { status: 'expired' | 'anonymous'; session: null }
+
+/** Audit events (FRAMEWORKS.md §1); the data never holds a token, hash, code or password. */
+export type AuditEvent =
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'mfa_failed'
+  | 'refresh_reused'
+  | 'session_revoked'
+  | 'csrf_rejected'
+  | 'rate_limited'
+
+/** Where the access-token keys come from: a key set, or `KeySet.load` options (`{ env: 'POLYAUTH_JWKS' }`). */
+export type KeysOption = KeySet | RemoteKeySet | { env?: string; path?: string; alg?: Algorithm }
+
+/** Token settings for {@link createAuth} when no `Tokens` instance is given. */
+export interface TokensConfig {
+  keys: KeysOption
+  issuer: string
+  audience: string | string[]
+  /** Access-token lifetime in seconds (default 900). */
+  accessTtl?: number
+  /** Clock skew allowed in seconds (default 30). */
+  leeway?: number
+}
+
+/** Options of {@link createAuth}. */
+export interface CreateAuthOptions {
+  /** A `Tokens` instance, or its settings (built on first use, so `next build` needs no keys). */
+  tokens: Tokens | TokensConfig | (() => Tokens)
+  /** A store URL (`sqlite://polyauth.db`, `postgres://...`, `redis://...`) or an open `Store`; opened once per process. */
+  store: string | Store
+  /** Options of the sessions built here (default `reuseGrace: 30`). */
+  sessions?: SessionsOptions
+  /** The application's own accounts (default: polyauth's built-in accounts in the same store). */
+  accounts?: AccountSource
+  /** Enables TOTP second factors: the key(s) encrypting TOTP secrets. */
+  mfaKey?: EncryptionKey | readonly EncryptionKey[]
+  /** Cookie names and SameSite, or `false` for bearer-only mode (tokens in bodies). */
+  cookies?: CookieOptions | false
+  /** The CSRF policy for cookie-authenticated unsafe requests. */
+  csrf?: CsrfOptions
+  /** Role → permissions, honoured by every scope check. */
+  permissions?: Record<string, readonly string[]>
+  /** Seconds a session's revocation state is cached (default 5; 0 checks every request). */
+  sessionCheck?: number
+  /** Receives the audit events; errors it throws are logged and ignored. */
+  audit?: (event: AuditEvent, data: Record<string, unknown>) => void | Promise<void>
+  /** Drops the cookie prefixes and `Secure` for plain-http development (logs a warning). */
+  insecureDev?: boolean
+  /** The `realm` of `WWW-Authenticate` (default `api`). */
+  realm?: string
+  /** Where the catch-all auth route lives (default `/api/auth`). */
+  basePath?: string
+  /** The client address used as extra throttle context and session metadata (default: none; Next.js exposes no peer address). */
+  clientIp?: (request: Request) => string | undefined
+}
+
+/** Options of {@link Auth.withAuth}. */
+export interface WithAuthOptions {
+  /** Scopes (or role permissions) all required. */
+  scopes?: readonly string[]
+  /** Authentication methods all required (`['otp']`: step-up, RFC 9470). */
+  amr?: readonly string[]
+  /** A sign-in at most this many seconds ago (`auth_time`). */
+  maxAge?: number
+  /** Run the handler with `principal: null` when there are no credentials (a bad bearer token is still 401). */
+  optional?: boolean
+}
+
+/** A route handler of Next.js (`GET`, `POST`, ...). */
+export type RouteHandler<C = unknown> = (request: Request, context: C) => Promise<Response>
+
+/** What {@link createAuth} returns. */
+export interface Auth {
+  /** `GET` and `POST` for `app/api/auth/[...polyauth]/route.ts`. */
+  handlers: { GET: RouteHandler<unknown>; POST: RouteHandler<unknown> }
+  /** The current request's auth state, from its cookies (read-only: never writes nor refreshes). */
+  auth(): Promise<AuthState>
+  /** A route handler guarded by bearer or cookie authentication, scopes, step-up and CSRF. */
+  withAuth<C = unknown>(
+    handler: (request: Request, context: C & { principal: Principal }) => Response | Promise<Response>,
+    options?: WithAuthOptions & { optional?: false },
+  ): RouteHandler<C>
+  withAuth<C = unknown>(
+    handler: (request: Request, context: C & { principal: Principal | null }) => Response | Promise<Response>,
+    options: WithAuthOptions & { optional: true },
+  ): RouteHandler<C>
+  /** The current request's access token (to call an API as the user), or null when not authenticated. */
+  accessToken(): Promise<string | null>
+  /** The principal of `request` (bearer first, then the access cookie) with the scope, step-up and CSRF checks. */
+  authenticate(request: Request, options?: WithAuthOptions): Promise<Principal | null>
+  /** Appends the `Set-Cookie` headers of `pair` to `headers`. */
+  setCookies(headers: Headers, pair: TokenPair): void
+  /** Appends `Set-Cookie` headers clearing both cookies (same attributes as when set). */
+  clearCookies(headers: Headers): void
+  /** The cookie configuration in effect (null in bearer-only mode). */
+  readonly cookies: CookieConfig | null
+  /** The core objects, opened on first use (the store once per process). */
+  state(): Promise<AuthCore>
+}
+
+/** The core objects behind an {@link Auth}. */
+export interface AuthCore {
+  store: Store
+  tokens: Tokens
+  sessions: Sessions
+  accounts: Accounts | null
+  signIn: SignIn
+  mfa: Mfa | null
+  refresher: RefreshCoalescer
+}
+
+/** The most session states remembered by the `sessionCheck` cache. */
+const MAX_SESSION_CACHE = 10_000
+/** Bounds that stop megabyte bodies before any work; core enforces the exact rules. */
+const MAX_BODY = 64 * 1024
+const TEXT = 4096
+
+interface ProcessState {
+  stores: Map<string, Promise<Store>>
+  refreshers: WeakMap<Sessions, RefreshCoalescer>
+}
+
+/** One store per URL per process, kept on `globalThis` so dev reloads of the app's modules reuse it. */
+function processState(): ProcessState {
+  const key = Symbol.for('polyauth.next.process')
+  const g = globalThis as unknown as Record<symbol, ProcessState | undefined>
+  let s = g[key]
+  if (s === undefined) {
+    s = { stores: new Map(), refreshers: new WeakMap() }
+    g[key] = s
+  }
+  return s
+}
+
+function openStore(url: string): Promise<Store> {
+  const stores = processState().stores
+  let opening = stores.get(url)
+  if (opening === undefined) {
+    opening = Store.open(url)
+    stores.set(url, opening)
+    // A store that could not be opened is tried again by the next request.
+    opening.catch(() => {
+      if (stores.get(url) === opening) stores.delete(url)
+    })
+  }
+  return opening
+}
+
+function buildTokens(option: CreateAuthOptions['tokens']): Tokens {
+  if (option instanceof Tokens) return option
+  if (typeof option === 'function') return option()
+  const keys = option.keys
+  const keySet = keys instanceof KeySet || keys instanceof RemoteKeySet ? keys : KeySet.load(keys)
+  return new Tokens(keySet, {
+    issuer: option.issuer,
+    audience: option.audience,
+    ...(option.accessTtl !== undefined ? { accessTtl: option.accessTtl } : {}),
+    ...(option.leeway !== undefined ? { leeway: option.leeway } : {}),
+  })
+}
+
+type NextCookies = { get(name: string): { value: string } | undefined }
+type NextHeaders = { cookies(): Promise<NextCookies> | NextCookies }
+
+/**
+ * `next/headers` of the application. Loaded here, not at import, so the handlers run without
+ * Next.js; when polyauth is linked from outside the app (a `file:` dependency) the application's
+ * copy is found from its working directory, which keeps one request store.
+ */
+function nextHeaders(): NextHeaders {
+  try {
+    return require('next/headers') as NextHeaders
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
+    return createRequire(path.join(process.cwd(), 'package.json'))('next/headers') as NextHeaders
+  }
+}
+
+function stringField(body: Record<string, unknown>, name: string, max: number, required: boolean): string | undefined {
+  const v = body[name]
+  if (v === undefined || v === null) {
+    if (required) throw new AuthHttpError(422, 'invalid_request', `${name} is required`)
+    return undefined
+  }
+  if (typeof v !== 'string' || v.length > max) throw new AuthHttpError(422, 'invalid_request', `${name} must be a string of at most ${max} characters`)
+  return v
+}
+
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers.get('content-length') ?? '0')
+  if (declared > MAX_BODY) throw new AuthHttpError(413, 'payload_too_large', 'Request body too large')
+  const text = await request.text()
+  if (text.length > MAX_BODY) throw new AuthHttpError(413, 'payload_too_large', 'Request body too large')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new AuthHttpError(422, 'invalid_request', 'The body must be a JSON object')
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new AuthHttpError(422, 'invalid_request', 'The body must be a JSON object')
+  }
+  return parsed as Record<string, unknown>
+}
+
+/**
+ * Authentication for a Next.js App Router app over one polyauth store (FRAMEWORKS.md §3).
+ * Nothing is opened until first use, so importing `lib/auth.ts` during `next build` needs neither
+ * keys nor a store.
+ *
+ * @example
+ * export const { handlers, auth, withAuth, accessToken } = createAuth({
+ *   tokens: { keys: { env: 'POLYAUTH_JWKS' }, issuer: 'https://app.example.com', audience: 'api' },
+ *   store: process.env.DATABASE_URL ?? 'sqlite://polyauth.db',
+ * })
+ */
+export function createAuth(options: CreateAuthOptions): Auth {
+  if (options === null || typeof options !== 'object') throw new TypeError('createAuth needs an options object')
+  if (options.tokens === undefined) throw new PolyauthError('invalid_config', 'createAuth needs tokens')
+  if (options.store === undefined) throw new PolyauthError('invalid_config', 'createAuth needs store (a URL or a Store)')
+  const realm = options.realm ?? 'api'
+  const insecureDev = options.insecureDev === true
+  const cookies = options.cookies === false ? null : cookieConfig(options.cookies ?? {}, insecureDev)
+  const csrf: CsrfOptions = options.csrf ?? {}
+  const csrfHeader = (csrf.header ?? 'X-Polyauth').toLowerCase()
+  const basePath = (options.basePath ?? '/api/auth').replace(/\/+$/, '')
+  const sessionCheck = options.sessionCheck ?? 5
+  const permissions = new Map<string, ReadonlySet<string>>(
+    Object.entries(options.permissions ?? {}).map(([role, p]) => [role, new Set(p)]),
+  )
+  const sessionCache = new Map<string, { until: number; active: boolean }>()
+  if (insecureDev && cookies !== null) {
+    console.warn('polyauth: insecureDev cookies (no Secure, no prefixes): for plain-http development only')
+  }
+
+  let core: Promise<AuthCore> | null = null
+
+  async function build(): Promise<AuthCore> {
+    const tokens = buildTokens(options.tokens)
+    const store = typeof options.store === 'string' ? await openStore(options.store) : options.store
+    const sessions = new Sessions(store, tokens, { reuseGrace: 30, ...options.sessions })
+    if (cookies !== null && sessions.reuseGrace === 0) {
+      console.warn('polyauth: sessions with reuseGrace 0 in cookie mode: parallel tabs racing a refresh will be signed out; use 30')
+    }
+    const builtin = options.accounts === undefined
+    const accounts = builtin ? new Accounts(store, new PasswordHasher()) : null
+    let mfa: Mfa | null = null
+    if (options.mfaKey !== undefined) {
+      const host = (() => {
+        try {
+          return new URL(tokens.issuer).hostname
+        } catch {
+          return ''
+        }
+      })()
+      mfa = new Mfa(store, new Totp({ issuer: host || 'polyauth' }), { encryptionKey: options.mfaKey })
+    }
+    const signIn = new SignIn(accounts ?? (options.accounts as AccountSource), sessions, {
+      ...(mfa ? { mfa } : {}),
+      throttle: new Throttle(store),
+      oneTime: new OneTimeTokens(store),
+    })
+    const refreshers = processState().refreshers
+    let refresher = refreshers.get(sessions)
+    if (refresher === undefined) {
+      refresher = new RefreshCoalescer(sessions, Math.min(sessions.reuseGrace, 30))
+      refreshers.set(sessions, refresher)
+    }
+    return { store, tokens, sessions, accounts, signIn, mfa, refresher }
+  }
+
+  function state(): Promise<AuthCore> {
+    if (core === null) {
+      const building = build()
+      core = building
+      building.catch(() => {
+        if (core === building) core = null
+      })
+    }
+    return core
+  }
+
+  function audit(event: AuditEvent, data: Record<string, unknown>): void {
+    const sink = options.audit
+    if (sink === undefined) return
+    try {
+      const r = sink(event, data)
+      if (r && typeof (r as Promise<void>).catch === 'function') {
+        ;(r as Promise<void>).catch((e: unknown) => console.error(`polyauth: audit callback failed (${e instanceof Error ? e.name : typeof e})`))
+      }
+    } catch (e) {
+      console.error(`polyauth: audit callback failed (${e instanceof Error ? e.name : typeof e})`)
+    }
+  }
+
+  async function sessionActive(c: AuthCore, sid: string): Promise<boolean> {
+    const now = performance.now()
+    if (sessionCheck > 0) {
+      const hit = sessionCache.get(sid)
+      if (hit !== undefined && hit.until > now) return hit.active
+    }
+    const active = await c.sessions.isActive(sid)
+    if (sessionCheck > 0) {
+      sessionCache.delete(sid)
+      sessionCache.set(sid, { until: now + sessionCheck * 1000, active })
+      while (sessionCache.size > MAX_SESSION_CACHE) {
+        const oldest = sessionCache.keys().next().value
+        if (oldest === undefined) break
+        sessionCache.delete(oldest)
+      }
+    }
+    return active
+  }
+
+  function principal(claims: Claims, source: 'bearer' | 'cookie'): Principal {
+    const granted = new Set<string>()
+    if (typeof claims.scope === 'string') for (const s of claims.scope.split(/\s+/)) if (s) granted.add(s)
+    if (Array.isArray(claims.roles)) {
+      for (const role of claims.roles) {
+        if (typeof role === 'string') for (const p of permissions.get(role) ?? []) granted.add(p)
+      }
+    }
+    return {
+      subject: String(claims.sub),
+      sessionId: typeof claims.sid === 'string' ? claims.sid : null,
+      scopes: [...granted].sort(),
+      amr: Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string') : [],
+      claims,
+      issuedAt: typeof claims.iat === 'number' ? claims.iat : 0,
+      expiresAt: claims.exp,
+      source,
+    }
+  }
+
+  /** Verifies an access token and its session; throws the core error. */
+  async function verify(token: string, source: 'bearer' | 'cookie'): Promise<Principal> {
+    const c = await state()
+    const claims = await c.tokens.verifyAsync(token)
+    if (typeof claims.sid === 'string' && !(await sessionActive(c, claims.sid))) {
+      throw new PolyauthError('session_revoked', 'the session was revoked or has expired')
+    }
+    return principal(claims, source)
+  }
+
+  /** The request's credentials: a well-formed bearer token wins; else the access cookie. */
+  function credentials(request: Request): { token: string | null; source: 'bearer' | 'cookie' } {
+    const header = request.headers.get('authorization')
+    if (header !== null) {
+      const trimmed = header.trim()
+      const space = trimmed.indexOf(' ')
+      const scheme = space < 0 ? trimmed : trimmed.slice(0, space)
+      const value = space < 0 ? '' : trimmed.slice(space + 1).trim()
+      if (scheme.toLowerCase() !== 'bearer' || !value || /\s/.test(value)) {
+        throw invalidRequest(realm, "Authorization must be 'Bearer <token>'")
+      }
+      return { token: value, source: 'bearer' }
+    }
+    if (cookies !== null) {
+      const cookie = parseCookies(request.headers.get('cookie')).get(cookies.accessName)
+      if (cookie) return { token: cookie, source: 'cookie' }
+    }
+    return { token: null, source: 'cookie' }
+  }
+
+  const ownOrigin = requestOrigins
+
+  async function authenticate(request: Request, opts: WithAuthOptions = {}): Promise<Principal | null> {
+    const { token, source } = credentials(request)
+    if (token === null) {
+      if (opts.optional) return null
+      throw notAuthenticated(realm)
+    }
+    let p: Principal
+    try {
+      p = await verify(token, source)
+    } catch (e) {
+      // An unusable cookie makes an optional principal anonymous; a store that did not answer
+      // does not (503: the user is not signed out).
+      if (opts.optional && source === 'cookie' && e instanceof PolyauthError && TOKEN_CODES.has(e.code)) return null
+      throw fromAuthError(e, realm)
+    }
+    const missing = (opts.scopes ?? []).filter((s) => !p.scopes.includes(s))
+    if (missing.length > 0) throw insufficientScope(realm, missing)
+    const amrMissing = (opts.amr ?? []).filter((m) => !p.amr.includes(m))
+    if (amrMissing.length > 0) {
+      throw insufficientUserAuthentication(realm, `sign in with ${amrMissing.join(' and ')} to continue`, opts.maxAge)
+    }
+    if (opts.maxAge !== undefined) {
+      const authTime = p.claims.auth_time
+      if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > opts.maxAge) {
+        throw insufficientUserAuthentication(realm, 'a more recent sign-in is required', opts.maxAge)
+      }
+    }
+    if (source === 'cookie' && !csrfAllows(request.method, request.headers, ownOrigin(request), csrf)) {
+      audit('csrf_rejected', { path: new URL(request.url).pathname, subject: p.subject })
+      throw csrfFailed()
+    }
+    return p
+  }
+
+  function setCookies(headers: Headers, pair: TokenPair): void {
+    if (cookies === null) throw new PolyauthError('invalid_config', 'cookies are off (cookies: false)')
+    checkCookieSize(pair.accessToken, 'access')
+    checkCookieSize(pair.refreshToken, 'refresh')
+    const refreshAge = Math.max(0, pair.refreshExpiresAt - Math.floor(Date.now() / 1000))
+    headers.append('set-cookie', serializeCookie(cookies.accessName, pair.accessToken, pair.expiresIn, cookies.accessSameSite, insecureDev))
+    headers.append('set-cookie', serializeCookie(cookies.refreshName, pair.refreshToken, refreshAge, cookies.refreshSameSite, insecureDev))
+  }
+
+  function clearCookies(headers: Headers): void {
+    if (cookies === null) return
+    headers.append('set-cookie', serializeCookie(cookies.accessName, '', 0, cookies.accessSameSite, insecureDev))
+    headers.append('set-cookie', serializeCookie(cookies.refreshName, '', 0, cookies.refreshSameSite, insecureDev))
+  }
+
+  function tokenBody(pair: TokenPair, withTokens: boolean): Record<string, unknown> {
+    if (!withTokens) return { status: 'ok', expires_in: pair.expiresIn }
+    return {
+      status: 'ok',
+      access_token: pair.accessToken,
+      refresh_token: pair.refreshToken,
+      token_type: 'bearer',
+      expires_in: pair.expiresIn,
+    }
+  }
+
+  function signedIn(pair: TokenPair, extra: Record<string, unknown> = {}): Response {
+    const response = json({ ...tokenBody(pair, cookies === null), ...extra })
+    if (cookies !== null) setCookies(response.headers, pair)
+    return response
+  }
+
+  function meta(request: Request): { meta: Record<string, unknown>; ip: string | undefined } {
+    const ip = options.clientIp?.(request)
+    const m: Record<string, unknown> = { user_agent: (request.headers.get('user-agent') ?? '').slice(0, 256) }
+    if (ip !== undefined) m.ip = ip
+    return { meta: m, ip }
+  }
+
+  /** Cookie-mode refresh and logout: the CSRF policy plus the static header. */
+  function cookieModeChecks(request: Request): void {
+    if (request.headers.get(csrfHeader) !== '1' || !csrfAllows(request.method, request.headers, ownOrigin(request), csrf)) {
+      audit('csrf_rejected', { path: new URL(request.url).pathname })
+      throw csrfFailed()
+    }
+  }
+
+  /** The refresh token from a JSON body, else from the cookie (with the CSRF checks). */
+  async function refreshToken(request: Request): Promise<{ token: string; fromCookie: boolean }> {
+    if ((request.headers.get('content-type') ?? '').startsWith('application/json')) {
+      let body: Record<string, unknown> | null = null
+      try {
+        body = await readJson(request)
+      } catch (e) {
+        if (e instanceof AuthHttpError && e.status === 413) throw e
+      }
+      if (body !== null && typeof body.refresh_token === 'string') {
+        return { token: stringField(body, 'refresh_token', TEXT, true) as string, fromCookie: false }
+      }
+    }
+    if (cookies !== null) {
+      const cookie = parseCookies(request.headers.get('cookie')).get(cookies.refreshName)
+      if (cookie) {
+        cookieModeChecks(request)
+        return { token: cookie, fromCookie: true }
+      }
+    }
+    throw notAuthenticated(realm)
+  }
+
+  async function refresh(token: string): Promise<TokenPair> {
+    const c = await state()
+    try {
+      return await c.refresher.refresh(token)
+    } catch (e) {
+      if (e instanceof PolyauthError && e.code === 'refresh_reused') audit('refresh_reused', {})
+      throw e
+    }
+  }
+
+  async function revokeSession(c: AuthCore, sessionId: string): Promise<boolean> {
+    const revoked = await c.sessions.revoke(sessionId)
+    sessionCache.delete(sessionId)
+    if (revoked) audit('session_revoked', { session_id: sessionId })
+    return revoked
+  }
+
+  // ---- the endpoints ----------------------------------------------------------------------
+
+  const post: Record<string, (request: Request) => Promise<Response>> = {
+    async register(request) {
+      const c = await state()
+      if (c.accounts === null) throw new AuthHttpError(404, 'not_found', 'Registration is not available with an application account store')
+      const body = await readJson(request)
+      const login = stringField(body, 'login', TEXT, true) as string
+      const password = stringField(body, 'password', TEXT, true) as string
+      const account = await c.accounts.create(login, password)
+      return json({ subject: account.subject }, 201)
+    },
+
+    async login(request) {
+      const c = await state()
+      const body = await readJson(request)
+      const login = stringField(body, 'login', TEXT, true) as string
+      const password = stringField(body, 'password', TEXT, true) as string
+      const { meta: m, ip } = meta(request)
+      let result
+      try {
+        result = await c.signIn.password(login, password, { meta: m, ...(ip !== undefined ? { throttleContext: ip } : {}) })
+      } catch (e) {
+        const code = e instanceof PolyauthError ? e.code : 'internal_error'
+        audit(code === 'rate_limited' ? 'rate_limited' : 'login_failed', { ip: ip ?? null, code })
+        throw e
+      }
+      if (result.status === 'mfa_required') return json({ status: 'mfa_required', mfa_token: result.mfaToken })
+      audit('login_succeeded', { ip: ip ?? null, session_id: result.pair.sessionId, amr: ['pwd'] })
+      return signedIn(result.pair)
+    },
+
+    async 'mfa/verify'(request) {
+      const c = await state()
+      const body = await readJson(request)
+      const mfaToken = stringField(body, 'mfa_token', TEXT, true) as string
+      const code = stringField(body, 'code', 64, false)
+      const recoveryCode = stringField(body, 'recovery_code', 64, false)
+      const { meta: m, ip } = meta(request)
+      let pair: TokenPair
+      try {
+        pair = await c.signIn.secondFactor(mfaToken, {
+          ...(code !== undefined ? { code } : {}),
+          ...(recoveryCode !== undefined ? { recoveryCode } : {}),
+          meta: m,
+        })
+      } catch (e) {
+        audit('mfa_failed', { ip: ip ?? null, code: e instanceof PolyauthError ? e.code : 'internal_error' })
+        throw e
+      }
+      audit('login_succeeded', { ip: ip ?? null, session_id: pair.sessionId })
+      return signedIn(pair)
+    },
+
+    async refresh(request) {
+      const { token, fromCookie } = await refreshToken(request)
+      let pair: TokenPair
+      try {
+        pair = await refresh(token)
+      } catch (e) {
+        const error = fromAuthError(e, realm)
+        const response = error.toResponse()
+        if (fromCookie && DEFINITIVE_REFRESH_CODES.has(error.code)) clearCookies(response.headers)
+        return response
+      }
+      if (fromCookie) return signedIn(pair)
+      return json(tokenBody(pair, true))
+    },
+
+    async logout(request) {
+      const c = await state()
+      const response = noContent()
+      const current = await authenticate(request, { optional: true })
+      if (current !== null && current.source === 'cookie') cookieModeChecks(request)
+      if (current !== null && current.sessionId !== null) {
+        await revokeSession(c, current.sessionId)
+      } else {
+        let found: { token: string; fromCookie: boolean }
+        try {
+          found = await refreshToken(request)
+        } catch (e) {
+          if (e instanceof AuthHttpError && e.code === 'not_authenticated') {
+            clearCookies(response.headers)
+            return response
+          }
+          throw e
+        }
+        try {
+          if (await c.sessions.revokeRefreshToken(found.token)) audit('session_revoked', {})
+        } catch (e) {
+          if (!(e instanceof PolyauthError && e.code === 'invalid_token')) throw e
+        }
+      }
+      clearCookies(response.headers)
+      return response
+    },
+
+    async 'logout-all'(request) {
+      const c = await state()
+      const current = (await authenticate(request)) as Principal
+      await c.sessions.revokeAll(current.subject)
+      if (current.sessionId !== null) sessionCache.delete(current.sessionId)
+      audit('session_revoked', { subject: current.subject, all: true })
+      const response = noContent()
+      clearCookies(response.headers)
+      return response
+    },
+
+    async 'sessions/revoke'(request) {
+      const c = await state()
+      const current = (await authenticate(request)) as Principal
+      const body = await readJson(request)
+      const sessionId = stringField(body, 'session_id', TEXT, true) as string
+      const own = new Set((await c.sessions.list(current.subject)).map((s) => s.sessionId))
+      if (!own.has(sessionId)) throw new AuthHttpError(404, 'not_found', 'No such session')
+      await revokeSession(c, sessionId)
+      const response = noContent()
+      if (sessionId === current.sessionId) clearCookies(response.headers)
+      return response
+    },
+  }
+
+  const get: Record<string, (request: Request) => Promise<Response>> = {
+    async session(request) {
+      const current = await authenticate(request, { optional: true })
+      if (current !== null) return json({ status: 'authenticated', session: sessionJson(current) })
+      const jar = parseCookies(request.headers.get('cookie'))
+      const held = cookies !== null && (jar.has(cookies.accessName) || jar.has(cookies.refreshName))
+      return json({ status: held ? 'expired' : 'anonymous', session: null })
+    },
+
+    async sessions(request) {
+      const c = await state()
+      const current = (await authenticate(request)) as Principal
+      const listed = await c.sessions.list(current.subject)
+      return json(
+        listed.map((s) => ({
+          session_id: s.sessionId,
+          created_at: s.createdAt,
+          last_used_at: s.lastUsedAt,
+          expires_at: s.expiresAt,
+          meta: s.meta,
+          current: s.sessionId === current.sessionId,
+        })),
+      )
+    },
+
+    async jwks() {
+      const c = await state()
+      const keys = c.tokens.keys instanceof KeySet ? c.tokens.keys.toJwks() : { keys: [] }
+      return new Response(JSON.stringify(keys), {
+        headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
+      })
+    },
+  }
+
+  function sessionJson(p: Principal): Record<string, unknown> {
+    return { subject: p.subject, session_id: p.sessionId, scopes: p.scopes, amr: p.amr, expires_at: p.expiresAt }
+  }
+
+  /** The endpoint name of a request to the catch-all route: from `params`, else from the path. */
+  async function endpoint(request: Request, context: unknown): Promise<string> {
+    const params = (context as { params?: unknown } | undefined)?.params
+    if (params !== undefined) {
+      const resolved = (await params) as Record<string, unknown> | undefined
+      const segments = resolved ? Object.values(resolved).find((v) => Array.isArray(v)) : undefined
+      if (Array.isArray(segments)) return segments.join('/')
+    }
+    const pathname = new URL(request.url).pathname
+    return pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length + 1).replace(/\/+$/, '') : ''
+  }
+
+  function dispatcher(table: Record<string, (request: Request) => Promise<Response>>, other: Record<string, unknown>, method: string): RouteHandler<unknown> {
+    return async (request, context) => {
+      try {
+        const name = await endpoint(request, context)
+        const run = Object.hasOwn(table, name) ? table[name] : undefined
+        if (run === undefined) {
+          if (Object.hasOwn(other, name)) {
+            return json({ detail: 'Method not allowed', code: 'method_not_allowed' }, 405, { Allow: method === 'GET' ? 'POST' : 'GET' })
+          }
+          return json({ detail: 'Not found', code: 'not_found' }, 404)
+        }
+        return await run(request)
+      } catch (e) {
+        return fromAuthError(e, realm).toResponse()
+      }
+    }
+  }
+
+  function withAuth<C>(
+    handler: (request: Request, context: C & { principal: Principal | null }) => Response | Promise<Response>,
+    opts: WithAuthOptions = {},
+  ): RouteHandler<C> {
+    if (typeof handler !== 'function') throw new TypeError('withAuth needs a route handler function')
+    return async (request, context) => {
+      let p: Principal | null
+      try {
+        p = await authenticate(request, opts)
+      } catch (e) {
+        return fromAuthError(e, realm).toResponse()
+      }
+      return handler(request, { ...((context ?? {}) as C), principal: p })
+    }
+  }
+
+  const memo = new WeakMap<object, Promise<AuthState>>()
+
+  async function readState(jar: NextCookies): Promise<{ state: AuthState; token: string | null }> {
+    if (cookies === null) return { state: { status: 'anonymous', session: null }, token: null }
+    const access = jar.get(cookies.accessName)?.value
+    const held = Boolean(access) || Boolean(jar.get(cookies.refreshName)?.value)
+    if (!access) return { state: { status: held ? 'expired' : 'anonymous', session: null }, token: null }
+    try {
+      const p = await verify(access, 'cookie')
+      return { state: { status: 'authenticated', session: p }, token: access }
+    } catch (e) {
+      // Unusable or unverifiable now (store down): render as expired, never clear anything here.
+      if (e instanceof PolyauthError) return { state: { status: 'expired', session: null }, token: null }
+      throw e
+    }
+  }
+
+  async function auth(): Promise<AuthState> {
+    const jar = await nextHeaders().cookies()
+    let pending = memo.get(jar)
+    if (pending === undefined) {
+      pending = readState(jar).then((r) => r.state)
+      memo.set(jar, pending)
+    }
+    return pending
+  }
+
+  async function accessToken(): Promise<string | null> {
+    const state = await auth()
+    if (state.status !== 'authenticated' || cookies === null) return null
+    const jar = await nextHeaders().cookies()
+    return jar.get(cookies.accessName)?.value ?? null
+  }
+
+  return {
+    handlers: { GET: dispatcher(get, post, 'GET'), POST: dispatcher(post, get, 'POST') },
+    auth,
+    withAuth: withAuth as Auth['withAuth'],
+    accessToken,
+    authenticate,
+    setCookies,
+    clearCookies,
+    cookies,
+    state,
+  }
+}

@@ -1,0 +1,18 @@
+// One place that configures polyauth for the whole app (FRAMEWORKS.md §3).
+import { createAuth } from 'polyauth/next'
+
+export const { handlers, auth, withAuth, accessToken } = createAuth({
+  // Keys come from the environment (a JWKS with the private signing key); nothing is read until
+  // the first request, so `next build` needs no keys.
+  tokens: {
+    keys: { env: 'POLYAUTH_JWKS' },
+    issuer: process.env.POLYAUTH_ISSUER ?? 'https://app.example.com',
+    audience: 'api',
+    leeway: process.env.POLYAUTH_LEEWAY === undefined ? undefined : Number(process.env.POLYAUTH_LEEWAY),
+  },
+  store: process.env.POLYAUTH_STORE ?? 'sqlite://polyauth.db',
+  csrf: { trustedOrigins: ['https://app.example.com'] },
+  permissions: { admin: ['items:write', 'users:manage'] },
+  // TOTP second factors: the key that encrypts the secrets (`Mfa.generateKey()`); unset, no MFA.
+  mfaKey: process.env.POLYAUTH_MFA_KEY,
+})

@@ -1,0 +1,382 @@
+// `vectors/http.json` against `polyauth/next` in a real Next.js app: examples/next is built once
+// (`next build`) and started (`next start` on 127.0.0.1, a free port, a temporary SQLite store);
+// every case runs over fetch, plus the cookie attributes on set and on clear, auth() as a Server
+// Component renders it, single-flight refresh and the definitive refresh failures.
+//
+// The example's dependencies are installed by `make test-node` (`npm install` in examples/next);
+// without them the suite is skipped, or fails under CI / POLYAUTH_REQUIRE_SERVICES.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Accounts, KeySet, Mfa, PasswordHasher, Store, Tokens, Totp } from 'polyauth'
+import { REPO_ROOT, loadProjectVectors } from './helpers.mjs'
+
+const HTTP = loadProjectVectors('http.json')
+const SPEC = HTTP.app
+const COOKIES = HTTP.cookies.next
+const JWKS = loadProjectVectors('tokens.json').keys.EdDSA
+const ISSUER = 'https://app.example.com'
+const EXAMPLE = join(REPO_ROOT, 'examples', 'next')
+const NEXT_BIN = join(EXAMPLE, 'node_modules', 'next', 'dist', 'bin', 'next')
+const LINKED = join(EXAMPLE, 'node_modules', 'polyauth', 'bindings-node')
+const MFA_KEY = Mfa.generateKey()
+const MFA_USER = { login: 'mfa@example.com', password: 'amber-glacier-tulip-violin-58' }
+const ACCESS_TTL = 900
+const REFRESH_TTL = 30 * 86400
+
+const required = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
+  const v = process.env[n]
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
+})
+const installed = existsSync(NEXT_BIN) && existsSync(join(LINKED, 'dist', 'next', 'index.js'))
+const skip = installed || required ? false : 'examples/next is not installed (make test-node installs it)'
+
+/** Requests the vectors write as `/auth/...` go to the catch-all route at `/api/auth/...`. */
+const routePath = (p) => (p.startsWith('/auth/') ? `/api${p}` : p)
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** `Set-Cookie` headers by cookie name: the value and lower-cased attributes. */
+function parseSetCookies(headers) {
+  const out = {}
+  for (const header of headers) {
+    const [pair, ...attrs] = header.split(';')
+    const eq = pair.indexOf('=')
+    const parsed = { value: pair.slice(eq + 1).trim() }
+    for (const a of attrs) {
+      const [k, ...v] = a.trim().split('=')
+      parsed[k.toLowerCase()] = v.length ? v.join('=') : true
+    }
+    out[pair.slice(0, eq).trim()] = parsed
+  }
+  return out
+}
+
+/** A set (or, with `cleared`, a clearing) cookie carries every attribute of vectors/http.json for its kind. */
+function checkCookie(kind, attrs, { cleared = false } = {}) {
+  const want = COOKIES[kind]
+  assert.ok(attrs, `${want.name} not set`)
+  assert.equal(attrs.path, want.path, JSON.stringify(attrs))
+  assert.equal(String(attrs.samesite).toLowerCase(), want.samesite, JSON.stringify(attrs))
+  assert.equal(attrs.httponly, want.httponly)
+  assert.equal(attrs.secure, want.secure)
+  assert.equal(attrs.domain, undefined, '__Host- cookies carry no Domain')
+  const maxAge = Number(attrs['max-age'])
+  if (cleared) {
+    assert.equal(maxAge, 0)
+    assert.equal(attrs.value, '')
+  } else if (want.max_age === 'access_ttl') {
+    assert.equal(maxAge, ACCESS_TTL)
+  } else {
+    assert.ok(Math.abs(maxAge - REFRESH_TTL) <= 5, `refresh Max-Age ${maxAge}`)
+  }
+}
+
+describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
+  let dir
+  let server
+  let base
+  let output = ''
+  const pairs = {}
+  const subjects = {}
+  let expired
+  let expiredReady
+  let mfaSecret
+  const totp = new Totp()
+
+  async function send(method, path, { headers = {}, json } = {}) {
+    const init = { method, headers: { ...headers }, redirect: 'manual' }
+    if (json !== undefined) {
+      init.body = JSON.stringify(json)
+      init.headers['content-type'] = 'application/json'
+    }
+    return fetch(`${base}${routePath(path)}`, init)
+  }
+
+  /** Signs `who` in over the route handlers; resolves to the tokens of its cookies. */
+  async function signIn(who) {
+    const user = SPEC.users[who]
+    const response = await send('POST', '/auth/login', { json: { login: user.login, password: user.password } })
+    assert.equal(response.status, 200, await response.clone().text())
+    const set = parseSetCookies(response.headers.getSetCookie())
+    return { access: set[COOKIES.access.name].value, refresh: set[COOKIES.refresh.name].value }
+  }
+
+  /** The headers the vectors' `auth` notation stands for. */
+  async function credentials(auth) {
+    const headers = {}
+    const cookies = []
+    for (const part of auth.split('+')) {
+      const colon = part.indexOf(':')
+      const kind = colon < 0 ? part : part.slice(0, colon)
+      const who = colon < 0 ? '' : part.slice(colon + 1)
+      if (kind === 'none') continue
+      if (kind === 'header') headers.authorization = who
+      else if (kind === 'bearer') {
+        let token
+        if (who === 'garbage') token = 'not.a.token'
+        else if (who === 'expired') {
+          await expiredReady
+          token = expired
+        } else if (who === 'revoked') {
+          const pair = await signIn('user')
+          const out = await send('POST', '/auth/logout', { headers: { authorization: `Bearer ${pair.access}` } })
+          assert.equal(out.status, 204)
+          token = pair.access
+        } else token = pairs[who].access
+        headers.authorization = `Bearer ${token}`
+      } else if (kind === 'cookie') {
+        cookies.push(`${COOKIES.access.name}=${who === 'garbage' ? 'not.a.token' : pairs[who].access}`)
+      } else if (kind === 'refresh-cookie') {
+        cookies.push(`${COOKIES.refresh.name}=${pairs[who].refresh}`)
+      } else {
+        assert.fail(`unknown auth ${part}`)
+      }
+    }
+    if (cookies.length) headers.cookie = cookies.join('; ')
+    return headers
+  }
+
+  before(async () => {
+    assert.ok(installed, 'examples/next is not installed: run `make test-node` (npm install in examples/next)')
+    // The example holds a copy of the package (install-links): it must be this build's.
+    for (const rel of ['dist/next/index.js', 'dist/next/http.js', 'dist/index.js', 'polyauth.linux-x64-gnu.node']) {
+      const mine = join(REPO_ROOT, 'bindings-node', rel)
+      if (!existsSync(mine)) continue
+      assert.ok(
+        readFileSync(mine).equals(readFileSync(join(LINKED, rel))),
+        `examples/next/node_modules/polyauth/bindings-node/${rel} is stale: run \`make test-node\` (npm install in examples/next)`,
+      )
+    }
+    dir = mkdtempSync(join(tmpdir(), 'polyauth-next-'))
+    const storeUrl = `sqlite://${join(dir, 'http.db')}`
+    const store = await Store.open(storeUrl)
+    const accounts = new Accounts(store, new PasswordHasher())
+    for (const [who, user] of Object.entries(SPEC.users)) {
+      subjects[who] = (await accounts.create(user.login, user.password, user.claims)).subject
+    }
+    // A user with a confirmed TOTP factor (enrolled here, on the app's store and MFA key).
+    const mfaSubject = (await accounts.create(MFA_USER.login, MFA_USER.password)).subject
+    const mfa = new Mfa(store, totp, { encryptionKey: MFA_KEY })
+    mfaSecret = (await mfa.beginEnrollment(mfaSubject, MFA_USER.login)).secret
+    await mfa.confirm(mfaSubject, totp.code(mfaSecret))
+    const tokens = new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' })
+    expired = tokens.issue(subjects.user, { claims: { scope: 'items:read' }, ttl: 1 })
+    expiredReady = sleep(2100)
+
+    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
+    const build = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: EXAMPLE, env, encoding: 'utf8', timeout: 150_000 })
+    assert.equal(build.status, 0, `next build failed:\n${build.stdout}\n${build.stderr}`)
+
+    const port = await freePort()
+    base = `http://127.0.0.1:${port}`
+    server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: EXAMPLE,
+      env: {
+        ...env,
+        POLYAUTH_STORE: storeUrl,
+        POLYAUTH_JWKS: JSON.stringify(JWKS),
+        POLYAUTH_ISSUER: ISSUER,
+        POLYAUTH_LEEWAY: '0',
+        POLYAUTH_MFA_KEY: MFA_KEY,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    server.stdout.on('data', (d) => (output += d))
+    server.stderr.on('data', (d) => (output += d))
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      assert.equal(server.exitCode, null, `next start exited:\n${output}`)
+      try {
+        if ((await fetch(`${base}/api/public`)).status === 200) break
+      } catch {
+        // not listening yet
+      }
+      assert.ok(Date.now() < deadline, `next start did not answer within 60 s:\n${output}`)
+      await sleep(200)
+    }
+    for (const who of Object.keys(SPEC.users)) pairs[who] = await signIn(who)
+  })
+
+  after(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve))
+      server.kill('SIGTERM')
+      await Promise.race([exited, sleep(5000)])
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('every case has a known shape', () => {
+    // A typo in the vectors (an unknown key) would silently check nothing.
+    for (const c of HTTP.cases) {
+      assert.ok(Object.keys(c.request).every((k) => ['method', 'path', 'auth', 'headers', 'json'].includes(k)), c.name)
+      assert.ok(Object.keys(c.expect).every((k) => ['status', 'code', 'body', 'headers', 'headers_contain', 'cookies_set'].includes(k)), c.name)
+      assert.equal(typeof c.expect.status, 'number')
+    }
+  })
+
+  for (const c of HTTP.cases) {
+    test(c.name, async () => {
+      const req = c.request
+      const headers = await credentials(req.auth ?? 'none')
+      for (const [name, value] of Object.entries(req.headers ?? {})) headers[name] = value.replace('{self}', base)
+      const response = await send(req.method, req.path, { headers, json: req.json })
+      const text = await response.text()
+      const want = c.expect
+      assert.equal(response.status, want.status, text)
+      const body = text ? JSON.parse(text) : {}
+      if (want.code !== undefined) {
+        assert.equal(body.code, want.code, text)
+        assert.ok(typeof body.detail === 'string' && body.detail.length > 0, text)
+        assert.equal(response.headers.get('cache-control'), 'no-store')
+      }
+      for (const [key, value] of Object.entries(want.body ?? {})) assert.deepEqual(body[key], value, text)
+      for (const [name, value] of Object.entries(want.headers ?? {})) assert.equal(response.headers.get(name), value, name)
+      for (const [name, fragment] of Object.entries(want.headers_contain ?? {})) {
+        assert.ok((response.headers.get(name) ?? '').includes(fragment), `${name}: ${response.headers.get(name)}`)
+      }
+      if (want.cookies_set) {
+        const set = parseSetCookies(response.headers.getSetCookie())
+        for (const kind of want.cookies_set) checkCookie(kind, set[COOKIES[kind].name])
+      }
+    })
+  }
+
+  test('logout with only the refresh cookie (expired access) revokes the session and clears both cookies', async () => {
+    const pair = await signIn('user')
+    const response = await send('POST', '/auth/logout', {
+      headers: { cookie: `${COOKIES.refresh.name}=${pair.refresh}`, 'x-polyauth': '1', 'sec-fetch-site': 'same-origin' },
+    })
+    assert.equal(response.status, 204)
+    assert.equal(response.headers.get('cache-control'), 'no-store')
+    const set = parseSetCookies(response.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name], { cleared: true })
+    checkCookie('refresh', set[COOKIES.refresh.name], { cleared: true })
+    const again = await send('GET', '/api/items', { headers: { authorization: `Bearer ${pair.access}` } })
+    assert.equal(again.status, 401)
+    assert.equal((await again.json()).code, 'session_revoked')
+  })
+
+  test('cookie logout needs X-Polyauth, and keeps the session without it', async () => {
+    const pair = await signIn('user')
+    const cookie = `${COOKIES.access.name}=${pair.access}; ${COOKIES.refresh.name}=${pair.refresh}`
+    const refused = await send('POST', '/auth/logout', { headers: { cookie, 'sec-fetch-site': 'same-origin' } })
+    assert.equal(refused.status, 403)
+    assert.equal((await refused.json()).code, 'csrf_failed')
+    assert.deepEqual(refused.headers.getSetCookie(), [])
+    const still = await send('GET', '/api/items', { headers: { cookie } })
+    assert.equal(still.status, 200)
+  })
+
+  test('a definitive refresh failure clears the cookies', async () => {
+    const response = await send('POST', '/auth/refresh', {
+      headers: { cookie: `${COOKIES.refresh.name}=not-a-refresh-token`, 'x-polyauth': '1', 'sec-fetch-site': 'same-origin' },
+    })
+    assert.equal(response.status, 401)
+    assert.equal((await response.json()).code, 'invalid_token')
+    const set = parseSetCookies(response.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name], { cleared: true })
+    checkCookie('refresh', set[COOKIES.refresh.name], { cleared: true })
+  })
+
+  test('parallel refreshes with one cookie: one rotation, identical Set-Cookie', async () => {
+    const pair = await signIn('admin')
+    const headers = { cookie: `${COOKIES.refresh.name}=${pair.refresh}`, 'x-polyauth': '1', 'sec-fetch-site': 'same-origin' }
+    const responses = await Promise.all(Array.from({ length: 12 }, () => send('POST', '/auth/refresh', { headers })))
+    const cookieSets = responses.map((r) => {
+      assert.equal(r.status, 200)
+      return JSON.stringify(r.headers.getSetCookie().map((h) => h.replace(/Max-Age=\d+/, '')))
+    })
+    assert.equal(new Set(cookieSets).size, 1, 'every racer got the same successor pair')
+    const successor = parseSetCookies(responses[0].headers.getSetCookie())[COOKIES.refresh.name].value
+    assert.notEqual(successor, pair.refresh)
+    // A late racer within the window gets the same successor again.
+    const late = await send('POST', '/auth/refresh', { headers })
+    assert.equal(parseSetCookies(late.headers.getSetCookie())[COOKIES.refresh.name].value, successor)
+    // Two sessions for admin (before() and this one), none added by the racing refreshes.
+    const listed = await send('GET', '/auth/sessions', { headers: { authorization: `Bearer ${pairs.admin.access}` } })
+    assert.equal(listed.status, 200)
+    assert.equal((await listed.json()).length, 2)
+  })
+
+  test('auth() and accessToken() in a Server Component: anonymous, authenticated, expired (read-only)', async () => {
+    const render = async (cookie) => {
+      const r = await fetch(`${base}/`, { headers: cookie ? { cookie } : {} })
+      assert.equal(r.status, 200)
+      assert.deepEqual(r.headers.getSetCookie(), [], 'auth() never writes cookies')
+      return r.text()
+    }
+    const status = (html) => html.match(/<span id="status">([a-z]+)<\/span>/)?.[1]
+    const token = (html) => html.match(/<span id="token">([a-z]+)<\/span>/)?.[1]
+    const anonymous = await render()
+    assert.equal(status(anonymous), 'anonymous')
+    assert.equal(token(anonymous), 'no')
+    const signedIn = await render(`${COOKIES.access.name}=${pairs.user.access}`)
+    assert.equal(status(signedIn), 'authenticated')
+    assert.equal(token(signedIn), 'yes', 'accessToken() gives the page the bearer')
+    assert.ok(signedIn.includes(`<span id="subject">${subjects.user}</span>`))
+    assert.ok(!signedIn.includes(pairs.user.access), 'the token itself is never rendered')
+    const expired = await render(`${COOKIES.refresh.name}=${pairs.user.refresh}`)
+    assert.equal(status(expired), 'expired')
+    assert.equal(token(expired), 'no')
+    assert.equal(status(await render(`${COOKIES.access.name}=not.a.token`)), 'expired')
+  })
+
+  test('MFA sign-in over the routes: mfa_required, a wrong code keeps the step going, the right one passes step-up', async () => {
+    const first = await send('POST', '/auth/login', { json: MFA_USER })
+    assert.equal(first.status, 200)
+    const step = await first.json()
+    assert.equal(step.status, 'mfa_required')
+    assert.deepEqual(first.headers.getSetCookie(), [], 'no session before the second factor')
+    // The enrollment used the current step's code: sign in with the next one (within the window).
+    const code = totp.code(mfaSecret, { now: Math.floor(Date.now() / 1000) + 30 })
+    const wrongCode = code === '000000' ? '111111' : '000000'
+    const wrong = await send('POST', '/auth/mfa/verify', { json: { mfa_token: step.mfa_token, code: wrongCode } })
+    assert.equal(wrong.status, 401)
+    const retry = await wrong.json()
+    assert.equal(retry.code, 'totp_invalid')
+    assert.equal(typeof retry.mfa_token, 'string')
+    assert.equal(retry.tries_left, 4)
+    const ok = await send('POST', '/auth/mfa/verify', { json: { mfa_token: retry.mfa_token, code } })
+    assert.equal(ok.status, 200, await ok.clone().text())
+    const set = parseSetCookies(ok.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name])
+    checkCookie('refresh', set[COOKIES.refresh.name])
+    const secure = await send('GET', '/api/secure', { headers: { cookie: `${COOKIES.access.name}=${set[COOKIES.access.name].value}` } })
+    assert.equal(secure.status, 200)
+    assert.deepEqual(await secure.json(), { ok: true })
+    // The spent step cannot start a second session.
+    const again = await send('POST', '/auth/mfa/verify', { json: { mfa_token: retry.mfa_token, code } })
+    assert.equal(again.status, 401)
+  })
+
+  test('GET session and jwks through the catch-all route', async () => {
+    const s = await send('GET', '/auth/session', { headers: { cookie: `${COOKIES.access.name}=${pairs.admin.access}` } })
+    assert.equal(s.status, 200)
+    const body = await s.json()
+    assert.equal(body.status, 'authenticated')
+    assert.equal(body.session.subject, subjects.admin)
+    assert.ok(body.session.scopes.includes('items:write'))
+    const jwks = await (await send('GET', '/auth/jwks')).json()
+    assert.deepEqual(jwks.keys.map((k) => k.kid), ['eddsa-key'])
+    assert.equal(jwks.keys[0].d, undefined, 'public keys only')
+    const wrong = await send('GET', '/auth/login')
+    assert.equal(wrong.status, 405)
+  })
+})
