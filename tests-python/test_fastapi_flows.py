@@ -248,6 +248,12 @@ async def test_logout_with_an_expired_access_token_and_logout_everywhere(store_u
             headers={"cookie": f"{t.auth.cookies.names()[1]}={r2}", "sec-fetch-site": "cross-site"},
         )
         assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+        # A cookie logout without the static header is refused too, even with a valid access cookie.
+        no_header = await t.client.post(
+            "/auth/logout", headers={**cookie_header(t, second), "sec-fetch-site": "same-origin"}
+        )
+        assert no_header.status_code == 403 and no_header.json()["code"] == "csrf_failed"
+        assert "set-cookie" not in no_header.headers
         # Logout everywhere revokes every session of the subject, the bearer ones too.
         everywhere = await t.client.post(
             "/auth/logout-all", headers={**cookie_header(t, second), **SAME_ORIGIN}

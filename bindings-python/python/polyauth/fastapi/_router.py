@@ -222,6 +222,8 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
             request: Request, current: Annotated[Principal | None, Security(auth.optional)]
         ) -> Response:
             response = _no_content()
+            if current is not None and current.source == "cookie":
+                cookie_mode_checks(request)  # FRAMEWORKS.md §1 rule 4: cookie logout needs X-Polyauth
             if current is not None and current.session_id is not None:
                 await auth.logout(session_id=current.session_id)
             else:
@@ -241,7 +243,11 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
             return response
 
         @router.post("/logout-all", status_code=204, summary="Sign out every session")
-        async def logout_all(current: Annotated[Principal, Security(principal)]) -> Response:
+        async def logout_all(
+            request: Request, current: Annotated[Principal, Security(principal)]
+        ) -> Response:
+            if current.source == "cookie":
+                cookie_mode_checks(request)
             await auth.sessions.revoke_all(current.subject)
             if current.session_id is not None:
                 auth.forget_session(current.session_id)
