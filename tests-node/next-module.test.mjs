@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KeySet, Tokens } from 'polyauth'
 import * as esm from 'polyauth/next'
+import { withPolyauth } from 'polyauth/next/config'
 import { REPO_ROOT } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
@@ -179,3 +180,61 @@ test(
     }
   },
 )
+
+// ---- polyauth/next/config ----
+
+
+test('withPolyauth adds polyauth to serverExternalPackages, keeping the user entries, once', () => {
+  assert.deepEqual(withPolyauth({}).serverExternalPackages, ['polyauth'])
+  assert.deepEqual(withPolyauth().serverExternalPackages, ['polyauth'])
+  const user = { serverExternalPackages: ['sharp', 'polyauth', 'pg'], output: 'standalone', reactStrictMode: true }
+  const out = withPolyauth(user)
+  assert.deepEqual(out.serverExternalPackages, ['sharp', 'polyauth', 'pg'])
+  assert.deepEqual(withPolyauth({ serverExternalPackages: ['sharp'] }).serverExternalPackages, ['sharp', 'polyauth'])
+  assert.equal(out.output, 'standalone')
+  assert.equal(out.reactStrictMode, true)
+  // The user's object is not modified.
+  assert.deepEqual(user.serverExternalPackages, ['sharp', 'polyauth', 'pg'])
+  assert.throws(() => withPolyauth({ serverExternalPackages: 'polyauth' }), TypeError)
+})
+
+test('withPolyauth never adds a webpack key and passes the user webpack function through', () => {
+  assert.equal('webpack' in withPolyauth({}), false)
+  assert.equal('webpack' in withPolyauth({ output: 'standalone' }, { trustedOrigins: ['https://a.example.com'] }), false)
+  const webpack = (c) => c
+  assert.equal(withPolyauth({ webpack }).webpack, webpack)
+})
+
+test('withPolyauth trustedOrigins: hosts added to experimental.serverActions.allowedOrigins', () => {
+  const out = withPolyauth(
+    { experimental: { serverActions: { allowedOrigins: ['proxy.example.com'], bodySizeLimit: '2mb' }, other: 1 } },
+    { trustedOrigins: ['https://app.example.com', 'http://localhost:3001', 'https://proxy.example.com'] },
+  )
+  assert.deepEqual(out.experimental.serverActions.allowedOrigins, ['proxy.example.com', 'app.example.com', 'localhost:3001'])
+  assert.equal(out.experimental.serverActions.bodySizeLimit, '2mb')
+  assert.equal(out.experimental.other, 1)
+  assert.equal('experimental' in withPolyauth({}), false)
+  assert.throws(() => withPolyauth({}, { trustedOrigins: ['app.example.com'] }), TypeError)
+  assert.throws(() => withPolyauth({}, { trustedOrigins: ['https://app.example.com/path'] }), TypeError)
+})
+
+test('polyauth/next/config (ESM and CommonJS) does not load the native addon', () => {
+  // /proc/self/maps lists every shared object the process has mapped, the .node addon included.
+  const probe = (load) => `${load}.then((m) => {
+    if (typeof m.withPolyauth !== 'function') throw new Error('no withPolyauth')
+    const maps = require('node:fs').readFileSync('/proc/self/maps', 'utf8')
+    const cached = Object.keys(require.cache).filter((k) => k.endsWith('.node'))
+    console.log(JSON.stringify({ mapped: /polyauth[^/\\n]*\\.node/.test(maps), cached }))
+  })`
+  const run = (code) => {
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: REPO_ROOT, encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+  for (const load of ["Promise.resolve(require('polyauth/next/config'))", "import('polyauth/next/config')"]) {
+    assert.deepEqual(run(probe(load)), { mapped: false, cached: [] }, load)
+  }
+  // The probe sees the addon when it is loaded (polyauth/next loads it).
+  const control = run(probe("Promise.resolve(require('polyauth/next')).then(() => require('polyauth/next/config'))"))
+  assert.equal(control.mapped, true)
+})

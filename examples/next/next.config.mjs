@@ -1,7 +1,5 @@
-/** @type {import('next').NextConfig} */
-const nextConfig = {
-  // polyauth loads a native addon: Next.js must require it at run time, not bundle it.
-  serverExternalPackages: ['polyauth'],
-}
+import { withPolyauth } from 'polyauth/next/config'
 
-export default nextConfig
+// withPolyauth adds 'polyauth' to serverExternalPackages: it loads a native addon, so Next.js must
+// require it at run time, not bundle it. trustedOrigins: the same list as createAuth's csrf option.
+export default withPolyauth({}, { trustedOrigins: ['https://app.example.com'] })
