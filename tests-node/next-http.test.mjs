@@ -26,6 +26,9 @@ const NEXT_BIN = join(EXAMPLE, 'node_modules', 'next', 'dist', 'bin', 'next')
 const LINKED = join(EXAMPLE, 'node_modules', 'polyauth', 'bindings-node')
 const MFA_KEY = Mfa.generateKey()
 const MFA_USER = { login: 'mfa@example.com', password: 'amber-glacier-tulip-violin-58' }
+// Signs in through the example's Server Action form (its own TOTP secret: codes are single-use).
+const FORM_MFA_USER = { login: 'form-mfa@example.com', password: 'copper-meadow-harbor-quill-64' }
+const FORM_USER = { login: 'form@example.com', password: 'violet-anchor-pebble-summit-93' }
 const ACCESS_TTL = 900
 const REFRESH_TTL = 30 * 86400
 
@@ -96,6 +99,8 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
   let expired
   let expiredReady
   let mfaSecret
+  let formMfaSecret
+  let formSubject
   const totp = new Totp()
 
   async function send(method, path, { headers = {}, json } = {}) {
@@ -174,6 +179,10 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     const mfa = new Mfa(store, totp, { encryptionKey: MFA_KEY })
     mfaSecret = (await mfa.beginEnrollment(mfaSubject, MFA_USER.login)).secret
     await mfa.confirm(mfaSubject, totp.code(mfaSecret))
+    const formMfaSubject = (await accounts.create(FORM_MFA_USER.login, FORM_MFA_USER.password)).subject
+    formMfaSecret = (await mfa.beginEnrollment(formMfaSubject, FORM_MFA_USER.login)).secret
+    await mfa.confirm(formMfaSubject, totp.code(formMfaSecret))
+    formSubject = (await accounts.create(FORM_USER.login, FORM_USER.password)).subject
     const tokens = new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' })
     expired = tokens.issue(subjects.user, { claims: { scope: 'items:read' }, ttl: 1 })
     expiredReady = sleep(2100)
@@ -378,5 +387,122 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     assert.equal(jwks.keys[0].d, undefined, 'public keys only')
     const wrong = await send('GET', '/auth/login')
     assert.equal(wrong.status, 405)
+  })
+
+  // ---- Server Actions (signIn, verifyMfa, signOut) and requireAuth, as a browser without JS posts them ----
+
+  const unescapeHtml = (v) => v.replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+
+  /** The form `id` of `html` as FormData: its hidden inputs (the Server Action reference Next.js renders) plus `fields`. */
+  function actionForm(html, id, fields = {}) {
+    const form = html.match(new RegExp(`<form[^>]*id="${id}"[^>]*>([\\s\\S]*?)</form>`))
+    assert.ok(form, `no form #${id} in:\n${html.slice(0, 2000)}`)
+    const data = new FormData()
+    for (const [input] of form[1].matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+      const name = input.match(/name="([^"]*)"/)?.[1]
+      if (name !== undefined) data.append(unescapeHtml(name), unescapeHtml(input.match(/value="([^"]*)"/)?.[1] ?? ''))
+    }
+    for (const [name, value] of Object.entries(fields)) data.append(name, value)
+    return data
+  }
+
+  /** Submits form `id` of page `path` (same origin, as the browser would), with `cookie` if given. */
+  async function submit(path, id, fields, { cookie, html } = {}) {
+    const headers = cookie ? { cookie } : {}
+    const page = html ?? (await (await fetch(`${base}${path}`, { headers })).text())
+    return fetch(`${base}${path}`, {
+      method: 'POST',
+      body: actionForm(page, id, fields),
+      redirect: 'manual',
+      headers: { ...headers, origin: base, 'sec-fetch-site': 'same-origin' },
+    })
+  }
+
+  const cookieHeader = (set) => `${COOKIES.access.name}=${set[COOKIES.access.name].value}; ${COOKIES.refresh.name}=${set[COOKIES.refresh.name].value}`
+
+  async function formSignIn() {
+    const response = await submit('/sign-in?next=%2Fdashboard', 'sign-in', FORM_USER)
+    assert.equal(response.status, 303, await response.clone().text())
+    assert.equal(response.headers.get('location'), '/dashboard')
+    const set = parseSetCookies(response.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name])
+    checkCookie('refresh', set[COOKIES.refresh.name])
+    return set
+  }
+
+  test('requireAuth(): an anonymous visit to /dashboard redirects to the sign-in page with ?next=', async () => {
+    const response = await fetch(`${base}/dashboard`, { redirect: 'manual' })
+    assert.equal(response.status, 307)
+    assert.equal(response.headers.get('location'), '/sign-in?next=%2Fdashboard')
+    assert.deepEqual(response.headers.getSetCookie(), [])
+  })
+
+  test('signIn() in a Server Action: wrong password renders the error, no cookies; the right one sets both cookies', async () => {
+    const wrong = await submit('/sign-in?next=%2Fdashboard', 'sign-in', { ...FORM_USER, password: 'not-the-password-123' })
+    assert.equal(wrong.status, 200)
+    assert.deepEqual(wrong.headers.getSetCookie(), [])
+    assert.match(await wrong.text(), /id="error" data-code="invalid_credentials"/)
+
+    const set = await formSignIn()
+    const dashboard = await fetch(`${base}/dashboard`, { headers: { cookie: cookieHeader(set) }, redirect: 'manual' })
+    assert.equal(dashboard.status, 200)
+    const html = await dashboard.text()
+    assert.ok(html.includes(`<span id="subject">${formSubject}</span>`), html.slice(0, 2000))
+    assert.match(html, /\(<!-- -->pwd<!-- -->\)|\(pwd\)/)
+  })
+
+  test('verifyMfa() in a Server Action: the MFA step, a wrong code keeps it with a fresh token, the right code signs in', async () => {
+    const first = await submit('/sign-in', 'sign-in', FORM_MFA_USER)
+    assert.equal(first.status, 200)
+    assert.deepEqual(first.headers.getSetCookie(), [], 'no session before the second factor')
+    const step = await first.text()
+    const token1 = step.match(/name="mfa_token" value="([^"]+)"/)?.[1]
+    assert.ok(token1, step.slice(0, 2000))
+    assert.match(step, /id="code"/)
+
+    const code = totp.code(formMfaSecret, { now: Math.floor(Date.now() / 1000) + 30 })
+    const wrongCode = code === '000000' ? '111111' : '000000'
+    const wrong = await submit('/sign-in', 'sign-in', { code: wrongCode }, { html: step })
+    assert.equal(wrong.status, 200)
+    assert.deepEqual(wrong.headers.getSetCookie(), [])
+    const retry = await wrong.text()
+    assert.match(retry, /id="error" data-code="totp_invalid"/)
+    const token2 = retry.match(/name="mfa_token" value="([^"]+)"/)?.[1]
+    assert.ok(token2 && token2 !== token1, 'a fresh mfa_token')
+
+    const ok = await submit('/sign-in', 'sign-in', { code }, { html: retry })
+    assert.equal(ok.status, 303, await ok.clone().text())
+    assert.equal(ok.headers.get('location'), '/')
+    const set = parseSetCookies(ok.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name])
+    checkCookie('refresh', set[COOKIES.refresh.name])
+    const secure = await send('GET', '/api/secure', { headers: { cookie: `${COOKIES.access.name}=${set[COOKIES.access.name].value}` } })
+    assert.equal(secure.status, 200, 'amr otp: the step-up route passes')
+  })
+
+  test('signOut() in a Server Action: clears both cookies and revokes the session', async () => {
+    const set = await formSignIn()
+    const cookie = cookieHeader(set)
+    const out = await submit('/dashboard', 'sign-out', {}, { cookie })
+    assert.equal(out.status, 303, await out.clone().text())
+    assert.equal(out.headers.get('location'), '/')
+    const cleared = parseSetCookies(out.headers.getSetCookie())
+    checkCookie('access', cleared[COOKIES.access.name], { cleared: true })
+    checkCookie('refresh', cleared[COOKIES.refresh.name], { cleared: true })
+    const after = await send('POST', '/auth/refresh', { json: { refresh_token: set[COOKIES.refresh.name].value } })
+    assert.equal(after.status, 401)
+    const dashboard = await fetch(`${base}/dashboard`, { headers: { cookie }, redirect: 'manual' })
+    assert.equal(dashboard.status, 307, 'the revoked session no longer opens the dashboard')
+  })
+
+  test('signOut({ everywhere: true }) in a Server Action: every session of the user ends', async () => {
+    const other = await formSignIn()
+    const set = await formSignIn()
+    const out = await submit('/dashboard', 'sign-out-everywhere', {}, { cookie: cookieHeader(set) })
+    assert.equal(out.status, 303, await out.clone().text())
+    const cleared = parseSetCookies(out.headers.getSetCookie())
+    checkCookie('access', cleared[COOKIES.access.name], { cleared: true })
+    const refreshed = await send('POST', '/auth/refresh', { json: { refresh_token: other[COOKIES.refresh.name].value } })
+    assert.equal(refreshed.status, 401, 'the other session is revoked too')
   })
 })

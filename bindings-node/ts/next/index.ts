@@ -104,6 +104,25 @@ export interface TokensConfig {
   leeway?: number
 }
 
+/** What the Server Action helpers (`signIn`, `verifyMfa`, `signOut`) return; they never throw redirects. */
+export type ActionResult =
+  | { ok: true; status: 'ok' }
+  | { ok: true; status: 'mfa_required'; mfaToken: string }
+  | { ok: false; code: string; detail: string; mfaToken?: string; retryAfter?: number }
+
+/** Input of {@link Auth.signIn}: a form (`login`, `password` fields) or an object. */
+export type SignInInput = FormData | { login: string; password: string }
+/** Input of {@link Auth.verifyMfa}: a form (`mfa_token`, `code` or `recovery_code`) or an object. */
+export type VerifyMfaInput = FormData | { mfaToken: string; code?: string; recoveryCode?: string }
+
+/** Options of {@link Auth.requireAuth}. */
+export interface RequireAuthOptions {
+  /** Scopes (or role permissions) all required; missing ones throw `insufficient_scope`. */
+  scopes?: readonly string[]
+  /** The path to come back to after signing in (`?next=`); default: the current path when Next.js tells it, else none. */
+  next?: string
+}
+
 /** Options of {@link createAuth}. */
 export interface CreateAuthOptions {
   /** A `Tokens` instance, or its settings (built on first use, so `next build` needs no keys). */
@@ -132,6 +151,8 @@ export interface CreateAuthOptions {
   realm?: string
   /** Where the catch-all auth route lives (default `/api/auth`). */
   basePath?: string
+  /** The sign-in page `requireAuth()` redirects to (default `/sign-in`). */
+  signInPath?: string
   /** The client address used as extra throttle context and session metadata (default: none; Next.js exposes no peer address). */
   clientIp?: (request: Request) => string | undefined
 }
@@ -168,6 +189,14 @@ export interface Auth {
   ): RouteHandler<C>
   /** The current request's access token (to call an API as the user), or null when not authenticated. */
   accessToken(): Promise<string | null>
+  /** The session of a Server Component; redirects to the sign-in page (`?next=`) when not authenticated. */
+  requireAuth(options?: RequireAuthOptions): Promise<Principal>
+  /** Server Action: password sign-in; sets the cookies, or returns `mfa_required` with the `mfaToken`. */
+  signIn(input: SignInInput): Promise<ActionResult>
+  /** Server Action: the second factor (TOTP `code` or `recoveryCode`) after `mfa_required`; sets the cookies. */
+  verifyMfa(input: VerifyMfaInput): Promise<ActionResult>
+  /** Server Action: ends this session (or every session of the user with `everywhere`) and clears the cookies. */
+  signOut(options?: { everywhere?: boolean }): Promise<ActionResult>
   /** The principal of `request` (bearer first, then the access cookie) with the scope, step-up and CSRF checks. */
   authenticate(request: Request, options?: WithAuthOptions): Promise<Principal | null>
   /** Appends the `Set-Cookie` headers of `pair` to `headers`. */
@@ -241,8 +270,26 @@ function buildTokens(option: CreateAuthOptions['tokens']): Tokens {
   })
 }
 
-type NextCookies = { get(name: string): { value: string } | undefined }
-type NextHeaders = { cookies(): Promise<NextCookies> | NextCookies }
+type NextCookies = {
+  get(name: string): { value: string } | undefined
+  set?(name: string, value: string, options: Record<string, unknown>): unknown
+}
+type NextHeaders = {
+  cookies(): Promise<NextCookies> | NextCookies
+  headers(): Promise<{ get(name: string): string | null }> | { get(name: string): string | null }
+}
+
+/** `redirect` of `next/navigation` (the application's copy, as for `next/headers`). */
+function nextRedirect(url: string): never {
+  let navigation: { redirect(url: string): never }
+  try {
+    navigation = require('next/navigation') as typeof navigation
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
+    navigation = createRequire(path.join(process.cwd(), 'package.json'))('next/navigation') as typeof navigation
+  }
+  return navigation.redirect(url)
+}
 
 /**
  * `next/headers` of the application. Loaded here, not at import, so the handlers run without
@@ -305,6 +352,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const cookies = options.cookies === false ? null : cookieConfig(options.cookies ?? {}, insecureDev)
   const csrf: CsrfOptions = options.csrf ?? {}
   const csrfHeader = (csrf.header ?? 'X-Polyauth').toLowerCase()
+  const signInPath = options.signInPath ?? '/sign-in'
   const basePath = (options.basePath ?? '/api/auth').replace(/\/+$/, '')
   const sessionCheck = options.sessionCheck ?? 5
   const permissions = new Map<string, ReadonlySet<string>>(
@@ -807,11 +855,184 @@ export function createAuth(options: CreateAuthOptions): Auth {
     return jar.get(cookies.accessName)?.value ?? null
   }
 
+  // ---- Server Components and Server Actions (cookies through next/headers) ----------------
+
+  function formValue(input: FormData | Record<string, unknown>, ...names: string[]): string | undefined {
+    for (const name of names) {
+      const value = typeof (input as FormData).get === 'function'
+        ? (input as FormData).get(name)
+        : (input as Record<string, unknown>)[name]
+      if (typeof value === 'string' && value !== '') return value.slice(0, TEXT + 1)
+    }
+    return undefined
+  }
+
+  function failure(e: unknown): ActionResult {
+    if (e instanceof PolyauthError || e instanceof AuthHttpError) {
+      const error = fromAuthError(e, realm)
+      const result: ActionResult = { ok: false, code: error.code, detail: error.message }
+      if (e instanceof PolyauthError && e.mfaToken !== undefined) result.mfaToken = e.mfaToken
+      if (e instanceof PolyauthError && e.retryAfter !== undefined) result.retryAfter = e.retryAfter
+      return result
+    }
+    throw e
+  }
+
+  async function actionMeta(): Promise<Record<string, unknown>> {
+    const h = await nextHeaders().headers()
+    return { user_agent: (h.get('user-agent') ?? '').slice(0, 256) }
+  }
+
+  async function writableJar(): Promise<NextCookies & { set: NonNullable<NextCookies['set']> }> {
+    if (cookies === null) throw new PolyauthError('invalid_config', 'signIn, verifyMfa and signOut need cookies (cookies: false is set)')
+    const jar = await nextHeaders().cookies()
+    if (typeof jar.set !== 'function') throw new TypeError('polyauth: cookies can be written only in a Server Action or a route handler')
+    return jar as NextCookies & { set: NonNullable<NextCookies['set']> }
+  }
+
+  function jarSet(jar: { set: NonNullable<NextCookies['set']> }, name: string, value: string, maxAge: number, sameSite: 'lax' | 'strict'): void {
+    jar.set(name, value, { httpOnly: true, secure: !insecureDev, path: '/', sameSite, maxAge })
+  }
+
+  function storePair(jar: { set: NonNullable<NextCookies['set']> }, pair: TokenPair): void {
+    const c = cookies as CookieConfig
+    checkCookieSize(pair.accessToken, 'access')
+    checkCookieSize(pair.refreshToken, 'refresh')
+    const refreshAge = Math.max(0, pair.refreshExpiresAt - Math.floor(Date.now() / 1000))
+    jarSet(jar, c.accessName, pair.accessToken, pair.expiresIn, c.accessSameSite)
+    jarSet(jar, c.refreshName, pair.refreshToken, refreshAge, c.refreshSameSite)
+  }
+
+  function clearJar(jar: { set: NonNullable<NextCookies['set']> }): void {
+    const c = cookies as CookieConfig
+    jarSet(jar, c.accessName, '', 0, c.accessSameSite)
+    jarSet(jar, c.refreshName, '', 0, c.refreshSameSite)
+  }
+
+  async function signIn(input: SignInInput): Promise<ActionResult> {
+    try {
+      const jar = await writableJar()
+      const login = formValue(input as FormData, 'login')
+      const password = formValue(input as FormData, 'password')
+      if (login === undefined || password === undefined) throw new AuthHttpError(400, 'invalid_request', 'login and password are required')
+      const c = await state()
+      let result
+      try {
+        result = await c.signIn.password(login, password, { meta: await actionMeta() })
+      } catch (e) {
+        const code = e instanceof PolyauthError ? e.code : 'internal_error'
+        audit(code === 'rate_limited' ? 'rate_limited' : 'login_failed', { ip: null, code })
+        throw e
+      }
+      if (result.status === 'mfa_required') return { ok: true, status: 'mfa_required', mfaToken: result.mfaToken }
+      storePair(jar, result.pair)
+      audit('login_succeeded', { ip: null, session_id: result.pair.sessionId, amr: ['pwd'] })
+      return { ok: true, status: 'ok' }
+    } catch (e) {
+      return failure(e)
+    }
+  }
+
+  async function verifyMfa(input: VerifyMfaInput): Promise<ActionResult> {
+    try {
+      const jar = await writableJar()
+      const mfaToken = formValue(input as FormData, 'mfaToken', 'mfa_token')
+      const code = formValue(input as FormData, 'code')
+      const recoveryCode = formValue(input as FormData, 'recoveryCode', 'recovery_code')
+      if (mfaToken === undefined || (code === undefined && recoveryCode === undefined)) {
+        throw new AuthHttpError(400, 'invalid_request', 'mfaToken and a code or recoveryCode are required')
+      }
+      const c = await state()
+      let pair: TokenPair
+      try {
+        pair = await c.signIn.secondFactor(mfaToken, {
+          ...(code !== undefined ? { code } : {}),
+          ...(recoveryCode !== undefined ? { recoveryCode } : {}),
+          meta: await actionMeta(),
+        })
+      } catch (e) {
+        audit('mfa_failed', { ip: null, code: e instanceof PolyauthError ? e.code : 'internal_error' })
+        throw e
+      }
+      storePair(jar, pair)
+      audit('login_succeeded', { ip: null, session_id: pair.sessionId })
+      return { ok: true, status: 'ok' }
+    } catch (e) {
+      return failure(e)
+    }
+  }
+
+  async function signOut(opts: { everywhere?: boolean } = {}): Promise<ActionResult> {
+    try {
+      const jar = await writableJar()
+      const cfg = cookies as CookieConfig
+      const c = await state()
+      const access = jar.get(cfg.accessName)?.value
+      const refreshCookie = jar.get(cfg.refreshName)?.value
+      let current: Principal | null = null
+      if (access) {
+        try {
+          current = await verify(access, 'cookie')
+        } catch (e) {
+          if (!(e instanceof PolyauthError) || e.code === 'store_unavailable') throw e
+        }
+      }
+      if (opts.everywhere === true) {
+        if (current === null) throw notAuthenticated(realm)
+        await c.sessions.revokeAll(current.subject)
+        if (current.sessionId !== null) sessionCache.delete(current.sessionId)
+        audit('session_revoked', { subject: current.subject, all: true })
+      } else if (current !== null && current.sessionId !== null) {
+        await revokeSession(c, current.sessionId)
+      } else if (refreshCookie) {
+        try {
+          if (await c.sessions.revokeRefreshToken(refreshCookie)) audit('session_revoked', {})
+        } catch (e) {
+          if (!(e instanceof PolyauthError && e.code === 'invalid_token')) throw e
+        }
+      }
+      clearJar(jar)
+      return { ok: true, status: 'ok' }
+    } catch (e) {
+      return failure(e)
+    }
+  }
+
+  async function requireAuth(opts: RequireAuthOptions = {}): Promise<Principal> {
+    const current = await auth()
+    if (current.status !== 'authenticated') {
+      const back = opts.next ?? (await currentPath())
+      const target = back !== undefined && back.startsWith('/') && !back.startsWith('//')
+        ? `${signInPath}?next=${encodeURIComponent(back)}`
+        : signInPath
+      return nextRedirect(target)
+    }
+    const missing = (opts.scopes ?? []).filter((s) => !current.session.scopes.includes(s))
+    if (missing.length > 0) {
+      throw new AuthHttpError(403, 'insufficient_scope', `Missing scope: ${missing.join(' ')}`)
+    }
+    return current.session
+  }
+
+  /** The path of the page being rendered, when the request says it (`next-url` on client navigations, else the proxy's header). */
+  async function currentPath(): Promise<string | undefined> {
+    const h = await nextHeaders().headers()
+    for (const name of ['x-polyauth-path', 'next-url']) {
+      const value = h.get(name)
+      if (value && value.startsWith('/')) return value
+    }
+    return undefined
+  }
+
   return {
     handlers: { GET: dispatcher(get, post, 'GET'), POST: dispatcher(post, get, 'POST') },
     auth,
     withAuth: withAuth as Auth['withAuth'],
     accessToken,
+    requireAuth,
+    signIn,
+    verifyMfa,
+    signOut,
     authenticate,
     setCookies,
     clearCookies,

@@ -1,7 +1,7 @@
 // One place that configures polyauth for the whole app (FRAMEWORKS.md §3).
 import { createAuth } from 'polyauth/next'
 
-export const { handlers, auth, withAuth, accessToken } = createAuth({
+export const { handlers, auth, requireAuth, withAuth, signIn, verifyMfa, signOut, accessToken } = createAuth({
   // Keys come from the environment (a JWKS with the private signing key); nothing is read until
   // the first request, so `next build` needs no keys.
   tokens: {

@@ -1,0 +1,22 @@
+import { requireAuth } from '@/lib/auth'
+import { signOutAction } from '../actions'
+
+// requireAuth() redirects anonymous visitors to /sign-in?next=/dashboard.
+export default async function Dashboard() {
+  const session = await requireAuth({ next: '/dashboard' })
+  return (
+    <main>
+      <h1>Dashboard</h1>
+      <p>
+        signed in as <span id="subject">{session.subject}</span> ({session.amr.join(', ')})
+      </p>
+      <form action={signOutAction} id="sign-out">
+        <button type="submit">Sign out</button>
+      </form>
+      <form action={signOutAction} id="sign-out-everywhere">
+        <input type="hidden" name="everywhere" value="1" />
+        <button type="submit">Sign out everywhere</button>
+      </form>
+    </main>
+  )
+}
