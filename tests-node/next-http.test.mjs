@@ -505,4 +505,18 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     const refreshed = await send('POST', '/auth/refresh', { json: { refresh_token: other[COOKIES.refresh.name].value } })
     assert.equal(refreshed.status, 401, 'the other session is revoked too')
   })
+
+  test('a cross-site post to the sign-in Server Action is refused and sets no cookie', async () => {
+    const page = await (await fetch(`${base}/sign-in`)).text()
+    const response = await fetch(`${base}/sign-in`, {
+      method: 'POST',
+      body: actionForm(page, 'sign-in', FORM_USER),
+      redirect: 'manual',
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    })
+    // Next.js compares Origin with the host (and serverActions.allowedOrigins) before running the action.
+    assert.equal(response.status, 500, String(response.status))
+    assert.deepEqual(response.headers.getSetCookie(), [])
+    assert.match(output, /Invalid Server Actions request/)
+  })
 })
