@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
+
+from report_more import cpu_model  # one CPU description for every bench report
 
 TARGET_OPEN = 0.9
 TARGET_PYJWT = 1.2
@@ -18,13 +19,6 @@ LABELS = {
     "polyauth_cookie": "polyauth `Security(auth.principal)`, cookie (`session_check` 5 s)",
     "pyjwt": "PyJWT tutorial dependency, bearer",
 }
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

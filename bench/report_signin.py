@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
+
+from report_more import cpu_model  # one CPU description for every bench report
 
 TARGET_RATIO = 0.9
 TARGET_TIMING = 0.05
@@ -17,13 +18,6 @@ HEADER = (
     "| known, wrong password p50 ms | unknown vs known-wrong | known, right password p50 ms |\n"
     "|---|---|---|---|---|---|---|---|---|"
 )
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import polyauth as _polyauth
 
 from .. import _native
-from ..errors import AuthError, InvalidConfigError
+from ..errors import AuthError, InvalidConfigError, SessionRevokedError
 from ..tokens import Tokens
 from ._http import (
     TOKEN_CODES,
@@ -341,7 +341,7 @@ class PolyAuth:
             claims = await self.tokens.verify_async(token)
             sid = claims.get("sid")
             if isinstance(sid, str) and not await self._session_active(sid):
-                raise _native_error("session_revoked")
+                raise SessionRevokedError("the session was revoked or has expired")
         except AuthError as e:
             # An unusable cookie makes an optional principal anonymous; a store that did not
             # answer does not (503, like every other route: the user is not signed out).
@@ -603,9 +603,3 @@ def _status_code_name(status: int) -> str:
 
 def _own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def _native_error(code: str) -> AuthError:
-    from ..errors import _BY_CODE
-
-    return _BY_CODE[code]("the session was revoked or has expired")

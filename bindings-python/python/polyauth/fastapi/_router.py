@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..errors import AuthError, TotpInvalidError, TotpReplayedError
+from ..errors import AuthError
 from ._auth import Principal
 from ._http import (
     DEFINITIVE_REFRESH_CODES,
@@ -171,9 +171,7 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
         async def mfa_verify(request: Request, body: SecondFactor) -> Response:
             try:
                 pair = await auth.second_factor(request, body.mfa_token, body.code, body.recovery_code)
-            except (TotpInvalidError, TotpReplayedError) as e:
-                raise http(e) from None
-            except AuthError as e:
+            except AuthError as e:  # a wrong code's 401 carries the fresh mfa_token
                 raise http(e) from None
             return await signed_in(request, pair)
 
