@@ -4,6 +4,7 @@ import cjs from './dist/next/index.js'
 
 export const {
   createAuth,
+  PROXY_MATCHER,
   AuthHttpError,
   DEFINITIVE_REFRESH_CODES,
   MAX_COOKIE_TOKEN_BYTES,

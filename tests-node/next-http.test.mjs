@@ -325,8 +325,9 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
   })
 
   test('auth() and accessToken() in a Server Component: anonymous, authenticated, expired (read-only)', async () => {
+    // A router prefetch skips the proxy (its matcher), so the render alone decides: expired, no write.
     const render = async (cookie) => {
-      const r = await fetch(`${base}/`, { headers: cookie ? { cookie } : {} })
+      const r = await fetch(`${base}/`, { headers: { 'next-router-prefetch': '1', ...(cookie ? { cookie } : {}) } })
       assert.equal(r.status, 200)
       assert.deepEqual(r.headers.getSetCookie(), [], 'auth() never writes cookies')
       return r.text()
@@ -345,6 +346,80 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     assert.equal(status(expired), 'expired')
     assert.equal(token(expired), 'no')
     assert.equal(status(await render(`${COOKIES.access.name}=not.a.token`)), 'expired')
+  })
+
+  // ---- proxy.ts ------------------------------------------------------------------------------
+
+  const statusOf = (html) => html.match(/<span id="status">([a-z]+)<\/span>/)?.[1]
+
+  test('proxy: an expired access cookie is refreshed once, and the same request renders with the new cookies', async () => {
+    const pair = await signIn('user')
+    const response = await fetch(`${base}/`, { headers: { cookie: `${COOKIES.refresh.name}=${pair.refresh}; theme=dark` } })
+    assert.equal(response.status, 200)
+    const html = await response.text()
+    assert.equal(statusOf(html), 'authenticated', 'auth() in the page saw the refreshed access cookie')
+    assert.ok(html.includes(`<span id="subject">${subjects.user}</span>`))
+    const set = parseSetCookies(response.headers.getSetCookie())
+    checkCookie('access', set[COOKIES.access.name])
+    checkCookie('refresh', set[COOKIES.refresh.name])
+    assert.notEqual(set[COOKIES.refresh.name].value, pair.refresh, 'rotated')
+    assert.equal(set.theme, undefined, "the app's other cookies are not touched")
+    // The rotated pair works; the same expired cookie within the window gets the same successor.
+    const again = await fetch(`${base}/`, { headers: { cookie: `${COOKIES.refresh.name}=${pair.refresh}` } })
+    assert.equal(parseSetCookies(again.headers.getSetCookie())[COOKIES.refresh.name].value, set[COOKIES.refresh.name].value)
+    const api = await send('GET', '/api/items', { headers: { cookie: `${COOKIES.access.name}=${set[COOKIES.access.name].value}` } })
+    assert.equal(api.status, 200)
+  })
+
+  test('proxy: a router prefetch never refreshes (no Set-Cookie), the navigation that follows does', async () => {
+    const pair = await signIn('user')
+    const cookie = `${COOKIES.refresh.name}=${pair.refresh}`
+    for (const headers of [{ 'next-router-prefetch': '1', rsc: '1' }, { purpose: 'prefetch' }, { 'next-router-prefetch': '1' }]) {
+      const prefetch = await fetch(`${base}/dashboard`, { headers: { cookie, ...headers }, redirect: 'manual' })
+      await prefetch.arrayBuffer()
+      assert.deepEqual(prefetch.headers.getSetCookie(), [], JSON.stringify(headers))
+    }
+    const navigation = await fetch(`${base}/dashboard`, { headers: { cookie }, redirect: 'manual' })
+    assert.equal(navigation.status, 200)
+    assert.equal(parseSetCookies(navigation.headers.getSetCookie())[COOKIES.refresh.name].value.length > 0, true)
+  })
+
+  test('proxy: 20 parallel page requests with one expired cookie: one rotation, identical Set-Cookie', async () => {
+    const pair = await signIn('admin')
+    const cookie = `${COOKIES.refresh.name}=${pair.refresh}`
+    const before = await send('GET', '/auth/sessions', { headers: { authorization: `Bearer ${pairs.admin.access}` } })
+    const sessionsBefore = (await before.json()).length
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => fetch(`${base}/${i % 2 ? 'dashboard' : ''}`, { headers: { cookie }, redirect: 'manual' })),
+    )
+    const sets = await Promise.all(
+      responses.map(async (r) => {
+        assert.equal(r.status, 200)
+        assert.match(await r.text(), new RegExp(`<span id="subject">${subjects.admin}</span>`))
+        return JSON.stringify(r.headers.getSetCookie().map((h) => h.replace(/Max-Age=\d+/, '')))
+      }),
+    )
+    assert.equal(new Set(sets).size, 1, 'every page got the same successor pair')
+    const after = await send('GET', '/auth/sessions', { headers: { authorization: `Bearer ${pairs.admin.access}` } })
+    assert.equal((await after.json()).length, sessionsBefore, 'no session added or lost')
+  })
+
+  test('proxy: a protected path without a usable session goes to the sign-in page; a dead refresh cookie is cleared', async () => {
+    const anonymous = await fetch(`${base}/dashboard?tab=2`, { redirect: 'manual' })
+    assert.equal(anonymous.status, 307)
+    assert.equal(new URL(anonymous.headers.get('location'), base).pathname + new URL(anonymous.headers.get('location'), base).search, '/sign-in?next=%2Fdashboard%3Ftab%3D2')
+    const pair = await signIn('user')
+    const out = await send('POST', '/auth/logout', { headers: { authorization: `Bearer ${pair.access}` } })
+    assert.equal(out.status, 204)
+    const revoked = await fetch(`${base}/dashboard`, { headers: { cookie: `${COOKIES.refresh.name}=${pair.refresh}` }, redirect: 'manual' })
+    assert.equal(revoked.status, 307)
+    const cleared = parseSetCookies(revoked.headers.getSetCookie())
+    checkCookie('access', cleared[COOKIES.access.name], { cleared: true })
+    checkCookie('refresh', cleared[COOKIES.refresh.name], { cleared: true })
+    // An unprotected page renders anonymous-from-expired and clears the dead cookie too.
+    const home = await fetch(`${base}/`, { headers: { cookie: `${COOKIES.refresh.name}=${pair.refresh}` } })
+    assert.equal(statusOf(await home.text()), 'anonymous')
+    assert.equal(parseSetCookies(home.headers.getSetCookie())[COOKIES.refresh.name].value, '')
   })
 
   test('MFA sign-in over the routes: mfa_required, a wrong code keeps the step going, the right one passes step-up', async () => {

@@ -123,6 +123,47 @@ export interface RequireAuthOptions {
   next?: string
 }
 
+/** What a guarded Server Action ({@link Auth.action}) returns: the action's data, or the auth error's stable code. */
+export type GuardedResult<T> = { ok: true; data: T } | { ok: false; code: string; detail: string; retryAfter?: number }
+
+/** Options of {@link Auth.action}: the checks of `withAuth` for a Server Action. */
+export interface ActionOptions {
+  /** Scopes (or role permissions) all required. */
+  scopes?: readonly string[]
+  /** Authentication methods all required (`['otp']`). */
+  amr?: readonly string[]
+  /** A sign-in at most this many seconds ago (`auth_time`). */
+  maxAge?: number
+}
+
+/** Options of {@link Auth.proxy}. */
+export interface ProxyOptions {
+  /**
+   * Path prefixes only signed-in users may open (`['/dashboard']` covers `/dashboard/...`): an
+   * anonymous request, or one whose session ended, is redirected to the sign-in page with `?next=`.
+   * The pages must still check (`requireAuth()`): the proxy is a convenience, not the guard.
+   */
+  protect?: readonly string[]
+}
+
+/** A Next.js request as the proxy sees it (`NextRequest` is one). */
+export type ProxyRequest = Request
+
+/**
+ * The matcher `proxy.ts` should export (copy it: Next.js reads `config` statically, so it cannot be
+ * imported): every page, but not API routes, static files, nor router prefetches, so a page full of
+ * `<Link>`s triggers at most one refresh.
+ */
+export const PROXY_MATCHER = [
+  {
+    source: '/((?!api|_next/static|_next/image|favicon.ico|sitemap.xml|robots.txt).*)',
+    missing: [
+      { type: 'header', key: 'next-router-prefetch' },
+      { type: 'header', key: 'purpose', value: 'prefetch' },
+    ],
+  },
+] as const
+
 /** Options of {@link createAuth}. */
 export interface CreateAuthOptions {
   /** A `Tokens` instance, or its settings (built on first use, so `next build` needs no keys). */
@@ -191,6 +232,24 @@ export interface Auth {
   accessToken(): Promise<string | null>
   /** The session of a Server Component; redirects to the sign-in page (`?next=`) when not authenticated. */
   requireAuth(options?: RequireAuthOptions): Promise<Principal>
+  /**
+   * A guarded Server Action: re-verifies the caller from its cookies (refreshing inline when the
+   * access cookie expired), checks scopes / step-up, then runs `fn(principal, ...args)`. Auth
+   * failures and `PolyauthError`s thrown by `fn` come back as `{ ok: false, code }`; other errors
+   * (and Next.js redirects) propagate.
+   */
+  action<A extends unknown[], T>(
+    fn: (principal: Principal, ...args: A) => T | Promise<T>,
+    options?: ActionOptions,
+  ): (...args: A) => Promise<GuardedResult<Awaited<T>>>
+  /**
+   * The function of `proxy.ts` (Next 16, Node.js runtime): valid sessions pass through; an expired
+   * access cookie with a refresh cookie is refreshed once (single-flight) and both cookies are set on
+   * the response and on the request the page renders, so `auth()` already sees them. Router
+   * prefetches never refresh. Definitive refresh failures clear the cookies; a store that does not
+   * answer changes nothing.
+   */
+  proxy(options?: ProxyOptions): (request: ProxyRequest) => Promise<Response>
   /** Server Action: password sign-in; sets the cookies, or returns `mfa_required` with the `mfaToken`. */
   signIn(input: SignInInput): Promise<ActionResult>
   /** Server Action: the second factor (TOTP `code` or `recoveryCode`) after `mfa_required`; sets the cookies. */
@@ -228,7 +287,11 @@ const TEXT = 4096
 
 interface ProcessState {
   stores: Map<string, Promise<Store>>
-  refreshers: WeakMap<Sessions, RefreshCoalescer>
+  /**
+   * Next.js bundles `lib/auth.ts` once for the proxy and once for the app, so `createAuth` runs
+   * twice in one process; keyed by store URL and token settings, both share one single-flight.
+   */
+  refreshers: Map<string, RefreshCoalescer>
 }
 
 /** One store per URL per process, kept on `globalThis` so dev reloads of the app's modules reuse it. */
@@ -237,7 +300,7 @@ function processState(): ProcessState {
   const g = globalThis as unknown as Record<symbol, ProcessState | undefined>
   let s = g[key]
   if (s === undefined) {
-    s = { stores: new Map(), refreshers: new WeakMap() }
+    s = { stores: new Map(), refreshers: new Map() }
     g[key] = s
   }
   return s
@@ -289,6 +352,23 @@ function nextRedirect(url: string): never {
     navigation = createRequire(path.join(process.cwd(), 'package.json'))('next/navigation') as typeof navigation
   }
   return navigation.redirect(url)
+}
+
+type NextServer = {
+  NextResponse: {
+    next(init?: { request?: { headers?: Headers } }): Response
+    redirect(url: URL | string, status?: number): Response
+  }
+}
+
+/** `next/server` of the application (for `proxy`), loaded like `next/headers`. */
+function nextServer(): NextServer {
+  try {
+    return require('next/server') as NextServer
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
+    return createRequire(path.join(process.cwd(), 'package.json'))('next/server') as NextServer
+  }
 }
 
 /**
@@ -390,11 +470,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
       throttle: new Throttle(store),
       oneTime: new OneTimeTokens(store),
     })
-    const refreshers = processState().refreshers
-    let refresher = refreshers.get(sessions)
-    if (refresher === undefined) {
+    let refresher: RefreshCoalescer
+    if (typeof options.store === 'string') {
+      const refreshers = processState().refreshers
+      const key = JSON.stringify([options.store, sessions.reuseGrace, tokens.issuer, tokens.audience])
+      refresher = refreshers.get(key) ?? new RefreshCoalescer(sessions, Math.min(sessions.reuseGrace, 30))
+      refreshers.set(key, refresher)
+    } else {
       refresher = new RefreshCoalescer(sessions, Math.min(sessions.reuseGrace, 30))
-      refreshers.set(sessions, refresher)
     }
     return { store, tokens, sessions, accounts, signIn, mfa, refresher }
   }
@@ -1024,8 +1107,146 @@ export function createAuth(options: CreateAuthOptions): Auth {
     return undefined
   }
 
+  // ---- guarded Server Actions -------------------------------------------------------------
+
+  /** The caller of a Server Action from its cookies, refreshing inline when the access cookie is gone or expired. */
+  async function actionPrincipal(): Promise<Principal> {
+    const jar = await writableJar()
+    const cfg = cookies as CookieConfig
+    const access = jar.get(cfg.accessName)?.value
+    if (access) {
+      try {
+        return await verify(access, 'cookie')
+      } catch (e) {
+        if (!(e instanceof PolyauthError) || !TOKEN_CODES.has(e.code)) throw e
+      }
+    }
+    const refreshCookie = jar.get(cfg.refreshName)?.value
+    if (!refreshCookie) throw notAuthenticated(realm)
+    let pair: TokenPair
+    try {
+      pair = await refresh(refreshCookie)
+    } catch (e) {
+      if (e instanceof PolyauthError && DEFINITIVE_REFRESH_CODES.has(e.code)) clearJar(jar)
+      throw e
+    }
+    storePair(jar, pair)
+    return verify(pair.accessToken, 'cookie')
+  }
+
+  function action<A extends unknown[], T>(
+    fn: (principal: Principal, ...args: A) => T | Promise<T>,
+    opts: ActionOptions = {},
+  ): (...args: A) => Promise<GuardedResult<Awaited<T>>> {
+    if (typeof fn !== 'function') throw new TypeError('action needs a function')
+    return async (...args: A) => {
+      let p: Principal
+      try {
+        p = await actionPrincipal()
+        const missing = (opts.scopes ?? []).filter((s) => !p.scopes.includes(s))
+        if (missing.length > 0) throw insufficientScope(realm, missing)
+        const amrMissing = (opts.amr ?? []).filter((m) => !p.amr.includes(m))
+        if (amrMissing.length > 0) {
+          throw insufficientUserAuthentication(realm, `sign in with ${amrMissing.join(' and ')} to continue`, opts.maxAge)
+        }
+        if (opts.maxAge !== undefined) {
+          const authTime = p.claims.auth_time
+          if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > opts.maxAge) {
+            throw insufficientUserAuthentication(realm, 'a more recent sign-in is required', opts.maxAge)
+          }
+        }
+      } catch (e) {
+        return guardedFailure(e)
+      }
+      try {
+        return { ok: true, data: await fn(p, ...args) }
+      } catch (e) {
+        if (e instanceof PolyauthError) return guardedFailure(e)
+        throw e
+      }
+    }
+  }
+
+  function guardedFailure(e: unknown): { ok: false; code: string; detail: string; retryAfter?: number } {
+    const f = failure(e)
+    if (f.ok) throw e
+    return f.retryAfter !== undefined ? { ok: false, code: f.code, detail: f.detail, retryAfter: f.retryAfter } : { ok: false, code: f.code, detail: f.detail }
+  }
+
+  // ---- proxy.ts ----------------------------------------------------------------------------
+
+  function isPrefetch(headers: Headers): boolean {
+    return headers.has('next-router-prefetch') || headers.get('purpose') === 'prefetch' || (headers.get('sec-purpose') ?? '').includes('prefetch')
+  }
+
+  /** The `Cookie` header with `values` replacing (or, when null, removing) the named cookies. */
+  function rewriteCookieHeader(header: string | null, values: Record<string, string | null>): string {
+    const kept = (header ?? '')
+      .split(';')
+      .map((part) => part.trim())
+      .filter((part) => {
+        const eq = part.indexOf('=')
+        return part !== '' && !Object.hasOwn(values, (eq < 0 ? part : part.slice(0, eq)).trim())
+      })
+    for (const [name, value] of Object.entries(values)) if (value !== null) kept.push(`${name}=${value}`)
+    return kept.join('; ')
+  }
+
+  function proxy(opts: ProxyOptions = {}): (request: ProxyRequest) => Promise<Response> {
+    const protect = (opts.protect ?? []).map((p) => p.replace(/\/+$/, '') || '/')
+    return async (request) => {
+      const { NextResponse } = nextServer()
+      const url = new URL(request.url)
+      const guarded = protect.some((p) => p === '/' || url.pathname === p || url.pathname.startsWith(`${p}/`))
+      const forward = new Headers(request.headers)
+      // requireAuth()'s ?next= for a full page load, which carries no `next-url`.
+      forward.set('x-polyauth-path', url.pathname + url.search)
+      const pass = (): Response => NextResponse.next({ request: { headers: forward } })
+      const toSignIn = (): Response =>
+        NextResponse.redirect(new URL(`${signInPath}?next=${encodeURIComponent(url.pathname + url.search)}`, request.url))
+      if (cookies === null) return pass()
+      const jar = parseCookies(request.headers.get('cookie'))
+      const access = jar.get(cookies.accessName)
+      const refreshCookie = jar.get(cookies.refreshName)
+      if (access) {
+        try {
+          await verify(access, 'cookie')
+          return pass()
+        } catch (e) {
+          // The page decides what a store outage means; a bad or expired access token is refreshed.
+          if (!(e instanceof PolyauthError) || !TOKEN_CODES.has(e.code)) return pass()
+        }
+      }
+      if (!refreshCookie) return guarded ? toSignIn() : pass()
+      // A prefetch must not rotate: the documented matcher already skips them; this is the backstop.
+      if (isPrefetch(request.headers)) return pass()
+      let pair: TokenPair
+      try {
+        pair = await refresh(refreshCookie)
+      } catch (e) {
+        if (e instanceof PolyauthError && DEFINITIVE_REFRESH_CODES.has(e.code)) {
+          forward.set('cookie', rewriteCookieHeader(request.headers.get('cookie'), { [cookies.accessName]: null, [cookies.refreshName]: null }))
+          const response = guarded ? toSignIn() : pass()
+          clearCookies(response.headers)
+          return response
+        }
+        // Transient (the store did not answer): cookies kept, the page renders without a session.
+        return pass()
+      }
+      forward.set(
+        'cookie',
+        rewriteCookieHeader(request.headers.get('cookie'), { [cookies.accessName]: pair.accessToken, [cookies.refreshName]: pair.refreshToken }),
+      )
+      const response = pass()
+      setCookies(response.headers, pair)
+      return response
+    }
+  }
+
   return {
     handlers: { GET: dispatcher(get, post, 'GET'), POST: dispatcher(post, get, 'POST') },
+    action: action as Auth['action'],
+    proxy,
     auth,
     withAuth: withAuth as Auth['withAuth'],
     accessToken,

@@ -1,7 +1,7 @@
 'use server'
 // Server Actions of the example: the polyauth helpers return results; redirecting is the app's call.
 import { redirect } from 'next/navigation'
-import { signIn, signOut, verifyMfa } from '@/lib/auth'
+import { action, signIn, signOut, verifyMfa } from '@/lib/auth'
 
 export type SignInState = { code?: string; error?: string; mfaToken?: string }
 
@@ -25,3 +25,6 @@ export async function signOutAction(form: FormData): Promise<void> {
   await signOut({ everywhere: form.get('everywhere') === '1' })
   redirect('/')
 }
+
+/** A guarded Server Action: the caller is re-verified from its cookies (refreshed inline if expired). */
+export const whoAmIAction = action(async (principal) => ({ subject: principal.subject }))

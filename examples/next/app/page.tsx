@@ -1,3 +1,4 @@
+import Link from 'next/link'
 import { accessToken, auth } from '@/lib/auth'
 
 // auth() reads the cookies of this request (read-only): the page renders per request.
@@ -21,6 +22,9 @@ export default async function Home() {
       ) : (
         <p>not signed in</p>
       )}
+      <Link href="/dashboard" id="dashboard-link">
+        Dashboard
+      </Link>
     </main>
   )
 }

@@ -1,7 +1,7 @@
 // One place that configures polyauth for the whole app (FRAMEWORKS.md §3).
 import { createAuth } from 'polyauth/next'
 
-export const { handlers, auth, requireAuth, withAuth, signIn, verifyMfa, signOut, accessToken } = createAuth({
+export const { handlers, auth, requireAuth, withAuth, action, signIn, verifyMfa, signOut, proxy, accessToken } = createAuth({
   // Keys come from the environment (a JWKS with the private signing key); nothing is read until
   // the first request, so `next build` needs no keys.
   tokens: {
@@ -9,6 +9,8 @@ export const { handlers, auth, requireAuth, withAuth, signIn, verifyMfa, signOut
     issuer: process.env.POLYAUTH_ISSUER ?? 'https://app.example.com',
     audience: 'api',
     leeway: process.env.POLYAUTH_LEEWAY === undefined ? undefined : Number(process.env.POLYAUTH_LEEWAY),
+    // Seconds an access token lives (default 900); the browser tests shorten it to watch a refresh.
+    accessTtl: process.env.POLYAUTH_ACCESS_TTL === undefined ? undefined : Number(process.env.POLYAUTH_ACCESS_TTL),
   },
   store: process.env.POLYAUTH_STORE ?? 'sqlite://polyauth.db',
   csrf: { trustedOrigins: ['https://app.example.com'] },

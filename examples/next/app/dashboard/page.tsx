@@ -1,5 +1,7 @@
 import { requireAuth } from '@/lib/auth'
+import Link from 'next/link'
 import { signOutAction } from '../actions'
+import { ApiCheck } from './api-check'
 
 // requireAuth() redirects anonymous visitors to /sign-in?next=/dashboard.
 export default async function Dashboard() {
@@ -10,6 +12,12 @@ export default async function Dashboard() {
       <p>
         signed in as <span id="subject">{session.subject}</span> ({session.amr.join(', ')})
       </p>
+      <ApiCheck />
+      <nav>
+        <Link href="/" id="home-link">
+          Home
+        </Link>
+      </nav>
       <form action={signOutAction} id="sign-out">
         <button type="submit">Sign out</button>
       </form>
