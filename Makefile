@@ -16,7 +16,7 @@ VENV_FASTAPI_OLDEST ?= .venv-fastapi-0115
 STAMP_FASTAPI_OLDEST := $(VENV_FASTAPI_OLDEST)/.deps-stamp
 WHEELS := $(CARGO_TARGET_DIR)/wheels-fastapi-oldest
 
-.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node demo bench fmt lint services clean
+.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node dist test-dist demo bench fmt lint services clean
 
 all: build
 
@@ -74,8 +74,30 @@ test-fastapi-oldest: build-python $(STAMP_FASTAPI_OLDEST)
 test-node: build-node example-next
 	node --test tests-node/
 
+# What people install (the `dist` cargo profile: fat LTO, one codegen unit), in $(DIST):
+# - an abi3 wheel for CPython >= 3.9, checked for manylinux compliance (maturin, then auditwheel
+#   show), and an sdist;
+# - the npm packages laid out as napi-rs publishes them (bindings-node/scripts/pack-npm.mjs):
+#   polyauth (loader and TypeScript layers) and polyauth-linux-x64-gnu (the .node file).
+# The dist build has its own target/<triple>/dist directory: it never replaces the development
+# build the other tests use.
+DIST ?= dist
+dist: $(STAMP) build-node
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(VENV)/bin/maturin build --profile dist --auditwheel check --interpreter $(PY) --out $(DIST)
+	$(VENV)/bin/maturin sdist --out $(DIST)
+	$(VENV)/bin/auditwheel show $(DIST)/polyauth-*.whl
+	npx napi build --platform --profile dist --manifest-path bindings-node/Cargo.toml \
+	  --package-json-path package.json --output-dir $(DIST)/napi --no-js --dts native.d.ts
+	node bindings-node/scripts/pack-npm.mjs $(DIST)
+
+# The artefacts installed into fresh projects outside the checkout (a venv, an npm project, a
+# Next.js app), where the README's quickstarts run.
+test-dist: dist
+	POLYAUTH_DIST=$(CURDIR)/$(DIST) node --test tests-dist/
+
 # The README's test command: everything, from a fresh clone.
-test: build test-rust test-python test-fastapi-oldest test-node
+test: build test-rust test-python test-fastapi-oldest test-node test-dist
 
 demo: build
 	bash examples/cross-language/run.sh
