@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,6 +13,7 @@ import { KeySet, Mfa, Tokens, Totp } from 'polyauth'
 import * as esm from 'polyauth/next'
 import { withPolyauth } from 'polyauth/next/config'
 import { REPO_ROOT } from './helpers.mjs'
+import { freePort } from './next-app.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -408,17 +409,6 @@ const servicesRequired = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
   const v = process.env[n]
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
 })
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function ping(port) {
   return new Promise((resolve) => {
