@@ -67,11 +67,11 @@ export function assertFreshCopy() {
   }
 }
 
-function filesUnder(dir, skip = new Set()) {
+function filesUnder(dir, skip = () => false) {
   const out = []
   if (!existsSync(dir)) return out
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (skip.has(entry.name)) continue
+    if (skip(entry.name)) continue
     const full = join(dir, entry.name)
     if (entry.isDirectory()) out.push(...filesUnder(full, skip))
     else if (entry.isFile()) out.push(full)
@@ -79,10 +79,14 @@ function filesUnder(dir, skip = new Set()) {
   return out
 }
 
+/** What is not the app's source: dependencies, build outputs (`.next`, next-builds' `.next-*`), generated files, local databases. */
+const notSource = (name) =>
+  name === 'node_modules' || name.startsWith('.next') || name === 'next-env.d.ts' || name.endsWith('.tsbuildinfo') || /\.db(-.*)?$/.test(name)
+
 /** A hash of everything `next build` reads that the tests may change: the app and the polyauth copy. */
 function sourcesHash() {
   const files = [
-    ...filesUnder(EXAMPLE, new Set(['node_modules', '.next', 'next-env.d.ts', 'tsconfig.tsbuildinfo', '.next-build.lock'])),
+    ...filesUnder(EXAMPLE, notSource),
     ...filesUnder(join(LINKED, 'dist')),
     join(EXAMPLE, 'node_modules', 'next', 'package.json'),
   ].sort()
