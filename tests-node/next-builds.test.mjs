@@ -7,11 +7,11 @@ import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { REPO_ROOT, TEST_POSTGRES_URL, loadProjectVectors, withNamespace } from './helpers.mjs'
+import { freePort } from './next-app.mjs'
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'next')
 const NEXT_BIN = join(EXAMPLE, 'node_modules', 'next', 'dist', 'bin', 'next')
@@ -22,17 +22,6 @@ const required = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
 })
 const skip = existsSync(NEXT_BIN) || required ? false : 'examples/next is not installed (make test-node installs it)'
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function build(distDir, extraEnv, args = []) {
   rmSync(join(EXAMPLE, distDir), { recursive: true, force: true })

@@ -1,5 +1,6 @@
 // `vectors/http.json` against `polyauth/next` in a real Next.js app: examples/next is built once
-// (`next build`) and started (`next start` on 127.0.0.1, a free port, a temporary SQLite store);
+// (`next build`, shared with next-browser.test.mjs through next-app.mjs) and started (`next start`
+// on 127.0.0.1, a free port, a temporary SQLite store);
 // every case runs over fetch, plus the cookie attributes on set and on clear, auth() as a Server
 // Component renders it, single-flight refresh and the definitive refresh failures.
 //
@@ -7,24 +8,14 @@
 // without them the suite is skipped, or fails under CI / POLYAUTH_REQUIRE_SERVICES.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Accounts, KeySet, Mfa, PasswordHasher, Store, Tokens, Totp } from 'polyauth'
-import { REPO_ROOT, loadProjectVectors } from './helpers.mjs'
+import { loadProjectVectors } from './helpers.mjs'
+import { ISSUER, JWKS, MFA_KEY, appSkip, assertFreshCopy, buildExample, startApp } from './next-app.mjs'
 
 const HTTP = loadProjectVectors('http.json')
 const SPEC = HTTP.app
 const COOKIES = HTTP.cookies.next
-const JWKS = loadProjectVectors('tokens.json').keys.EdDSA
-const ISSUER = 'https://app.example.com'
-const EXAMPLE = join(REPO_ROOT, 'examples', 'next')
-const NEXT_BIN = join(EXAMPLE, 'node_modules', 'next', 'dist', 'bin', 'next')
-const LINKED = join(EXAMPLE, 'node_modules', 'polyauth', 'bindings-node')
-const MFA_KEY = Mfa.generateKey()
 const MFA_USER = { login: 'mfa@example.com', password: 'amber-glacier-tulip-violin-58' }
 // Signs in through the example's Server Action form (its own TOTP secret: codes are single-use).
 const FORM_MFA_USER = { login: 'form-mfa@example.com', password: 'copper-meadow-harbor-quill-64' }
@@ -32,26 +23,8 @@ const FORM_USER = { login: 'form@example.com', password: 'violet-anchor-pebble-s
 const ACCESS_TTL = 900
 const REFRESH_TTL = 30 * 86400
 
-const required = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
-  const v = process.env[n]
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
-})
-const installed = existsSync(NEXT_BIN) && existsSync(join(LINKED, 'dist', 'next', 'index.js'))
-const skip = installed || required ? false : 'examples/next is not installed (make test-node installs it)'
-
 /** Requests the vectors write as `/auth/...` go to the catch-all route at `/api/auth/...`. */
 const routePath = (p) => (p.startsWith('/auth/') ? `/api${p}` : p)
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** `Set-Cookie` headers by cookie name: the value and lower-cased attributes. */
 function parseSetCookies(headers) {
@@ -89,11 +62,9 @@ function checkCookie(kind, attrs, { cleared = false } = {}) {
   }
 }
 
-describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
-  let dir
-  let server
+describe('polyauth/next over HTTP (vectors/http.json)', { skip: appSkip }, () => {
+  let app
   let base
-  let output = ''
   const pairs = {}
   const subjects = {}
   let expired
@@ -157,18 +128,15 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
   }
 
   before(async () => {
-    assert.ok(installed, 'examples/next is not installed: run `make test-node` (npm install in examples/next)')
-    // The example holds a copy of the package (install-links): it must be this build's.
-    for (const rel of ['dist/next/index.js', 'dist/next/http.js', 'dist/index.js', 'polyauth.linux-x64-gnu.node']) {
-      const mine = join(REPO_ROOT, 'bindings-node', rel)
-      if (!existsSync(mine)) continue
-      assert.ok(
-        readFileSync(mine).equals(readFileSync(join(LINKED, rel))),
-        `examples/next/node_modules/polyauth/bindings-node/${rel} is stale: run \`make test-node\` (npm install in examples/next)`,
-      )
-    }
-    dir = mkdtempSync(join(tmpdir(), 'polyauth-next-'))
-    const storeUrl = `sqlite://${join(dir, 'http.db')}`
+    assertFreshCopy()
+    await buildExample()
+    app = await startApp({ setup: seed })
+    base = app.base
+    for (const who of Object.keys(SPEC.users)) pairs[who] = await signIn(who)
+  })
+
+  /** The users of the vectors, an MFA user for the routes and one for the form, on the app's store. */
+  async function seed(storeUrl) {
     const store = await Store.open(storeUrl)
     const accounts = new Accounts(store, new PasswordHasher())
     for (const [who, user] of Object.entries(SPEC.users)) {
@@ -186,49 +154,10 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     const tokens = new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' })
     expired = tokens.issue(subjects.user, { claims: { scope: 'items:read' }, ttl: 1 })
     expiredReady = sleep(2100)
-
-    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
-    const build = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: EXAMPLE, env, encoding: 'utf8', timeout: 150_000 })
-    assert.equal(build.status, 0, `next build failed:\n${build.stdout}\n${build.stderr}`)
-
-    const port = await freePort()
-    base = `http://127.0.0.1:${port}`
-    server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
-      cwd: EXAMPLE,
-      env: {
-        ...env,
-        POLYAUTH_STORE: storeUrl,
-        POLYAUTH_JWKS: JSON.stringify(JWKS),
-        POLYAUTH_ISSUER: ISSUER,
-        POLYAUTH_LEEWAY: '0',
-        POLYAUTH_MFA_KEY: MFA_KEY,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    server.stdout.on('data', (d) => (output += d))
-    server.stderr.on('data', (d) => (output += d))
-    const deadline = Date.now() + 60_000
-    for (;;) {
-      assert.equal(server.exitCode, null, `next start exited:\n${output}`)
-      try {
-        if ((await fetch(`${base}/api/public`)).status === 200) break
-      } catch {
-        // not listening yet
-      }
-      assert.ok(Date.now() < deadline, `next start did not answer within 60 s:\n${output}`)
-      await sleep(200)
-    }
-    for (const who of Object.keys(SPEC.users)) pairs[who] = await signIn(who)
-  })
+  }
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve))
-      server.kill('SIGTERM')
-      await Promise.race([exited, sleep(5000)])
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    if (app) await app.stop()
   })
 
   test('every case has a known shape', () => {
@@ -592,6 +521,6 @@ describe('polyauth/next over HTTP (vectors/http.json)', { skip }, () => {
     // Next.js compares Origin with the host (and serverActions.allowedOrigins) before running the action.
     assert.equal(response.status, 500, String(response.status))
     assert.deepEqual(response.headers.getSetCookie(), [])
-    assert.match(output, /Invalid Server Actions request/)
+    assert.match(app.output(), /Invalid Server Actions request/)
   })
 })

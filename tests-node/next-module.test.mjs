@@ -3,16 +3,17 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { KeySet, Tokens } from 'polyauth'
+import { KeySet, Mfa, Tokens, Totp } from 'polyauth'
 import * as esm from 'polyauth/next'
 import { withPolyauth } from 'polyauth/next/config'
 import { REPO_ROOT } from './helpers.mjs'
+import { freePort } from './next-app.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -112,22 +113,302 @@ test('the audit callback sees events without secrets', async () => {
   assert.ok(!JSON.stringify(events).includes('wrong-password-here-1'))
 })
 
+// ---- the account endpoints: MFA, password reset, email verification (parity with polyauth.fastapi) ----
+
+const totp = new Totp()
+const PASSWORD = 'orbit-cactus-lantern-plum-7'
+let serial = 0
+const uniqueLogin = (tag) => `${tag}-${process.pid}-${++serial}@example.com`
+
+/** An app with MFA and a `send` that records what it is asked to deliver. */
+function mfaApp(options = {}) {
+  const sent = []
+  const made = app({ mfaKey: Mfa.generateKey(), sessionCheck: 0, send: (kind, to, token) => sent.push({ kind, to, token }), ...options })
+  return { ...made, sent }
+}
+
+/** The `name=value` pairs of a response's Set-Cookie headers, as a request Cookie header. */
+const cookieOf = (response) => response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+
+/** Registers a fresh user and signs in: the login and the Cookie header of its session. */
+async function signedInUser(auth, tag = 'user') {
+  const login = uniqueLogin(tag)
+  assert.equal((await auth.handlers.POST(post('register', { login, password: PASSWORD }))).status, 201)
+  const r = await auth.handlers.POST(post('login', { login, password: PASSWORD }))
+  assert.equal(r.status, 200)
+  return { login, cookie: cookieOf(r) }
+}
+
+/** The JSON body of `session` (subject, session_id, amr) for the Cookie header `cookie`. */
+async function sessionOf(auth, cookie) {
+  const r = await auth.handlers.GET(new Request('https://app.example.com/api/auth/session', { headers: { cookie } }))
+  return (await r.json()).session
+}
+
+async function expectError(response, status, code) {
+  const body = await response.json()
+  assert.equal(response.status, status, JSON.stringify(body))
+  assert.equal(body.code, code, JSON.stringify(body))
+  assert.equal(typeof body.detail, 'string')
+  assert.equal(response.headers.get('cache-control'), 'no-store')
+  return body
+}
+
+test('mfa/enroll and mfa/confirm: the secret and URI, 10 recovery codes, and a new session (new sid, amr pwd+otp)', async () => {
+  const { auth } = mfaApp()
+  const { login, cookie } = await signedInUser(auth, 'enroll')
+  const before = await sessionOf(auth, cookie)
+  const begun = await auth.handlers.POST(post('mfa/enroll', {}, { cookie }))
+  assert.equal(begun.status, 200)
+  assert.equal(begun.headers.get('cache-control'), 'no-store')
+  const e = await begun.json()
+  assert.deepEqual(Object.keys(e).sort(), ['expires_at', 'qr_svg', 'secret', 'uri'])
+  assert.match(e.uri, /^otpauth:\/\/totp\//)
+  assert.ok(e.uri.includes(encodeURIComponent(login)) || e.uri.includes(login), 'labelled with the login')
+  assert.match(e.qr_svg, /<svg/)
+  assert.deepEqual(begun.headers.getSetCookie(), [], 'enrolling alone changes no session')
+
+  const confirmed = await auth.handlers.POST(post('mfa/confirm', { code: totp.code(e.secret) }, { cookie }))
+  assert.equal(confirmed.status, 200)
+  const body = await confirmed.json()
+  assert.equal(body.status, 'ok')
+  assert.equal(body.recovery_codes.length, 10)
+  assert.equal(body.access_token, undefined, 'cookie mode: no tokens in the body')
+  const replaced = cookieOf(confirmed)
+  const after = await sessionOf(auth, replaced)
+  assert.notEqual(after.session_id, before.session_id)
+  assert.equal(after.subject, before.subject)
+  assert.deepEqual(after.amr, ['pwd', 'otp'])
+  const { sessions } = await auth.state()
+  assert.equal(await sessions.isActive(before.session_id), false, 'the old session is revoked')
+  const old = await auth.handlers.GET(new Request('https://app.example.com/api/auth/sessions', { headers: { cookie } }))
+  await expectError(old, 401, 'session_revoked')
+
+  // The next sign-in asks for the second factor.
+  const next = await auth.handlers.POST(post('login', { login, password: PASSWORD }))
+  assert.equal((await next.json()).status, 'mfa_required')
+})
+
+test('mfa/recovery-codes and mfa/disable: new codes replace the old; a wrong code keeps the factor; the right one removes it and replaces the session', async () => {
+  const { auth } = mfaApp()
+  const { login, cookie } = await signedInUser(auth, 'disable')
+  const e = await (await auth.handlers.POST(post('mfa/enroll', {}, { cookie }))).json()
+  const confirmed = await auth.handlers.POST(post('mfa/confirm', { code: totp.code(e.secret) }, { cookie }))
+  const first = (await confirmed.json()).recovery_codes
+  const withOtp = cookieOf(confirmed)
+
+  const regenerated = await auth.handlers.POST(post('mfa/recovery-codes', {}, { cookie: withOtp }))
+  assert.equal(regenerated.status, 200)
+  const codes = (await regenerated.json()).recovery_codes
+  assert.equal(codes.length, 10)
+  assert.ok(codes.every((c) => !first.includes(c)))
+  assert.deepEqual(regenerated.headers.getSetCookie(), [])
+
+  const next = totp.code(e.secret, { now: Math.floor(Date.now() / 1000) + 30 })
+  const wrong = await auth.handlers.POST(post('mfa/disable', { code: next === '000000' ? '111111' : '000000' }, { cookie: withOtp }))
+  const error = await expectError(wrong, 401, 'totp_invalid')
+  assert.equal(error.mfa_token, undefined, 'no sign-in step to continue here')
+  assert.deepEqual(wrong.headers.getSetCookie(), [])
+  const { mfa } = await auth.state()
+  const subject = (await sessionOf(auth, withOtp)).subject
+  assert.equal((await mfa.status(subject)).enabled, true)
+
+  const disabled = await auth.handlers.POST(post('mfa/disable', { code: next }, { cookie: withOtp }))
+  assert.equal(disabled.status, 200)
+  assert.equal((await disabled.json()).status, 'ok')
+  assert.equal((await mfa.status(subject)).enabled, false)
+  const after = await sessionOf(auth, cookieOf(disabled))
+  assert.deepEqual(after.amr, ['pwd'])
+  assert.equal(await sessionOf(auth, withOtp), null, 'the session with amr otp is gone')
+  const login2 = await auth.handlers.POST(post('login', { login, password: PASSWORD }))
+  assert.equal((await login2.json()).status, 'ok', 'no second factor any more')
+})
+
+test('mfa endpoints refuse: no credentials, a stale sign-in, CSRF, bad bodies, wrong codes, and MFA not configured', async () => {
+  const { auth, tokens } = mfaApp()
+  const { cookie } = await signedInUser(auth, 'mfa-bad')
+  for (const name of ['mfa/enroll', 'mfa/confirm', 'mfa/disable', 'mfa/recovery-codes']) {
+    const none = await auth.handlers.POST(post(name, { code: '123456' }))
+    await expectError(none, 401, 'not_authenticated')
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="api"')
+    // A sign-in older than recentLogin (600 s): step-up (RFC 9470).
+    const stale = tokens.issue('someone', { claims: { amr: ['pwd'], auth_time: Math.floor(Date.now() / 1000) - 3600 } })
+    const old = await auth.handlers.POST(post(name, { code: '123456' }, { authorization: `Bearer ${stale}` }))
+    await expectError(old, 401, 'insufficient_user_authentication')
+    assert.match(old.headers.get('www-authenticate'), /insufficient_user_authentication/)
+    const csrf = await auth.handlers.POST(post(name, { code: '123456' }, { cookie, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }))
+    await expectError(csrf, 403, 'csrf_failed')
+  }
+  for (const body of [{}, { code: 123456 }, { code: 'x'.repeat(65) }]) {
+    await expectError(await auth.handlers.POST(post('mfa/confirm', body, { cookie })), 422, 'invalid_request')
+    await expectError(await auth.handlers.POST(post('mfa/disable', body, { cookie })), 422, 'invalid_request')
+  }
+  // Nothing pending / no factor: the code is wrong whatever it is.
+  await expectError(await auth.handlers.POST(post('mfa/confirm', { code: '123456' }, { cookie })), 401, 'totp_invalid')
+  await expectError(await auth.handlers.POST(post('mfa/disable', { code: '123456' }, { cookie })), 401, 'totp_invalid')
+  const e = await (await auth.handlers.POST(post('mfa/enroll', {}, { cookie }))).json()
+  const code = totp.code(e.secret)
+  await expectError(await auth.handlers.POST(post('mfa/confirm', { code: code === '000000' ? '111111' : '000000' }, { cookie })), 401, 'totp_invalid')
+  assert.notEqual((await sessionOf(auth, cookie)), null, 'a refused confirmation keeps the session')
+
+  const plain = app()
+  const { cookie: c2 } = await signedInUser(plain.auth, 'no-mfa')
+  await expectError(await plain.auth.handlers.POST(post('mfa/enroll', {}, { cookie: c2 })), 404, 'not_found')
+})
+
+test('password/forgot is always 202 and sends a link only for a real account; password/reset revokes every session and clears the cookies', async () => {
+  const { auth, sent } = mfaApp()
+  const { login, cookie } = await signedInUser(auth, 'reset')
+  const other = cookieOf(await auth.handlers.POST(post('login', { login, password: PASSWORD })))
+  for (const who of [login, uniqueLogin('nobody'), '', '   ']) {
+    const r = await auth.handlers.POST(post('password/forgot', { login: who }))
+    assert.equal(r.status, 202, who)
+    assert.deepEqual(await r.json(), { status: 'accepted' })
+    assert.equal(r.headers.get('cache-control'), 'no-store')
+  }
+  assert.deepEqual(sent.map((s) => [s.kind, s.to]), [['password_reset', login]])
+  const token = sent[0].token
+  await expectError(await auth.handlers.POST(post('password/forgot', {})), 422, 'invalid_request')
+  await expectError(await auth.handlers.POST(post('password/forgot', { login: 42 })), 422, 'invalid_request')
+
+  // A refused password keeps the link usable.
+  const weak = await auth.handlers.POST(post('password/reset', { token, password: 'short' }))
+  const policy = await expectError(weak, 422, 'password_policy')
+  assert.ok(policy.reasons.length > 0)
+  await expectError(await auth.handlers.POST(post('password/reset', { token: 'not-a-token', password: 'new-granite-willow-99' })), 401, 'invalid_token')
+  await expectError(await auth.handlers.POST(post('password/reset', { token })), 422, 'invalid_request')
+
+  const reset = await auth.handlers.POST(post('password/reset', { token, password: 'new-granite-willow-99' }))
+  assert.equal(reset.status, 200)
+  assert.deepEqual(await reset.json(), { status: 'reset' })
+  const cleared = reset.headers.getSetCookie()
+  assert.equal(cleared.length, 2)
+  assert.ok(cleared.every((c) => /Max-Age=0/.test(c)))
+  assert.equal(await sessionOf(auth, cookie), null, 'every session of the account is revoked')
+  assert.equal(await sessionOf(auth, other), null)
+  await expectError(await auth.handlers.POST(post('password/reset', { token, password: 'new-granite-willow-99' })), 401, 'token_used')
+  await expectError(await auth.handlers.POST(post('login', { login, password: PASSWORD })), 401, 'invalid_credentials')
+  assert.equal((await auth.handlers.POST(post('login', { login, password: 'new-granite-willow-99' }))).status, 200)
+})
+
+test('password/forgot without send still answers 202; a throttled login is 429', async () => {
+  const { auth } = app()
+  const { login } = await signedInUser(auth, 'nosend')
+  let last
+  for (let i = 0; i < 30; i += 1) {
+    last = await auth.handlers.POST(post('password/forgot', { login }))
+    if (last.status !== 202) break
+  }
+  assert.equal(last.status, 429, 'reset requests are throttled per login')
+  assert.ok(Number(last.headers.get('retry-after')) >= 1)
+})
+
+test('email/verify/request (signed in) sends a token; email/verify marks the account verified once', async () => {
+  const { auth, sent } = mfaApp()
+  const { login, cookie } = await signedInUser(auth, 'verify')
+  await expectError(await auth.handlers.POST(post('email/verify/request', {})), 401, 'not_authenticated')
+  await expectError(
+    await auth.handlers.POST(post('email/verify/request', {}, { cookie, 'sec-fetch-site': 'same-site', origin: 'https://evil.example.com' })),
+    403,
+    'csrf_failed',
+  )
+  assert.equal(sent.length, 0)
+  const requested = await auth.handlers.POST(post('email/verify/request', {}, { cookie }))
+  assert.equal(requested.status, 202)
+  assert.deepEqual(await requested.json(), { status: 'accepted' })
+  assert.deepEqual(sent.map((s) => [s.kind, s.to]), [['verify_email', login]])
+  const { accounts } = await auth.state()
+  assert.equal((await accounts.find(login)).verified, false)
+
+  await expectError(await auth.handlers.POST(post('email/verify', {})), 422, 'invalid_request')
+  await expectError(await auth.handlers.POST(post('email/verify', { token: 'garbage' })), 401, 'invalid_token')
+  const verified = await auth.handlers.POST(post('email/verify', { token: sent[0].token }))
+  assert.equal(verified.status, 200)
+  assert.deepEqual(await verified.json(), { verified: true })
+  assert.equal((await accounts.find(login)).verified, true)
+  await expectError(await auth.handlers.POST(post('email/verify', { token: sent[0].token })), 401, 'token_used')
+})
+
+test('with an application account store, email verification is not available (404)', async () => {
+  const { auth } = app({ accounts: { find: () => null, setPasswordHash: () => {} } })
+  await expectError(await auth.handlers.POST(post('email/verify', { token: 'x' })), 404, 'not_found')
+  await expectError(await auth.handlers.POST(post('email/verify/request', {})), 404, 'not_found')
+})
+
+// ---- Server Action helpers, with a stand-in for next/headers ----
+
+/**
+ * A directory with a `next/headers` module backed by `globalThis.__polyauthJar` (cookies) and
+ * `__polyauthHeaders`: the layer loads `next/headers` from the working directory when the
+ * package itself cannot, so the Server Action helpers run here without Next.js.
+ */
+function fakeNextHeaders() {
+  const dir = mkdtempSync(join(tmpdir(), 'polyauth-next-headers-'))
+  mkdirSync(join(dir, 'node_modules', 'next'), { recursive: true })
+  writeFileSync(join(dir, 'package.json'), '{"name":"fake-app","private":true}')
+  writeFileSync(join(dir, 'node_modules', 'next', 'package.json'), '{"name":"next","version":"0.0.0"}')
+  writeFileSync(
+    join(dir, 'node_modules', 'next', 'headers.js'),
+    `exports.cookies = async () => ({
+  get: (name) => (globalThis.__polyauthJar.has(name) ? { value: globalThis.__polyauthJar.get(name) } : undefined),
+  set: (name, value, options) => { globalThis.__polyauthSet.push({ name, value, options }); if (options.maxAge === 0) globalThis.__polyauthJar.delete(name); else globalThis.__polyauthJar.set(name, value) },
+})
+exports.headers = async () => new Headers({ 'user-agent': 'node-test' })
+`,
+  )
+  return dir
+}
+
+test('revokeSession() Server Action helper: own sessions only, clears the cookies when it is the current one', async () => {
+  const dir = fakeNextHeaders()
+  const cwd = process.cwd()
+  process.chdir(dir)
+  try {
+    const { auth } = mfaApp()
+    const { login, cookie } = await signedInUser(auth, 'revoke')
+    const other = cookieOf(await auth.handlers.POST(post('login', { login, password: PASSWORD })))
+    const stranger = await signedInUser(auth, 'stranger')
+    const jarOf = (c) => new Map(c.split('; ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+    globalThis.__polyauthSet = []
+
+    globalThis.__polyauthJar = new Map()
+    assert.deepEqual(await auth.revokeSession('whatever'), { ok: false, code: 'not_authenticated', detail: 'Not authenticated' })
+
+    globalThis.__polyauthJar = jarOf(cookie)
+    const current = await sessionOf(auth, cookie)
+    const otherSid = (await sessionOf(auth, other)).session_id
+    const strangerSid = (await sessionOf(auth, stranger.cookie)).session_id
+    const missing = await auth.revokeSession(new FormData())
+    assert.equal(missing.ok, false)
+    assert.equal(missing.code, 'invalid_request')
+    const foreign = await auth.revokeSession(strangerSid)
+    assert.equal(foreign.ok, false)
+    assert.equal(foreign.code, 'not_found')
+    assert.notEqual(await sessionOf(auth, stranger.cookie), null, "another user's session is untouched")
+
+    const form = new FormData()
+    form.set('session_id', otherSid)
+    assert.deepEqual(await auth.revokeSession(form), { ok: true, status: 'ok' })
+    assert.equal(await sessionOf(auth, other), null)
+    assert.deepEqual(globalThis.__polyauthSet, [], 'revoking another session leaves the cookies alone')
+
+    assert.deepEqual(await auth.revokeSession(current.session_id), { ok: true, status: 'ok' })
+    assert.equal(await sessionOf(auth, cookie), null)
+    assert.deepEqual(globalThis.__polyauthSet.map((s) => [s.name, s.value, s.options.maxAge]), [
+      ['__Host-Http-polyauth_at', '', 0],
+      ['__Host-Http-polyauth_rt', '', 0],
+    ])
+  } finally {
+    process.chdir(cwd)
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
 const servicesRequired = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
   const v = process.env[n]
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
 })
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function ping(port) {
   return new Promise((resolve) => {

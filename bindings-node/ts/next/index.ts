@@ -110,6 +110,19 @@ export type ActionResult =
   | { ok: true; status: 'mfa_required'; mfaToken: string }
   | { ok: false; code: string; detail: string; mfaToken?: string; retryAfter?: number }
 
+/** What {@link CreateAuthOptions.send} delivers: a password-reset link or an email-verification link. */
+export type SendKind = 'password_reset' | 'verify_email'
+
+/**
+ * Delivers a single-use token to `to` (the account's login, usually an email address), e.g. as a
+ * link to a page of the app that posts it to `password/reset` or `email/verify`. Awaited before
+ * the response is sent; never logged by polyauth.
+ */
+export type Send = (kind: SendKind, to: string, token: string) => void | Promise<void>
+
+/** Input of {@link Auth.revokeSession}: the session id, or a form with a `session_id` field. */
+export type RevokeSessionInput = string | FormData
+
 /** Input of {@link Auth.signIn}: a form (`login`, `password` fields) or an object. */
 export type SignInInput = FormData | { login: string; password: string }
 /** Input of {@link Auth.verifyMfa}: a form (`mfa_token`, `code` or `recovery_code`) or an object. */
@@ -184,6 +197,13 @@ export interface CreateAuthOptions {
   permissions?: Record<string, readonly string[]>
   /** Seconds a session's revocation state is cached (default 5; 0 checks every request). */
   sessionCheck?: number
+  /**
+   * Delivers password-reset (`password/forgot`) and email-verification (`email/verify/request`)
+   * tokens; without it those endpoints still answer 202 but nothing is sent.
+   */
+  send?: Send
+  /** How recent (seconds) a sign-in the `mfa/enroll|confirm|disable|recovery-codes` endpoints require (default 600). */
+  recentLogin?: number
   /** Receives the audit events; errors it throws are logged and ignored. */
   audit?: (event: AuditEvent, data: Record<string, unknown>) => void | Promise<void>
   /** Drops the cookie prefixes and `Secure` for plain-http development (logs a warning). */
@@ -256,6 +276,11 @@ export interface Auth {
   verifyMfa(input: VerifyMfaInput): Promise<ActionResult>
   /** Server Action: ends this session (or every session of the user with `everywhere`) and clears the cookies. */
   signOut(options?: { everywhere?: boolean }): Promise<ActionResult>
+  /**
+   * Server Action: revokes one of the signed-in user's sessions (`not_found` for any other id,
+   * `not_authenticated` without a session); revoking the current one also clears the cookies.
+   */
+  revokeSession(input: RevokeSessionInput): Promise<ActionResult>
   /** The principal of `request` (bearer first, then the access cookie) with the scope, step-up and CSRF checks. */
   authenticate(request: Request, options?: WithAuthOptions): Promise<Principal | null>
   /** Appends the `Set-Cookie` headers of `pair` to `headers`. */
@@ -284,6 +309,8 @@ const MAX_SESSION_CACHE = 10_000
 /** Bounds that stop megabyte bodies before any work; core enforces the exact rules. */
 const MAX_BODY = 64 * 1024
 const TEXT = 4096
+/** Claims the issuer sets; never copied from one session into the session replacing it. */
+const ISSUER_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid'])
 
 interface ProcessState {
   stores: Map<string, Promise<Store>>
@@ -435,6 +462,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const signInPath = options.signInPath ?? '/sign-in'
   const basePath = (options.basePath ?? '/api/auth').replace(/\/+$/, '')
   const sessionCheck = options.sessionCheck ?? 5
+  const recentLogin = options.recentLogin ?? 600
   const permissions = new Map<string, ReadonlySet<string>>(
     Object.entries(options.permissions ?? {}).map(([role, p]) => [role, new Set(p)]),
   )
@@ -698,6 +726,48 @@ export function createAuth(options: CreateAuthOptions): Auth {
     return revoked
   }
 
+  /** Revokes one of `current`'s own sessions (404 `not_found` for any other id); true when it was the current one. */
+  async function revokeOwnSession(c: AuthCore, current: Principal, sessionId: string): Promise<boolean> {
+    const own = new Set((await c.sessions.list(current.subject)).map((s) => s.sessionId))
+    if (!own.has(sessionId)) throw new AuthHttpError(404, 'not_found', 'No such session')
+    await revokeSession(c, sessionId)
+    return sessionId === current.sessionId
+  }
+
+  /**
+   * Replaces the principal's session with a new one (new `sid`, the given `amr`, the same
+   * application claims, `auth_time` included): what MFA changes require (session fixation).
+   */
+  async function restartSession(c: AuthCore, request: Request, current: Principal, amr: string[]): Promise<TokenPair> {
+    const claims: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(current.claims)) if (!ISSUER_CLAIMS.has(k)) claims[k] = v
+    claims.amr = amr
+    const pair = await c.sessions.start(current.subject, { claims, meta: meta(request).meta })
+    if (current.sessionId !== null) {
+      await c.sessions.revoke(current.sessionId)
+      sessionCache.delete(current.sessionId)
+    }
+    return pair
+  }
+
+  /** The MFA endpoints: a sign-in within `recentLogin` seconds, and MFA configured (404 otherwise). */
+  async function recentMfa(request: Request): Promise<{ c: AuthCore; mfa: Mfa; current: Principal }> {
+    const current = (await authenticate(request, { maxAge: recentLogin })) as Principal
+    const c = await state()
+    if (c.mfa === null) throw new AuthHttpError(404, 'not_found', 'MFA is not configured')
+    return { c, mfa: c.mfa, current }
+  }
+
+  /** The built-in accounts, for the endpoints that exist only with them (404 with an application's own store). */
+  function builtinAccounts(c: AuthCore): Accounts {
+    if (c.accounts === null) throw new AuthHttpError(404, 'not_found', 'Not available with an application account store')
+    return c.accounts
+  }
+
+  async function deliver(kind: SendKind, to: string, token: string): Promise<void> {
+    if (options.send !== undefined) await options.send(kind, to, token)
+  }
+
   // ---- the endpoints ----------------------------------------------------------------------
 
   const post: Record<string, (request: Request) => Promise<Response>> = {
@@ -811,12 +881,84 @@ export function createAuth(options: CreateAuthOptions): Auth {
       const current = (await authenticate(request)) as Principal
       const body = await readJson(request)
       const sessionId = stringField(body, 'session_id', TEXT, true) as string
-      const own = new Set((await c.sessions.list(current.subject)).map((s) => s.sessionId))
-      if (!own.has(sessionId)) throw new AuthHttpError(404, 'not_found', 'No such session')
-      await revokeSession(c, sessionId)
       const response = noContent()
-      if (sessionId === current.sessionId) clearCookies(response.headers)
+      if (await revokeOwnSession(c, current, sessionId)) clearCookies(response.headers)
       return response
+    },
+
+    async 'mfa/enroll'(request) {
+      const { c, mfa, current } = await recentMfa(request)
+      const account = c.accounts === null ? null : await c.accounts.get(current.subject)
+      const e = await mfa.beginEnrollment(current.subject, account?.login ?? current.subject)
+      return json({ secret: e.secret, uri: e.uri, qr_svg: e.qrSvg, expires_at: e.expiresAt })
+    },
+
+    async 'mfa/confirm'(request) {
+      const { c, mfa, current } = await recentMfa(request)
+      const code = stringField(await readJson(request), 'code', 64, true) as string
+      const codes = await mfa.confirm(current.subject, code)
+      return signedIn(await restartSession(c, request, current, ['pwd', 'otp']), { recovery_codes: codes })
+    },
+
+    async 'mfa/disable'(request) {
+      const { c, mfa, current } = await recentMfa(request)
+      const code = stringField(await readJson(request), 'code', 64, true) as string
+      await mfa.verify(current.subject, code)
+      await mfa.disable(current.subject)
+      return signedIn(await restartSession(c, request, current, ['pwd']))
+    },
+
+    async 'mfa/recovery-codes'(request) {
+      const { mfa, current } = await recentMfa(request)
+      return json({ recovery_codes: await mfa.regenerateRecoveryCodes(current.subject) })
+    },
+
+    async 'password/forgot'(request) {
+      const c = await state()
+      const login = stringField(await readJson(request), 'login', TEXT, true) as string
+      let token: string | null
+      try {
+        token = await c.signIn.requestPasswordReset(login)
+      } catch (e) {
+        // A malformed login is answered like an unknown one; only the throttle shows.
+        if (!(e instanceof PolyauthError) || e.code === 'rate_limited') throw e
+        token = null
+      }
+      if (token !== null) await deliver('password_reset', login, token)
+      return json({ status: 'accepted' }, 202)
+    },
+
+    async 'password/reset'(request) {
+      const c = await state()
+      const body = await readJson(request)
+      const token = stringField(body, 'token', TEXT, true) as string
+      const password = stringField(body, 'password', TEXT, true) as string
+      // Core revokes every session of the account; this process forgets what it cached about them.
+      const subject = await c.signIn.resetPassword(token, password)
+      sessionCache.clear()
+      audit('session_revoked', { subject, all: true, reason: 'password_reset' })
+      const response = json({ status: 'reset' })
+      clearCookies(response.headers)
+      return response
+    },
+
+    async 'email/verify/request'(request) {
+      const c = await state()
+      const accounts = builtinAccounts(c)
+      const current = (await authenticate(request)) as Principal
+      const account = await accounts.get(current.subject)
+      if (account === null) throw new AuthHttpError(404, 'not_found', 'No such account')
+      const token = await c.signIn.requestEmailVerification(current.subject)
+      await deliver('verify_email', account.login, token)
+      return json({ status: 'accepted' }, 202)
+    },
+
+    async 'email/verify'(request) {
+      const c = await state()
+      builtinAccounts(c)
+      const token = stringField(await readJson(request), 'token', TEXT, true) as string
+      const account = await c.signIn.verifyEmail(token)
+      return json({ verified: account.verified })
     },
   }
 
@@ -1081,6 +1223,23 @@ export function createAuth(options: CreateAuthOptions): Auth {
     }
   }
 
+  async function revokeSessionAction(input: RevokeSessionInput): Promise<ActionResult> {
+    try {
+      const jar = await writableJar()
+      const sessionId = typeof input === 'string' ? input.slice(0, TEXT + 1) : formValue(input, 'session_id', 'sessionId')
+      if (sessionId === undefined || sessionId === '' || sessionId.length > TEXT) {
+        throw new AuthHttpError(400, 'invalid_request', 'session_id is required')
+      }
+      const access = jar.get((cookies as CookieConfig).accessName)?.value
+      if (!access) throw notAuthenticated(realm)
+      const current = await verify(access, 'cookie')
+      if (await revokeOwnSession(await state(), current, sessionId)) clearJar(jar)
+      return { ok: true, status: 'ok' }
+    } catch (e) {
+      return failure(e)
+    }
+  }
+
   async function requireAuth(opts: RequireAuthOptions = {}): Promise<Principal> {
     const current = await auth()
     if (current.status !== 'authenticated') {
@@ -1254,6 +1413,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     signIn,
     verifyMfa,
     signOut,
+    revokeSession: revokeSessionAction,
     authenticate,
     setCookies,
     clearCookies,

@@ -1,7 +1,7 @@
 'use server'
 // Server Actions of the example: the polyauth helpers return results; redirecting is the app's call.
 import { redirect } from 'next/navigation'
-import { action, signIn, signOut, verifyMfa } from '@/lib/auth'
+import { action, revokeSession, signIn, signOut, verifyMfa } from '@/lib/auth'
 
 export type SignInState = { code?: string; error?: string; mfaToken?: string }
 
@@ -28,3 +28,9 @@ export async function signOutAction(form: FormData): Promise<void> {
 
 /** A guarded Server Action: the caller is re-verified from its cookies (refreshed inline if expired). */
 export const whoAmIAction = action(async (principal) => ({ subject: principal.subject }))
+
+/** Revokes one of the user's own sessions (the form's `session_id`); revoking this one signs out here. */
+export async function revokeSessionAction(form: FormData): Promise<void> {
+  const result = await revokeSession(form)
+  redirect(result.ok ? '/sessions' : `/sessions?error=${encodeURIComponent(result.code)}`)
+}

@@ -1,7 +1,7 @@
 // One place that configures polyauth for the whole app (FRAMEWORKS.md §3).
 import { createAuth } from 'polyauth/next'
 
-export const { handlers, auth, requireAuth, withAuth, action, signIn, verifyMfa, signOut, proxy, accessToken } = createAuth({
+export const { handlers, auth, requireAuth, withAuth, action, signIn, verifyMfa, signOut, revokeSession, proxy, accessToken, state } = createAuth({
   // Keys come from the environment (a JWKS with the private signing key); nothing is read until
   // the first request, so `next build` needs no keys.
   tokens: {
@@ -17,4 +17,7 @@ export const { handlers, auth, requireAuth, withAuth, action, signIn, verifyMfa,
   permissions: { admin: ['items:write', 'users:manage'] },
   // TOTP second factors: the key that encrypts the secrets (`Mfa.generateKey()`); unset, no MFA.
   mfaKey: process.env.POLYAUTH_MFA_KEY,
+  // How many seconds a session's revocation state is cached (default 5): how soon "sign out
+  // everywhere" reaches the other devices.
+  sessionCheck: process.env.POLYAUTH_SESSION_CHECK === undefined ? undefined : Number(process.env.POLYAUTH_SESSION_CHECK),
 })

@@ -16,6 +16,12 @@ export default async function Dashboard() {
       <nav>
         <Link href="/" id="home-link">
           Home
+        </Link>{' '}
+        <Link href="/sessions" id="sessions-link">
+          Your sessions
+        </Link>{' '}
+        <Link href="/settings/mfa" id="mfa-link">
+          Two-factor authentication
         </Link>
       </nav>
       <form action={signOutAction} id="sign-out">
