@@ -4,9 +4,10 @@
 // - Shared vectors (`../shared/vectors/` relative to the repository root) live outside the project.
 //   When they are absent the tests that need them are skipped, unless CI or
 //   POLYAUTH_REQUIRE_VECTORS is set, in which case those tests fail (DESIGN.md §8).
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -207,4 +208,60 @@ export async function storeBackends(Store) {
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** The redis-server binary for tests that stop a private server, or undefined. */
+export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
+
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => c.write('PING\r\n'))
+    c.once('data', (d) => {
+      c.destroy()
+      resolve(d.toString().startsWith('+PONG'))
+    })
+    c.once('error', () => resolve(false))
+  })
+}
+
+/**
+ * A private redis-server (never the shared one) on a free port, for tests that stop it mid-way:
+ * resolves to `{ url, stop(), close() }`; `stop()` ends it gracefully (an outage), `close()` also
+ * removes its directory and is safe to call twice.
+ */
+export async function privateRedis() {
+  assert.ok(REDIS_SERVER, 'redis-server is required (CI / POLYAUTH_REQUIRE_SERVICES)')
+  const dir = mkdtempSync(join(tmpdir(), 'polyauth-redis-'))
+  const port = await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address()
+      s.close(() => resolve(p))
+    })
+  })
+  const redis = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
+  const running = () => redis.exitCode === null && redis.signalCode === null
+  const close = () => {
+    if (running()) redis.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const deadline = Date.now() + 20_000
+  while (!(await redisPing(port))) {
+    if (Date.now() > deadline || !running()) {
+      close()
+      assert.fail('redis-server did not start')
+    }
+    await sleep(50)
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (!running()) return
+      const exited = new Promise((resolve) => redis.once('exit', resolve))
+      redis.kill('SIGTERM')
+      await exited
+    },
+    close,
+  }
 }

@@ -18,7 +18,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Mfa } from 'polyauth'
+import { Accounts, KeySet, Mfa, PasswordHasher, Sessions, Store, Tokens } from 'polyauth'
 import { REPO_ROOT, loadProjectVectors } from './helpers.mjs'
 
 export const EXAMPLE = join(REPO_ROOT, 'examples', 'next')
@@ -242,4 +242,54 @@ export async function submitMfaCode(page, code) {
   ])
   if (outcome === 'error') return { error: await page.getAttribute('#error', 'data-code') }
   return { error: null }
+}
+
+/**
+ * The built example (built here if needed) started with `env`, an account per entry of `users`
+ * (name → login, one `password`) on its store, and Chromium. Resolves to `{ app, base, output(),
+ * browser, sessions, subjects, context(), close() }`: `base` is `http://localhost:<port>` (a secure context
+ * for the `__Host-` cookies), `subjects` maps each name to its account's subject, `sessions` reads
+ * the app's store, `context()` opens a cookie jar that `close()` closes with everything else.
+ */
+export async function startBrowserApp({ env = {}, users, password }) {
+  assertFreshCopy()
+  await buildExample()
+  const subjects = {}
+  let sessions
+  const app = await startApp({
+    env,
+    setup: async (storeUrl) => {
+      const store = await Store.open(storeUrl)
+      const accounts = new Accounts(store, new PasswordHasher())
+      for (const [name, login] of Object.entries(users)) subjects[name] = (await accounts.create(login, password)).subject
+      sessions = new Sessions(store, new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' }))
+    },
+  })
+  const base = `http://localhost:${app.port}`
+  let browser
+  try {
+    browser = await launchBrowser()
+  } catch (e) {
+    await app.stop()
+    throw e
+  }
+  const contexts = []
+  return {
+    app,
+    base,
+    output: app.output,
+    browser,
+    sessions,
+    subjects,
+    async context() {
+      const c = await newContext(browser, base)
+      contexts.push(c)
+      return c
+    },
+    async close() {
+      for (const c of contexts) await c.close().catch(() => {})
+      await browser.close()
+      await app.stop()
+    },
+  }
 }

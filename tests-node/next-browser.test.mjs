@@ -9,19 +9,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Accounts, KeySet, PasswordHasher, Sessions, Store, Tokens, Totp } from 'polyauth'
-import {
-  ISSUER,
-  JWKS,
-  assertFreshCopy,
-  browserSkip,
-  buildExample,
-  launchBrowser,
-  newContext,
-  signInWithForm,
-  startApp,
-  submitMfaCode,
-} from './next-app.mjs'
+import { Totp } from 'polyauth'
+import { browserSkip, signInWithForm, startBrowserApp, submitMfaCode } from './next-app.mjs'
 
 /** Seconds a session's revocation state is cached by the app under test (POLYAUTH_SESSION_CHECK). */
 const SESSION_CHECK = 1
@@ -35,42 +24,25 @@ describe('polyauth/next in Chromium (playwright-core)', { skip: browserSkip }, (
   let app
   let base
   let browser
-  let store
   let sessions
-  const subjects = {}
-  const contexts = []
+  let subjects
+  let context
   const attackers = []
   const totp = new Totp()
 
   before(async () => {
-    assertFreshCopy()
-    await buildExample()
-    app = await startApp({
+    app = await startBrowserApp({
       env: { POLYAUTH_SESSION_CHECK: String(SESSION_CHECK) },
-      setup: async (storeUrl) => {
-        store = await Store.open(storeUrl)
-        const accounts = new Accounts(store, new PasswordHasher())
-        for (const name of USERS) subjects[name] = (await accounts.create(login(name), PASSWORD)).subject
-        sessions = new Sessions(store, new Tokens(KeySet.fromJwks(JWKS), { issuer: ISSUER, audience: 'api' }))
-      },
+      users: Object.fromEntries(USERS.map((name) => [name, login(name)])),
+      password: PASSWORD,
     })
-    base = `http://localhost:${app.port}`
-    browser = await launchBrowser()
+    ;({ base, browser, sessions, subjects, context } = app)
   })
 
   after(async () => {
-    for (const c of contexts) await c.close().catch(() => {})
-    if (browser) await browser.close()
     for (const server of attackers) await new Promise((resolve) => server.close(resolve))
-    if (app) await app.stop()
+    if (app) await app.close()
   })
-
-  /** A new context (cookie jar) on the app, closed by after(). */
-  async function context() {
-    const c = await newContext(browser, base)
-    contexts.push(c)
-    return c
-  }
 
   /** A page of a new context, signed in as `name` through the form and on the dashboard. */
   async function signedIn(name) {

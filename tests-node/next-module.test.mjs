@@ -2,18 +2,15 @@
 // condition) and the handlers over Web-standard Request/Response on a memory store.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { KeySet, Mfa, Tokens, Totp } from 'polyauth'
 import * as esm from 'polyauth/next'
 import { withPolyauth } from 'polyauth/next/config'
-import { REPO_ROOT } from './helpers.mjs'
-import { freePort } from './next-app.mjs'
+import { REDIS_SERVER, REPO_ROOT, privateRedis } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -291,6 +288,32 @@ test('password/forgot is always 202 and sends a link only for a real account; pa
   assert.equal((await auth.handlers.POST(post('login', { login, password: 'new-granite-willow-99' }))).status, 200)
 })
 
+test('a failing mailer does not tell real accounts from unknown ones: 202 for both, the error logged without the token', async () => {
+  const calls = []
+  const { auth } = app({
+    send: async (kind, to, token) => {
+      calls.push([kind, to])
+      throw new Error(`smtp refused ${token}`)
+    },
+  })
+  const { login } = await signedInUser(auth, 'mailer')
+  const logged = []
+  const original = console.error
+  console.error = (...args) => logged.push(args.join(' '))
+  try {
+    for (const who of [login, uniqueLogin('nobody')]) {
+      const r = await auth.handlers.POST(post('password/forgot', { login: who }))
+      assert.equal(r.status, 202, who)
+      assert.deepEqual(await r.json(), { status: 'accepted' })
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    console.error = original
+  }
+  assert.deepEqual(calls, [['password_reset', login]])
+  assert.deepEqual(logged, ['polyauth: send(password_reset) failed (Error)'])
+})
+
 test('password/forgot without send still answers 202; a throttled login is 429', async () => {
   const { auth } = app()
   const { login } = await signedInUser(auth, 'nosend')
@@ -404,47 +427,22 @@ test('revokeSession() Server Action helper: own sessions only, clears the cookie
   }
 })
 
-const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
 const servicesRequired = ['CI', 'POLYAUTH_REQUIRE_SERVICES'].some((n) => {
   const v = process.env[n]
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
 })
 
-function ping(port) {
-  return new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1', () => c.write('PING\r\n'))
-    c.once('data', (d) => {
-      c.destroy()
-      resolve(d.toString().startsWith('+PONG'))
-    })
-    c.once('error', () => resolve(false))
-  })
-}
-
 test(
   'a store outage is 503 store_unavailable with Retry-After and never clears the cookies',
-  { skip: REDIS || servicesRequired ? false : 'redis-server is not installed' },
+  { skip: REDIS_SERVER || servicesRequired ? false : 'redis-server is not installed' },
   async () => {
-    assert.ok(REDIS, 'redis-server is required (POLYAUTH_REQUIRE_SERVICES / CI)')
-    // A private redis-server (never the shared one): stopped in the middle of the test.
-    const dir = mkdtempSync(join(tmpdir(), 'polyauth-next-redis-'))
-    const port = await freePort()
-    const redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: 'ignore',
-    })
+    const redis = await privateRedis()
     try {
-      const deadline = Date.now() + 20_000
-      while (!(await ping(port))) {
-        assert.ok(Date.now() < deadline && redis.exitCode === null, 'redis-server did not start')
-        await sleep(50)
-      }
-      const { auth } = app({ store: `redis://127.0.0.1:${port}`, sessionCheck: 0 })
+      const { auth } = app({ store: redis.url, sessionCheck: 0 })
       await auth.handlers.POST(post('register', { login: 'c@example.com', password: 'orbit-cactus-lantern-plum-7' }))
       const login = await auth.handlers.POST(post('login', { login: 'c@example.com', password: 'orbit-cactus-lantern-plum-7' }))
       const [access, refresh] = login.headers.getSetCookie().map((c) => c.split(';')[0])
-      const exited = new Promise((resolve) => redis.once('exit', resolve))
-      redis.kill('SIGTERM')
-      await exited
+      await redis.stop()
 
       const r = await auth.handlers.POST(post('refresh', {}, { 'content-type': 'text/plain', cookie: refresh, 'x-polyauth': '1', 'sec-fetch-site': 'same-origin' }))
       assert.equal(r.status, 503)
@@ -456,8 +454,7 @@ test(
       assert.equal(g.status, 503, 'the session check could not run: not a 401')
       assert.deepEqual(g.headers.getSetCookie(), [])
     } finally {
-      if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL')
-      rmSync(dir, { recursive: true, force: true })
+      redis.close()
     }
   },
 )

@@ -338,6 +338,27 @@ async def test_password_grant_registration_reset_and_verification(store_url: str
         assert verified.status_code == 200 and verified.json() == {"verified": True}
 
 
+async def test_a_failing_mailer_does_not_tell_real_accounts_from_unknown_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[tuple[str, str]] = []
+
+    async def broken_send(kind: str, to: str, token: str) -> None:
+        calls.append((kind, to))
+        raise ConnectionError(f"smtp refused {token}")
+
+    async with running(f"sqlite://{tmp_path / 'mailer.db'}", send=broken_send) as t:
+        with caplog.at_level("ERROR", logger="polyauth"):
+            answers = [
+                await t.client.post("/auth/password/forgot", json={"login": who})
+                for who in (USER["login"], "nobody@example.com")
+            ]
+        assert [(a.status_code, a.json()) for a in answers] == [(202, {"status": "accepted"})] * 2
+        assert calls == [("password_reset", USER["login"])]  # delivery was attempted, after the answer
+        failures = [r.getMessage() for r in caplog.records if r.name == "polyauth"]
+        assert failures == ["polyauth: send('password_reset') failed (ConnectionError)"]
+
+
 async def login_as(t: AppUnderTest, name: str, password: str) -> Any:
     return await login(t, {"login": name, "password": password})
 

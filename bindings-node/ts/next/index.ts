@@ -768,6 +768,36 @@ export function createAuth(options: CreateAuthOptions): Auth {
     if (options.send !== undefined) await options.send(kind, to, token)
   }
 
+  /**
+   * A reset link is delivered after the response (`after()` of next/server inside a request, else
+   * unawaited): a slow or failing mailer must not tell a real account from an unknown one.
+   */
+  function deliverLater(kind: SendKind, to: string, token: string): void {
+    if (options.send === undefined) return
+    const run = async (): Promise<void> => {
+      try {
+        await deliver(kind, to, token)
+      } catch (e) {
+        console.error(`polyauth: send(${kind}) failed (${e instanceof Error ? e.name : typeof e})`)
+      }
+    }
+    let after: ((task: () => Promise<void>) => void) | undefined
+    try {
+      after = (nextServer() as unknown as { after?: (task: () => Promise<void>) => void }).after
+    } catch {
+      after = undefined // no Next.js (the handlers run on plain Request objects too)
+    }
+    if (typeof after === 'function') {
+      try {
+        after(run)
+        return
+      } catch {
+        // outside a request scope
+      }
+    }
+    void run()
+  }
+
   // ---- the endpoints ----------------------------------------------------------------------
 
   const post: Record<string, (request: Request) => Promise<Response>> = {
@@ -924,7 +954,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
         if (!(e instanceof PolyauthError) || e.code === 'rate_limited') throw e
         token = null
       }
-      if (token !== null) await deliver('password_reset', login, token)
+      if (token !== null) deliverLater('password_reset', login, token)
       return json({ status: 'accepted' }, 202)
     },
 

@@ -1,9 +1,10 @@
 """The auth router (FRAMEWORKS.md §2): thin endpoints over ``PolyAuth``'s building blocks."""
 
 import inspect
+import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response, Security
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -88,6 +89,15 @@ async def _call(send: Any, *args: Any) -> None:
     result = send(*args)
     if inspect.isawaitable(result):
         await result
+
+
+async def _deliver_later(send: Any, kind: str, to: str, token: str) -> None:
+    """A reset link is delivered after the response: a slow or failing mailer must not tell a real
+    account (500, or a late 202) from an unknown one (an immediate 202)."""
+    try:
+        await _call(send, kind, to, token)
+    except Exception as e:  # logged without the token; the caller already has its 202
+        logging.getLogger("polyauth").error("polyauth: send(%r) failed (%s)", kind, type(e).__name__)
 
 
 def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> APIRouter:
@@ -366,7 +376,7 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
     if "password" in wanted:
 
         @router.post("/password/forgot", status_code=202, summary="Send a password-reset link (always 202)")
-        async def forgot(body: Login) -> Response:
+        async def forgot(body: Login, background: BackgroundTasks) -> Response:
             try:
                 token = await auth.signin.request_password_reset(body.login)
             except AuthError as e:
@@ -374,7 +384,7 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
                     raise http(e) from None
                 token = None  # a malformed login is answered like an unknown one
             if token is not None and auth.send is not None:
-                await _call(auth.send, "password_reset", body.login, token)
+                background.add_task(_deliver_later, auth.send, "password_reset", body.login, token)
             return _json({"status": "accepted"}, 202)
 
         @router.post("/password/reset", summary="Set a new password with a reset token; signs out everywhere")
