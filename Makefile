@@ -16,7 +16,7 @@ VENV_FASTAPI_OLDEST ?= .venv-fastapi-0115
 STAMP_FASTAPI_OLDEST := $(VENV_FASTAPI_OLDEST)/.deps-stamp
 WHEELS := $(CARGO_TARGET_DIR)/wheels-fastapi-oldest
 
-.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node dist test-dist demo bench fmt lint services clean
+.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node dist test-dist demo demo-serve demo-languages bench fmt lint services clean
 
 all: build
 
@@ -99,7 +99,17 @@ test-dist: dist
 # The README's test command: everything, from a fresh clone.
 test: build test-rust test-python test-fastapi-oldest test-node test-dist
 
-demo: build
+# The full-stack app: examples/next (Next.js) and examples/fullstack/api.py (FastAPI) sharing one
+# key set and one store, through a scripted Chromium journey (examples/fullstack/demo.mjs).
+demo: build example-next
+	node examples/fullstack/demo.mjs
+
+# The same two servers, left running for a person to click through (Ctrl-C stops them).
+demo-serve: build example-next
+	node examples/fullstack/demo.mjs --serve
+
+# Hashes, tokens, sessions and MFA enrollments made in one language used in the other.
+demo-languages: build
 	bash examples/cross-language/run.sh
 
 # Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions),

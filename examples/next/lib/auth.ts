@@ -20,4 +20,7 @@ export const { handlers, auth, requireAuth, withAuth, action, signIn, verifyMfa,
   // How many seconds a session's revocation state is cached (default 5): how soon "sign out
   // everywhere" reaches the other devices.
   sessionCheck: process.env.POLYAUTH_SESSION_CHECK === undefined ? undefined : Number(process.env.POLYAUTH_SESSION_CHECK),
+  // Seconds a rotated refresh token still works for a racing tab (default 30); the full-stack demo
+  // shortens it to show a stolen token's reuse being caught.
+  sessions: process.env.POLYAUTH_REUSE_GRACE === undefined ? undefined : { reuseGrace: Number(process.env.POLYAUTH_REUSE_GRACE) },
 })

@@ -1,3 +1,4 @@
+import Link from 'next/link'
 import { SignInForm } from './form'
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ next?: string | string[] }> }) {
@@ -6,6 +7,9 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
     <main>
       <h1>Sign in</h1>
       <SignInForm next={typeof next === 'string' ? next : '/'} />
+      <p>
+        New here? <Link href="/sign-up">Create an account</Link>
+      </p>
     </main>
   )
 }
