@@ -113,13 +113,16 @@ demo-languages: build
 	bash examples/cross-language/run.sh
 
 # Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions),
-# bench/RESULTS-signin.md (the sign-in flow against raw verification) and bench/RESULTS-fastapi.md
-# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk).
+# bench/RESULTS-signin.md (the sign-in flow against raw verification), bench/RESULTS-fastapi.md
+# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk) and bench/RESULTS-next.md (the
+# same for a Next.js route handler behind withAuth, against jose; needs wrk, installs
+# bench/next-app's dependencies).
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh
 	bash bench/run_signin.sh
 	bash bench/run_fastapi.sh
+	bash bench/run_next.sh
 
 fmt:
 	cargo fmt --all
@@ -136,4 +139,4 @@ lint: $(STAMP) build-node
 
 clean:
 	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) $(VENV_FASTAPI_OLDEST) node_modules \
-	  examples/next/node_modules examples/next/.next
+	  examples/next/node_modules examples/next/.next bench/next-app/node_modules bench/next-app/.next

@@ -459,6 +459,32 @@ test(
   },
 )
 
+test('withAuth verifies on a later turn of the event loop, not in the caller\'s microtasks', async () => {
+  // Under load, the requests Node read together are then verified and answered together (their
+  // responses written in one batch): bench/RESULTS-next.md.
+  const { tokens, auth } = app()
+  const token = tokens.issue('user-1', { claims: { scope: 'items:read' } })
+  const request = (t) => new Request('https://app.example.com/x', { headers: { authorization: `Bearer ${t}` } })
+  let handled = 0
+  const guarded = auth.withAuth(async (_r, { principal }) => {
+    handled += 1
+    return Response.json({ subject: principal.subject })
+  })
+  assert.equal((await guarded(request(token), {})).status, 200) // the store and keys are open now
+  for (const [t, status] of [[token, 200], [`${token}x`, 401]]) {
+    let settled = false
+    const before = handled
+    const pending = guarded(request(t), {}).finally(() => {
+      settled = true
+    })
+    for (let i = 0; i < 100; i++) await Promise.resolve()
+    assert.equal(settled, false, 'answered within the microtasks of the call')
+    assert.equal(handled, before)
+    assert.equal((await pending).status, status)
+    assert.equal(handled, before + (status === 200 ? 1 : 0))
+  }
+})
+
 // ---- polyauth/next/config ----
 
 

