@@ -255,6 +255,8 @@ export declare class SignIn {
   requestPasswordReset(login: string, ttl?: number | undefined | null): Promise<string | null>
   /** Completes a password reset; resolves to the subject. */
   resetPassword(token: string, newPassword: string): Promise<string>
+  /** A signed-in user's password change: every session revoked, a fresh one started with `amr`. */
+  changePassword(subject: string, currentPassword: string, newPassword: string, amr?: Array<string> | undefined | null, meta?: any | undefined | null): Promise<TokenPair>
   /** An email-verification token for `subject` (built-in accounts only). */
   requestEmailVerification(subject: string, ttl?: number | undefined | null): Promise<string>
   /** Consumes an email-verification token; resolves to the verified account. */

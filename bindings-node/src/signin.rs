@@ -364,6 +364,28 @@ impl SignIn {
             .map_err(to_napi)
     }
 
+    /// A signed-in user's password change: every session revoked, a fresh one started with `amr`.
+    #[napi]
+    pub async fn change_password(
+        &self,
+        subject: Utf16String,
+        current_password: Utf16String,
+        new_password: Utf16String,
+        amr: Option<Vec<String>>,
+        meta: Option<Value>,
+    ) -> Result<TokenPair> {
+        let subject = text(subject, "subject")?;
+        let current = password_text(current_password)?;
+        let new_password = password_text(new_password)?;
+        let meta = object(meta, "meta")?;
+        let amr = amr.unwrap_or_default();
+        self.inner
+            .change_password(&subject, &current, &new_password, &amr, Some(meta))
+            .await
+            .map(Into::into)
+            .map_err(to_napi)
+    }
+
     /// An email-verification token for `subject` (built-in accounts only).
     #[napi]
     pub async fn request_email_verification(

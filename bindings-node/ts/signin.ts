@@ -274,6 +274,25 @@ export class SignIn {
   }
 
   /**
+   * A signed-in user changes their password (built-in accounts): `currentPassword` is checked
+   * under the sign-in throttle of the account's login, `newPassword` against the policy; then
+   * every session of `subject` is revoked and a fresh one starts for the caller with `amr` (what
+   * the caller's session proved; `pwd` is always included). Rejects with `invalid_credentials`,
+   * `password_policy`, `rate_limited`, `invalid_config` (an application's account source).
+   */
+  async changePassword(
+    subject: string,
+    currentPassword: string,
+    newPassword: string,
+    options: { amr?: readonly string[]; meta?: Record<string, unknown> } = {},
+  ): Promise<TokenPair> {
+    const pair = await callAsync(() =>
+      this.native.changePassword(subject, currentPassword, newPassword, options.amr ? [...options.amr] : undefined, options.meta),
+    )
+    return redacted(pair)
+  }
+
+  /**
    * A single-use token (`ttl` seconds, default 86400) proving that whoever presents it received
    * mail at the account's login. Built-in accounts only (`invalid_config` otherwise);
    * `invalid_input` for an unknown subject.

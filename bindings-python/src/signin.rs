@@ -545,6 +545,37 @@ impl SignIn {
         )
     }
 
+    /// A signed-in user's password change: every session revoked, a fresh one started with
+    /// `amr`; awaitable → TokenPair.
+    #[pyo3(signature = (subject, current_password, new_password, *, amr=None, meta=None))]
+    fn change_password<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+        current_password: &Bound<'py, PyAny>,
+        new_password: &Bound<'py, PyAny>,
+        amr: Option<Vec<String>>,
+        meta: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let current = secret_arg(current_password, "current_password")?;
+        let new_password = secret_arg(new_password, "new_password")?;
+        let meta = meta
+            .filter(|m| !m.is_none())
+            .map(|m| map_arg(Some(m), "meta"))
+            .transpose()?;
+        let amr = amr.unwrap_or_default();
+        let s = self.inner.clone();
+        spawn_calling_python(
+            py,
+            async move {
+                s.change_password(&subject, &current, &new_password, &amr, meta)
+                    .await
+            },
+            pair,
+        )
+    }
+
     /// An email-verification token for the account of `subject`; awaitable → str.
     #[pyo3(signature = (subject, *, ttl=None))]
     fn request_email_verification<'py>(

@@ -665,6 +665,65 @@ impl SignIn {
         Ok(subject)
     }
 
+    /// A signed-in user changes their password (built-in accounts; `invalid_config` otherwise):
+    /// `current` is checked under the same per-login throttle as a sign-in (a stolen session
+    /// cannot guess it faster), `new_password` against the policy; then every session of the
+    /// subject is revoked and a fresh one is started for the caller with `amr` (what the caller's
+    /// session proved; `pwd` is always included) and `meta`. Errors: `invalid_credentials` (wrong
+    /// current password, unknown or disabled account), `password_policy`, `rate_limited`,
+    /// `invalid_input`, `store_unavailable`.
+    pub async fn change_password(
+        &self,
+        subject: &str,
+        current: &str,
+        new_password: &str,
+        amr: &[String],
+        meta: Option<Map<String, Value>>,
+    ) -> Result<TokenPair> {
+        let accounts = self.builtin("password change")?;
+        let current = crate::password::password_from_str(current)?;
+        let new_password = crate::password::password_from_str(new_password)?;
+        let mut methods: Vec<&str> = vec!["pwd"];
+        for m in amr {
+            check_required(m, "amr", 64)?;
+            if !methods.contains(&m.as_str()) {
+                methods.push(m);
+            }
+        }
+        let hasher = self.directory.hasher();
+        let Some(login) = accounts.get(subject).await?.map(|a| a.login) else {
+            hasher.dummy_verify_async().await?;
+            return Err(Error::InvalidCredentials);
+        };
+        let key = login_throttle_key(&login);
+        self.throttle.attempt(&key).await?;
+        let Some((account, stored)) = self
+            .directory
+            .find(&login)
+            .await?
+            .filter(|a| !a.disabled && a.subject == subject)
+            .and_then(|a| {
+                let h = a.password_hash.clone()?;
+                Some((a, h))
+            })
+        else {
+            hasher.dummy_verify_async().await?;
+            return Err(Error::InvalidCredentials);
+        };
+        if !hasher.verify_and_update_async(stored, current).await?.valid {
+            return Err(Error::InvalidCredentials);
+        }
+        let mfa = self.has_factor(subject).await?;
+        self.directory
+            .policy()
+            .validate(&new_password, &[&login], mfa)?;
+        let hash = hasher.hash_async(new_password).await?;
+        self.directory.set_hash(subject, &hash).await?;
+        self.throttle.reset(&key).await?;
+        self.sessions.revoke_all(subject).await?;
+        self.start(&account, &methods, meta).await
+    }
+
     /// A single-use token (purpose [`EMAIL_VERIFICATION_PURPOSE`], `ttl` seconds, default
     /// [`EMAIL_VERIFICATION_TTL`]) proving that whoever presents it received mail at the
     /// account's login. Built-in accounts only (`invalid_config` otherwise); `invalid_input`

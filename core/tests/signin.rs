@@ -777,6 +777,88 @@ async fn password_reset_revokes_sessions_and_keeps_the_link_on_a_refused_passwor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_change_checks_the_current_one_and_replaces_every_session() {
+    for store in stores().await {
+        let b = store.backend();
+        let s = setup(&store, None);
+        let l = login();
+        let acc = s.accounts.create(&l, PASSWORD, None).await.unwrap();
+        let here = signed(s.signin.password(&l, PASSWORD, None, None).await);
+        let elsewhere = signed(s.signin.password(&l, PASSWORD, None, None).await);
+        let new = "granite-willow-comet-harbor-77";
+        let amr = vec!["otp".to_string()];
+        // A wrong current password, a refused new one, an unknown subject: nothing changes.
+        let e = s
+            .signin
+            .change_password(&acc.subject, "not-the-password-at-all", new, &amr, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_credentials", "{b}");
+        let e = s
+            .signin
+            .change_password(&acc.subject, PASSWORD, "short", &amr, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "password_policy", "{b}");
+        let e = s
+            .signin
+            .change_password("no-such-subject", PASSWORD, new, &amr, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_credentials", "{b}");
+        assert!(
+            s.signin
+                .sessions()
+                .is_active(&elsewhere.session_id)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+
+        let pair = s
+            .signin
+            .change_password(&acc.subject, PASSWORD, new, &amr, None)
+            .await
+            .unwrap();
+        for old in [&here, &elsewhere] {
+            assert!(
+                !s.signin
+                    .sessions()
+                    .is_active(&old.session_id)
+                    .await
+                    .unwrap(),
+                "{b}"
+            );
+        }
+        assert!(
+            s.signin
+                .sessions()
+                .is_active(&pair.session_id)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        let claims = s
+            .tokens
+            .verify(&pair.access_token, &Default::default())
+            .unwrap();
+        assert_eq!(claims["sub"], acc.subject.as_str(), "{b}");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]), "{b}");
+        let e = s
+            .signin
+            .password(&l, PASSWORD, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            "invalid_credentials",
+            "{b}: the old password is gone"
+        );
+        signed(s.signin.password(&l, new, None, None).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reset_tokens_are_purpose_bound_expire_and_race_to_one_winner() {
     for store in stores().await {
         let b = store.backend();

@@ -652,6 +652,20 @@ class SignIn:
         """Completes a reset: the policy is checked before the token is spent (a refused password
         keeps the link), then the hash is stored and every session of the account revoked. Returns
         the subject. ``TokenUsedError`` on a second use."""
+    def change_password(
+        self,
+        subject: str,
+        current_password: str,
+        new_password: str,
+        *,
+        amr: list[str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Awaitable[TokenPair]:
+        """A signed-in user's password change (built-in accounts): ``current_password`` is checked
+        under the sign-in throttle of the account's login, ``new_password`` against the policy;
+        then every session of ``subject`` is revoked and a fresh one starts with ``amr`` (``pwd``
+        always included). ``InvalidCredentialsError``, ``PasswordPolicyError``,
+        ``RateLimitedError``, ``InvalidConfigError`` (an application's account source)."""
     def request_email_verification(self, subject: str, *, ttl: int | None = None) -> Awaitable[str]:
         """A single-use email-verification token (``ttl`` seconds, default 86400) for the built-in
         account of ``subject`` (``InvalidConfigError`` with an application's source)."""
