@@ -394,8 +394,9 @@ impl Tokens {
                     .transpose()?,
             },
         };
-        let claims = run(|| self.inner.verify(&token, &options))?;
-        serde_json::to_string(&claims).map_err(|_| {
+        // Shared with the verified-token cache: serialised from there, never copied.
+        let claims = run(|| self.inner.verify_shared(&token, &options))?;
+        serde_json::to_string(&*claims).map_err(|_| {
             crate::errors::to_napi(polyauth_core::Error::Internal(
                 "claims serialisation".into(),
             ))

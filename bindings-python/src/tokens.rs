@@ -404,7 +404,8 @@ impl Tokens {
             required,
             now,
         };
-        let claims = run(|| self.inner.verify(&token, &options))?;
+        // Shared with the verified-token cache: converted from there, never copied first.
+        let claims = run(|| self.inner.verify_shared(&token, &options))?;
         crate::convert::object(py, &claims).map(Bound::into_any)
     }
 
