@@ -301,6 +301,8 @@ export declare class Tokens {
    * `JSON.parse` builds the object faster than napi can field by field.
    */
   verify(token: string, options?: NativeVerifyOptions | undefined | null): string
+  /** How many verified tokens the verified-token cache holds (for tests). */
+  get cachedTokens(): number
   /** For remote key sets: whether a JWKS fetch is due before verifying `token`. */
   remoteFetchDue(token: string): boolean
   get issuer(): string

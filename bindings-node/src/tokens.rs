@@ -403,6 +403,12 @@ impl Tokens {
         })
     }
 
+    /// How many verified tokens the verified-token cache holds (for tests).
+    #[napi(getter)]
+    pub fn cached_tokens(&self) -> u32 {
+        self.inner.cached_tokens() as u32
+    }
+
     /// For remote key sets: whether a JWKS fetch is due before verifying `token`.
     #[napi]
     pub fn remote_fetch_due(&self, token: String) -> bool {

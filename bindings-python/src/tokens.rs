@@ -425,6 +425,12 @@ impl Tokens {
         self.inner.config().audience.clone()
     }
 
+    /// How many verified tokens the verified-token cache holds (for tests).
+    #[getter]
+    fn _cached_tokens(&self) -> usize {
+        self.inner.cached_tokens()
+    }
+
     /// For remote key sets: whether a JWKS fetch is due before verifying `token`.
     fn _remote_fetch_due(&self, token: &str) -> bool {
         self.inner.remote_fetch_due(token, token::now())

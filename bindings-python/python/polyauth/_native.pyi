@@ -231,6 +231,9 @@ class Tokens:
     @property
     def audience(self) -> list[str]:
         """The audiences issued; verification accepts any of them."""
+    @property
+    def _cached_tokens(self) -> int:
+        """How many verified tokens the verified-token cache holds (for tests)."""
     def _remote_fetch_due(self, token: str) -> bool:
         """For remote key sets: whether a JWKS fetch is due before verifying ``token``."""
 
