@@ -571,6 +571,8 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+  /** Verified tokens remembered (default 10000, 0: off). */
+  verifyCache?: number
 }
 
 export interface TotpOptions {

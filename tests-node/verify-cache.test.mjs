@@ -6,7 +6,8 @@ import { KeySet, PolyauthError, Tokens } from 'polyauth'
 import { expectCode } from './helpers.mjs'
 
 const ISSUER = 'https://issuer.example'
-const makeTokens = (keys = KeySet.generate('EdDSA')) => new Tokens(keys, { issuer: ISSUER, audience: 'api', leeway: 0 })
+const makeTokens = (keys = KeySet.generate('EdDSA'), options = {}) =>
+  new Tokens(keys, { issuer: ISSUER, audience: 'api', leeway: 0, ...options })
 const cached = (tokens) => tokens.native.cachedTokens
 
 test('a hit returns the same claims in a fresh object', () => {
@@ -77,4 +78,16 @@ test('the cache is bounded', () => {
   for (const token of issued) tokens.verify(token)
   assert.equal(cached(tokens), 10_000)
   assert.equal(tokens.verify(issued[0]).sub, 'u0', 'an evicted token verifies again')
+})
+
+test('the capacity is a setting', () => {
+  const small = makeTokens(undefined, { verifyCache: 3 })
+  for (let i = 0; i < 10; i++) {
+    small.verify(small.issue(`u${i}`, { ttl: 60 }))
+    assert.ok(cached(small) <= 3)
+  }
+  const off = makeTokens(undefined, { verifyCache: 0 })
+  const token = off.issue('u', { ttl: 60 })
+  assert.deepEqual(off.verify(token), off.verify(token))
+  assert.equal(cached(off), 0)
 })

@@ -11,8 +11,8 @@ from polyauth.errors import AuthError
 ISSUER = "https://issuer.example"
 
 
-def make_tokens(keys: KeySet | None = None) -> Tokens:
-    return Tokens(keys or KeySet.generate("EdDSA"), issuer=ISSUER, audience="api", leeway=0)
+def make_tokens(keys: KeySet | None = None, **options: int) -> Tokens:
+    return Tokens(keys or KeySet.generate("EdDSA"), issuer=ISSUER, audience="api", leeway=0, **options)
 
 
 def code_of(fn: object) -> str:
@@ -89,3 +89,14 @@ def test_the_cache_is_bounded() -> None:
         tokens.verify(token)
     assert tokens._cached_tokens == 10_000
     assert tokens.verify(issued[0])["sub"] == "u0", "an evicted token verifies again"
+
+
+def test_the_capacity_is_a_setting() -> None:
+    small = make_tokens(verify_cache=3)
+    for i in range(10):
+        small.verify(small.issue(f"u{i}", ttl=60))
+        assert small._cached_tokens <= 3
+    off = make_tokens(verify_cache=0)
+    token = off.issue("u", ttl=60)
+    assert off.verify(token) == off.verify(token)
+    assert off._cached_tokens == 0

@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 /// Default number of entries.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
+/// Largest capacity the bindings accept.
+pub const MAX_CAPACITY: usize = 1 << 20;
+
 /// Longer tokens are verified every time (bounds the cache's memory to about
 /// `capacity` × a few KiB).
 pub const MAX_CACHED_TOKEN: usize = 4096;
