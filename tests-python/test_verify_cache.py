@@ -11,8 +11,9 @@ from polyauth.errors import AuthError
 ISSUER = "https://issuer.example"
 
 
-def make_tokens(keys: KeySet | None = None, **options: int) -> Tokens:
-    return Tokens(keys or KeySet.generate("EdDSA"), issuer=ISSUER, audience="api", leeway=0, **options)
+def make_tokens(keys: KeySet | None = None, verify_cache: int = 10_000) -> Tokens:
+    keys = keys or KeySet.generate("EdDSA")
+    return Tokens(keys, issuer=ISSUER, audience="api", leeway=0, verify_cache=verify_cache)
 
 
 def code_of(fn: object) -> str:
