@@ -303,6 +303,8 @@ export declare class Tokens {
    * `JSON.parse` builds the object faster than napi can field by field.
    */
   verify(token: string, options?: NativeVerifyOptions | undefined | null): string
+  /** How many verified tokens the verified-token cache holds (for tests). */
+  get cachedTokens(): number
   /** For remote key sets: whether a JWKS fetch is due before verifying `token`. */
   remoteFetchDue(token: string): boolean
   get issuer(): string
@@ -571,6 +573,8 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+  /** Verified tokens remembered (default 10000, 0: off). */
+  verifyCache?: number
 }
 
 export interface TotpOptions {

@@ -77,6 +77,7 @@ const NUMERIC = {
   'Tokens.access_ttl': (v) => new Tokens(keys, { issuer: 'i', audience: 'a', accessTtl: v }),
   'Tokens.leeway': (v) => new Tokens(keys, { issuer: 'i', audience: 'a', leeway: v }),
   'Tokens.max_token_size': (v) => new Tokens(keys, { issuer: 'i', audience: 'a', maxTokenSize: v }),
+  'Tokens.verify_cache': (v) => new Tokens(keys, { issuer: 'i', audience: 'a', verifyCache: v }),
   'RemoteKeySet.cache_ttl': (v) => new RemoteKeySet('https://idp.example/jwks', { cacheTtl: v }),
   'RemoteKeySet.cooldown': (v) => new RemoteKeySet('https://idp.example/jwks', { cooldown: v }),
   'RemoteKeySet.max_stale': (v) => new RemoteKeySet('https://idp.example/jwks', { maxStale: v }),

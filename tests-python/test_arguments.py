@@ -120,6 +120,7 @@ class World:
             "Tokens.access_ttl": lambda v: Tokens(keys, issuer="i", audience="a", access_ttl=v),
             "Tokens.leeway": lambda v: Tokens(keys, issuer="i", audience="a", leeway=v),
             "Tokens.max_token_size": lambda v: Tokens(keys, issuer="i", audience="a", max_token_size=v),
+            "Tokens.verify_cache": lambda v: Tokens(keys, issuer="i", audience="a", verify_cache=v),
             "RemoteKeySet.cache_ttl": lambda v: RemoteKeySet(URL, cache_ttl=v),
             "RemoteKeySet.cooldown": lambda v: RemoteKeySet(URL, cooldown=v),
             "RemoteKeySet.max_stale": lambda v: RemoteKeySet(URL, max_stale=v),

@@ -149,7 +149,9 @@ const subOk = (c) => c.sub === SUBJECT
 function makeLibs(k) {
   const { alg } = k
   const signer = new Tokens(k.signKs, { issuer: ISSUER, audience: AUDIENCE })
-  const verifier = new Tokens(k.verifyKs, { issuer: ISSUER, audience: AUDIENCE })
+  // verifyCache 0: every verification checks the signature, as the peers' do (the pool's tokens
+  // come round again, and the verified-token cache would otherwise answer from memory).
+  const verifier = new Tokens(k.verifyKs, { issuer: ISSUER, audience: AUDIENCE, verifyCache: 0 })
   const libs = [
     {
       name: 'polyauth',

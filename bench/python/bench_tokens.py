@@ -196,7 +196,9 @@ def make_keys(alg: str) -> Keys:
 def make_libs(k: Keys) -> list[Lib]:
     alg = k.alg
     signer = polyauth.Tokens(k.polyauth_sign, issuer=ISSUER, audience=AUDIENCE)
-    verifier = polyauth.Tokens(k.polyauth_verify, issuer=ISSUER, audience=AUDIENCE)
+    # verify_cache=0: every verification checks the signature, as the peers' do (the pool's tokens
+    # come round again, and the verified-token cache would otherwise answer from memory).
+    verifier = polyauth.Tokens(k.polyauth_verify, issuer=ISSUER, audience=AUDIENCE, verify_cache=0)
 
     def pa_issue() -> str:
         return signer.issue(SUBJECT, APP_CLAIMS)

@@ -6,6 +6,7 @@ use napi_derive::napi;
 use polyauth_core::keys::{Alg, KeySet as CoreKeySet};
 use polyauth_core::remote::{RemoteConfig, RemoteKeySet as CoreRemote};
 use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, VerifyOptions};
+use polyauth_core::verify_cache;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -289,6 +290,8 @@ pub struct TokensOptions {
     pub max_token_size: Option<Number>,
     /// Allow signing with RS256/384/512 keys (verification always works).
     pub allow_rsa_pkcs1_signing: Option<bool>,
+    /// Verified tokens remembered (default 10000, 0: off).
+    pub verify_cache: Option<Number>,
 }
 
 #[napi(object)]
@@ -345,8 +348,14 @@ impl Tokens {
             )? as usize,
             allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
         };
+        let cache = whole(
+            options.verify_cache,
+            verify_cache::DEFAULT_CAPACITY as u64,
+            verify_cache::MAX_CAPACITY as u64,
+            "verifyCache",
+        )? as usize;
         Ok(Tokens {
-            inner: run(|| CoreTokens::new(source, config))?,
+            inner: run(|| CoreTokens::new(source, config))?.with_verify_cache(cache),
         })
     }
 
@@ -394,12 +403,19 @@ impl Tokens {
                     .transpose()?,
             },
         };
-        let claims = run(|| self.inner.verify(&token, &options))?;
-        serde_json::to_string(&claims).map_err(|_| {
+        // Shared with the verified-token cache: serialised from there, never copied.
+        let claims = run(|| self.inner.verify_shared(&token, &options))?;
+        serde_json::to_string(&*claims).map_err(|_| {
             crate::errors::to_napi(polyauth_core::Error::Internal(
                 "claims serialisation".into(),
             ))
         })
+    }
+
+    /// How many verified tokens the verified-token cache holds (for tests).
+    #[napi(getter)]
+    pub fn cached_tokens(&self) -> u32 {
+        self.inner.cached_tokens() as u32
     }
 
     /// For remote key sets: whether a JWKS fetch is due before verifying `token`.

@@ -310,6 +310,11 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+  /**
+   * How many verified tokens are remembered, so that presenting one again skips its signature
+   * check (every other check still runs); default 10000, 0 turns the cache off.
+   */
+  verifyCache?: number
 }
 
 /** Per-call options of {@link Tokens.verify}. */

@@ -308,6 +308,9 @@ fn audience_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 }
 
 const AT_JWT: &str = token::ACCESS_TOKEN_TYP;
+const MAX_CACHE: u64 = polyauth_core::verify_cache::MAX_CAPACITY as u64;
+// The signature spells the default out.
+const _: () = assert!(polyauth_core::verify_cache::DEFAULT_CAPACITY == 10_000);
 
 /// Issues and verifies access tokens (compact JWS, RFC 9068 claims, `typ: at+jwt`).
 #[pyclass(module = "polyauth._native", subclass, frozen)]
@@ -319,7 +322,7 @@ pub struct Tokens {
 #[pymethods]
 impl Tokens {
     #[new]
-    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false))]
+    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false, verify_cache=10_000))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
@@ -329,6 +332,7 @@ impl Tokens {
         #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] leeway: u64,
         #[pyo3(from_py_with = setting::<usize, MAX_SECONDS>)] max_token_size: usize,
         allow_rsa_pkcs1_signing: bool,
+        #[pyo3(from_py_with = setting::<usize, {MAX_CACHE}>)] verify_cache: usize,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
             KeySource::Local(k.get().inner.clone())
@@ -347,7 +351,7 @@ impl Tokens {
             max_token_size,
             allow_rsa_pkcs1_signing,
         };
-        let inner = run(|| CoreTokens::new(source, config))?;
+        let inner = run(|| CoreTokens::new(source, config))?.with_verify_cache(verify_cache);
         Ok(Tokens {
             inner,
             keys: keys.clone().unbind(),
@@ -404,7 +408,8 @@ impl Tokens {
             required,
             now,
         };
-        let claims = run(|| self.inner.verify(&token, &options))?;
+        // Shared with the verified-token cache: converted from there, never copied first.
+        let claims = run(|| self.inner.verify_shared(&token, &options))?;
         crate::convert::object(py, &claims).map(Bound::into_any)
     }
 
@@ -422,6 +427,12 @@ impl Tokens {
     #[getter]
     fn audience(&self) -> Vec<String> {
         self.inner.config().audience.clone()
+    }
+
+    /// How many verified tokens the verified-token cache holds (for tests).
+    #[getter]
+    fn _cached_tokens(&self) -> usize {
+        self.inner.cached_tokens()
     }
 
     /// For remote key sets: whether a JWKS fetch is due before verifying `token`.

@@ -7,6 +7,7 @@ mod jwk;
 mod pem;
 mod roca;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::encoding::AsDer;
@@ -582,6 +583,17 @@ fn strip_zeros(b: &[u8]) -> &[u8] {
 struct Inner {
     keys: Vec<Arc<Key>>,
     signing_kid: Option<String>,
+    /// Changes whenever the keys do (see [`KeySet::version`]).
+    version: u64,
+}
+
+/// Source of [`KeySet::version`]: one counter for the whole process, so that no two key sets, nor
+/// two states of one set, ever share a version (a set dropped and another allocated at the same
+/// address still gets a new one).
+static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+
+fn next_version() -> u64 {
+    NEXT_VERSION.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A shared, thread-safe set of keys. Clones share state, so `rotate` on one handle is seen by
@@ -633,6 +645,7 @@ impl KeySet {
             inner: Arc::new(RwLock::new(Inner {
                 keys: keys.into_iter().map(Arc::new).collect(),
                 signing_kid,
+                version: next_version(),
             })),
         })
     }
@@ -757,6 +770,7 @@ impl KeySet {
         // The signing key comes first, so a JWKS written out and read back keeps it signing.
         inner.keys.insert(0, Arc::new(key));
         inner.signing_kid = Some(kid.clone());
+        inner.version = next_version();
         Ok(kid)
     }
 
@@ -774,7 +788,15 @@ impl KeySet {
         if inner.keys.len() == before {
             return Err(Error::UnknownKey);
         }
+        inner.version = next_version();
         Ok(())
+    }
+
+    /// Identifies this set's current keys: unique in the process, and changed by every
+    /// [`Self::rotate`] and [`Self::retire`]. What was verified under one version may be cached
+    /// until the version changes (see `token::Tokens::verify_shared`).
+    pub fn version(&self) -> u64 {
+        self.read().version
     }
 
     pub fn signing_kid(&self) -> Option<String> {
@@ -885,12 +907,22 @@ mod tests {
     fn rotation_and_retire() {
         let set = KeySet::generate(Alg::EdDSA, Some("one".into())).unwrap();
         assert_eq!(set.signing_kid().as_deref(), Some("one"));
+        let first = set.version();
         let two = set.rotate(Some(Alg::ES256)).unwrap();
+        assert!(set.version() > first, "rotate changes the version");
+        assert_ne!(
+            set.version(),
+            KeySet::generate(Alg::EdDSA, None).unwrap().version()
+        );
         assert_eq!(set.signing_kid(), Some(two.clone()));
         assert_eq!(set.kids(), vec![two.clone(), "one".to_string()]);
         assert_eq!(set.retire(&two).unwrap_err().code(), "invalid_config");
+        let before = set.version();
         set.retire("one").unwrap();
+        assert!(set.version() > before, "retire changes the version");
+        let after = set.version();
         assert_eq!(set.retire("one").unwrap_err().code(), "unknown_key");
+        assert_eq!(set.version(), after, "a failed retire changes nothing");
         assert_eq!(set.kids(), vec![two]);
     }
 

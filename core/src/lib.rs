@@ -16,6 +16,7 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 pub mod totp;
+pub mod verify_cache;
 
 pub use account::{normalize_login, Account, Accounts};
 pub use error::{catch_panic, Error, Result};

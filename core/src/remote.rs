@@ -578,4 +578,41 @@ mod tests {
         let e = verifier.verify(&token, &at(4601)).unwrap_err();
         assert_eq!(e.code(), "jwks_unavailable");
     }
+
+    #[test]
+    fn a_refresh_that_drops_a_key_ends_its_cached_tokens() {
+        use crate::token::{KeySource, Tokens, TokensConfig, VerifyOptions};
+        let tokens_config = || TokensConfig::new("https://issuer.example", vec!["api".into()]);
+        let old = KeySet::generate(Alg::EdDSA, Some("old".into())).unwrap();
+        let new = KeySet::generate(Alg::EdDSA, Some("new".into())).unwrap();
+        let signer = Tokens::new(KeySource::Local(old.clone()), tokens_config()).unwrap();
+        let r = remote();
+        let verifier = Tokens::new(KeySource::Remote(r.clone()), tokens_config()).unwrap();
+        let token = signer
+            .issue_at("u", serde_json::Map::new(), None, 1000)
+            .unwrap();
+        let at = VerifyOptions {
+            now: Some(1000),
+            ..Default::default()
+        };
+        r.complete(old.to_jwks(false).to_string().as_bytes(), 1000)
+            .unwrap();
+        assert!(verifier.verify(&token, &at).is_ok());
+        assert!(
+            verifier.verify(&token, &at).is_ok(),
+            "served from the cache"
+        );
+        assert_eq!(verifier.cached_tokens(), 1);
+        // The same JWKS fetched again is a new set: verified again, with the same outcome.
+        r.complete(old.to_jwks(false).to_string().as_bytes(), 1000)
+            .unwrap();
+        assert!(verifier.verify(&token, &at).is_ok());
+        r.complete(new.to_jwks(false).to_string().as_bytes(), 1000)
+            .unwrap();
+        assert_eq!(
+            verifier.verify(&token, &at).unwrap_err().code(),
+            "unknown_key"
+        );
+        assert_eq!(verifier.cached_tokens(), 0);
+    }
 }

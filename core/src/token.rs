@@ -2,6 +2,7 @@
 //! exp/nbf/iat with a small leeway and an injectable clock (JWT-11), exact `iss` and an `aud`
 //! allowlist (JWT-12), and `typ` enforced so token kinds never substitute for each other (JWT-13).
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::jws;
 use crate::keys::KeySet;
 use crate::remote::RemoteKeySet;
+use crate::verify_cache::{self, Verified, VerifyCache, MAX_CACHED_TOKEN};
 
 /// The access token `typ` (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -96,11 +98,25 @@ impl Default for VerifyOptions {
     }
 }
 
-/// Issues and verifies access tokens.
+/// Issues and verifies access tokens. Clones share the verified-token cache.
 #[derive(Clone, Debug)]
 pub struct Tokens {
     keys: KeySource,
     config: TokensConfig,
+    cache: Arc<VerifyCache>,
+}
+
+fn check_typ(typ: Option<&str>, options: &VerifyOptions) -> Result<()> {
+    let Some(expected) = &options.typ else {
+        return Ok(());
+    };
+    match typ {
+        Some(t) if typ_matches(t, expected) => Ok(()),
+        Some(_) => Err(Error::InvalidType(format!("expected \"{expected}\""))),
+        None => Err(Error::InvalidType(format!(
+            "missing, expected \"{expected}\""
+        ))),
+    }
 }
 
 fn typ_matches(actual: &str, expected: &str) -> bool {
@@ -180,7 +196,18 @@ impl Tokens {
                 "max_token_size must be between 512 bytes and 1 MiB".into(),
             ));
         }
-        Ok(Tokens { keys, config })
+        Ok(Tokens {
+            keys,
+            config,
+            cache: Arc::new(VerifyCache::new(verify_cache::DEFAULT_CAPACITY)),
+        })
+    }
+
+    /// The same tokens with a verified-token cache of `capacity` entries (0 turns it off); the
+    /// default is [`verify_cache::DEFAULT_CAPACITY`].
+    pub fn with_verify_cache(mut self, capacity: usize) -> Tokens {
+        self.cache = Arc::new(VerifyCache::new(capacity));
+        self
     }
 
     pub fn config(&self) -> &TokensConfig {
@@ -265,32 +292,81 @@ impl Tokens {
     /// malformed one is `invalid_token`), `exp`/`nbf`/`iat`, `iss`, `aud` and the required
     /// claims. Returns the claims.
     pub fn verify(&self, token: &str, options: &VerifyOptions) -> Result<Map<String, Value>> {
+        self.verify_shared(token, options)
+            .map(|claims| Arc::try_unwrap(claims).unwrap_or_else(|shared| (*shared).clone()))
+    }
+
+    /// [`Self::verify`], returning the claims shared with the verified-token cache (no copy).
+    ///
+    /// A token that verified under the current version of the key set is remembered (see
+    /// [`crate::verify_cache`]); presented again, its signature is not checked again, but
+    /// everything else is: the key set's availability (a remote set past `max_stale` still
+    /// fails), `typ`, `exp`/`nbf`/`iat` against this call's clock, `iss`, `aud` and the required
+    /// claims.
+    pub fn verify_shared(
+        &self,
+        token: &str,
+        options: &VerifyOptions,
+    ) -> Result<Arc<Map<String, Value>>> {
         let now = options.now.unwrap_or_else(now);
         let keys = self.keys.keys(now)?;
-        let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
-        if let Some(expected) = &options.typ {
-            match &header.typ {
-                Some(t) if typ_matches(t, expected) => {}
-                Some(_) => return Err(Error::InvalidType(format!("expected \"{expected}\""))),
-                None => {
-                    return Err(Error::InvalidType(format!(
-                        "missing, expected \"{expected}\""
-                    )))
-                }
+        let cacheable = self.cache.capacity() > 0 && token.len() <= MAX_CACHED_TOKEN;
+        let (key, version) = if cacheable {
+            (verify_cache::digest(token), keys.version())
+        } else {
+            ([0; 32], 0)
+        };
+        if cacheable {
+            if let Some(hit) = self.cache.get(&key, version) {
+                return match self.check(hit.typ.as_deref(), &hit.claims, now, options) {
+                    Ok(()) => Ok(hit.claims.clone()),
+                    Err(e) => {
+                        if matches!(e, Error::TokenExpired) {
+                            self.cache.remove(&key);
+                        }
+                        Err(e)
+                    }
+                };
             }
         }
+        let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
+        // `typ` before the payload is parsed (an unexpected kind of JWS is refused as such).
+        check_typ(header.typ.as_deref(), options)?;
         let claims = jws::parse_object(&payload, "payload")?;
         check_registered_types(&claims)?;
+        self.check(header.typ.as_deref(), &claims, now, options)?;
+        let claims = Arc::new(claims);
+        if cacheable {
+            let verified = Verified {
+                typ: header.typ,
+                claims: claims.clone(),
+            };
+            self.cache.insert(key, version, Arc::new(verified));
+        }
+        Ok(claims)
+    }
+
+    /// Every check after the signature: `typ`, `exp`/`nbf`/`iat` at `now` with the leeway,
+    /// `iss`, `aud` and the required claims (the registered claims' types were checked when
+    /// the payload was parsed).
+    fn check(
+        &self,
+        typ: Option<&str>,
+        claims: &Map<String, Value>,
+        now: i64,
+        options: &VerifyOptions,
+    ) -> Result<()> {
+        check_typ(typ, options)?;
         let now = now as f64;
         let leeway = self.config.leeway as f64;
-        let exp = numeric(&claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;
+        let exp = numeric(claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;
         if now >= exp + leeway {
             return Err(Error::TokenExpired);
         }
-        if numeric(&claims, "nbf")?.is_some_and(|nbf| nbf > now + leeway) {
+        if numeric(claims, "nbf")?.is_some_and(|nbf| nbf > now + leeway) {
             return Err(Error::TokenNotYetValid);
         }
-        if numeric(&claims, "iat")?.is_some_and(|iat| iat > now + leeway) {
+        if numeric(claims, "iat")?.is_some_and(|iat| iat > now + leeway) {
             return Err(Error::TokenNotYetValid);
         }
         match claims.get("iss") {
@@ -317,7 +393,12 @@ impl Tokens {
         {
             return Err(Error::MissingClaim(name.clone()));
         }
-        Ok(claims)
+        Ok(())
+    }
+
+    /// Number of tokens in the verified-token cache.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
     }
 
     /// For remote key sets: true when the binding should fetch the JWKS before verifying
@@ -432,6 +513,147 @@ mod tests {
                 .code(),
             "invalid_issuer"
         );
+    }
+
+    fn at(now: i64) -> VerifyOptions {
+        VerifyOptions {
+            now: Some(now),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn cache_hit_returns_the_same_claims() {
+        let t = tokens();
+        let tok = t.issue_at("u", Map::new(), Some(60), 1000).unwrap();
+        let first = t.verify_shared(&tok, &at(1000)).unwrap();
+        assert_eq!(t.cached_tokens(), 1);
+        let again = t.verify_shared(&tok, &at(1001)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "served from the cache");
+        assert_eq!(t.verify(&tok, &at(1001)).unwrap(), *first);
+        // A clone of Tokens shares the cache.
+        assert!(Arc::ptr_eq(
+            &t.clone().verify_shared(&tok, &at(1002)).unwrap(),
+            &first
+        ));
+    }
+
+    #[test]
+    fn cache_hit_still_checks_time_and_options() {
+        let t = tokens();
+        let tok = t.issue_at("u", Map::new(), Some(60), 1000).unwrap();
+        t.verify_shared(&tok, &at(1000)).unwrap();
+        // iat 31 s ahead of the clock: not yet valid, though cached.
+        assert_eq!(
+            t.verify(&tok, &at(969)).unwrap_err().code(),
+            "token_not_yet_valid"
+        );
+        let code = |o: VerifyOptions| t.verify(&tok, &o).map(|_| ()).map_err(|e| e.code());
+        assert_eq!(
+            code(VerifyOptions {
+                audience: Some(vec!["other".into()]),
+                ..at(1000)
+            }),
+            Err("invalid_audience")
+        );
+        assert_eq!(
+            code(VerifyOptions {
+                typ: Some("refresh+jwt".into()),
+                ..at(1000)
+            }),
+            Err("invalid_type")
+        );
+        assert_eq!(
+            code(VerifyOptions {
+                required: vec!["sid".into()],
+                ..at(1000)
+            }),
+            Err("missing_claim")
+        );
+        assert_eq!(
+            t.cached_tokens(),
+            1,
+            "failed checks do not evict a good token"
+        );
+        assert!(t.verify(&tok, &at(1089)).is_ok(), "inside the leeway");
+        assert_eq!(
+            t.verify(&tok, &at(1090)).unwrap_err().code(),
+            "token_expired"
+        );
+        assert_eq!(t.cached_tokens(), 0, "an expired token leaves the cache");
+        assert_eq!(
+            t.verify(&tok, &at(1090)).unwrap_err().code(),
+            "token_expired"
+        );
+        assert_eq!(t.cached_tokens(), 0, "failures are never cached");
+    }
+
+    #[test]
+    fn a_tampered_token_is_never_served_from_the_cache() {
+        let t = tokens();
+        let tok = t.issue_at("u", Map::new(), None, now()).unwrap();
+        t.verify(&tok, &VerifyOptions::default()).unwrap();
+        for i in [tok.len() - 1, tok.len() / 2, 3] {
+            let mut bytes = tok.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let bad = String::from_utf8(bytes).unwrap();
+            assert!(
+                t.verify(&bad, &VerifyOptions::default()).is_err(),
+                "byte {i}"
+            );
+        }
+        let longer = format!("{tok}A");
+        assert!(t.verify(&longer, &VerifyOptions::default()).is_err());
+        assert_eq!(t.cached_tokens(), 1);
+    }
+
+    #[test]
+    fn rotation_and_retirement_empty_the_cache() {
+        let keys = KeySet::generate(Alg::EdDSA, Some("old".into())).unwrap();
+        let t = Tokens::new(
+            KeySource::Local(keys.clone()),
+            TokensConfig::new("https://issuer.example", vec!["api".into()]),
+        )
+        .unwrap();
+        let tok = t.issue("u", Map::new(), None).unwrap();
+        let first = t.verify_shared(&tok, &VerifyOptions::default()).unwrap();
+        keys.rotate(None).unwrap();
+        let again = t.verify_shared(&tok, &VerifyOptions::default()).unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &again),
+            "verified again after the rotation"
+        );
+        keys.retire("old").unwrap();
+        assert_eq!(
+            t.verify(&tok, &VerifyOptions::default())
+                .unwrap_err()
+                .code(),
+            "unknown_key",
+            "a retired key's tokens stop verifying at once"
+        );
+        assert_eq!(t.cached_tokens(), 0);
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let t = tokens().with_verify_cache(5);
+        let opts = VerifyOptions::default();
+        let toks: Vec<String> = (0..20)
+            .map(|i| t.issue(&format!("u{i}"), Map::new(), None).unwrap())
+            .collect();
+        for tok in &toks {
+            assert!(t.verify(tok, &opts).is_ok());
+            assert!(t.cached_tokens() <= 5);
+        }
+        assert_eq!(t.cached_tokens(), 5);
+        for tok in &toks {
+            assert!(t.verify(tok, &opts).is_ok(), "evicted tokens verify again");
+        }
+        let off = tokens().with_verify_cache(0);
+        let tok = off.issue("u", Map::new(), None).unwrap();
+        let a = off.verify_shared(&tok, &opts).unwrap();
+        assert!(!Arc::ptr_eq(&a, &off.verify_shared(&tok, &opts).unwrap()));
+        assert_eq!(off.cached_tokens(), 0);
     }
 
     #[test]

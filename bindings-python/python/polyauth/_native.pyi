@@ -203,8 +203,11 @@ class Tokens:
         leeway: int = 30,
         max_token_size: int = 8192,
         allow_rsa_pkcs1_signing: bool = False,
+        verify_cache: int = 10_000,
     ) -> Self:
-        """Tokens for ``issuer`` and ``audience`` signed/verified with ``keys``."""
+        """Tokens for ``issuer`` and ``audience`` signed/verified with ``keys``. ``verify_cache``
+        is how many verified tokens are remembered, so that presenting one again skips its
+        signature check (every other check still runs); 0 turns the cache off."""
     def issue(self, subject: str, claims: dict[str, Any] | None = None, *, ttl: int | None = None) -> str:
         """Issues an access token for ``subject``; ``claims`` adds application claims (``sid``,
         ``scope``, ``amr``, roles, ...); ``ttl`` (seconds) overrides ``access_ttl``."""
@@ -231,6 +234,9 @@ class Tokens:
     @property
     def audience(self) -> list[str]:
         """The audiences issued; verification accepts any of them."""
+    @property
+    def _cached_tokens(self) -> int:
+        """How many verified tokens the verified-token cache holds (for tests)."""
     def _remote_fetch_due(self, token: str) -> bool:
         """For remote key sets: whether a JWKS fetch is due before verifying ``token``."""
 

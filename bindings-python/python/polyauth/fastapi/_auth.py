@@ -26,6 +26,7 @@ from .. import _native
 from ..errors import AuthError, InvalidConfigError, SessionRevokedError
 from ..tokens import Tokens
 from ._http import (
+    SAFE_METHODS,
     TOKEN_CODES,
     AuthHTTPException,
     CookieConfig,
@@ -52,7 +53,7 @@ Audit = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 Send = Callable[[str, str, str], Awaitable[None] | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Principal:
     """Who made the request: from a verified access token (``source`` "bearer" or "cookie").
     ``scopes`` holds the token's ``scope`` plus the permissions of its ``roles``."""
@@ -65,6 +66,43 @@ class Principal:
     issued_at: int
     expires_at: int
     source: Literal["bearer", "cookie"]
+
+    def __init__(
+        self,
+        subject: str,
+        session_id: str | None,
+        scopes: frozenset[str],
+        amr: tuple[str, ...],
+        claims: Mapping[str, Any],
+        issued_at: int,
+        expires_at: int,
+        source: Literal["bearer", "cookie"],
+    ) -> None:
+        # One Principal per request: the fields go straight into the instance dict (the
+        # generated frozen __init__ calls object.__setattr__ once per field, twice as slow).
+        self.__dict__.update(
+            subject=subject,
+            session_id=session_id,
+            scopes=scopes,
+            amr=amr,
+            claims=claims,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            source=source,
+        )
+
+
+class _CookieScheme(APIKeyCookie):
+    """The access cookie in OpenAPI. The principal dependency reads the cookie itself, so
+    FastAPI's call of this scheme takes nothing and does nothing."""
+
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+class _PrincipalScheme(OAuth2PasswordBearer):
+    """Base of ``auth.principal`` and ``auth.optional``: the dependency is its own OAuth2
+    password scheme in OpenAPI (``PolyAuth._dependency`` defines ``__call__``)."""
 
 
 class PolyAuth:
@@ -138,13 +176,20 @@ class PolyAuth:
             logger.warning(
                 "polyauth: insecure_dev cookies (no Secure, no prefixes): for plain-http development only"
             )
-        self._bearer_scheme = OAuth2PasswordBearer(
-            tokenUrl="/auth/token", scopes=self.scopes, auto_error=False, scheme_name="OAuth2Password"
-        )
         access_name = self.cookies.names()[0] if self.cookies else "polyauth_at"
-        self._cookie_scheme = APIKeyCookie(name=access_name, auto_error=False, scheme_name="PolyauthCookie")
-        self.principal = self._dependency(optional=False)
-        self.optional = self._dependency(optional=True)
+        self._access_cookie = access_name
+        self._cookie_scheme = _CookieScheme(name=access_name, auto_error=False, scheme_name="PolyauthCookie")
+        self.principal: Callable[..., Awaitable[Principal | None]] = self._dependency(optional=False)
+        self.optional: Callable[..., Awaitable[Principal | None]] = self._dependency(optional=True)
+        # The OAuth2 scheme of OpenAPI is the principal dependency itself (one model for both).
+        self._bearer_scheme = self.principal
+        self.optional.model = self.principal.model  # type: ignore[attr-defined]
+        # Tokens.verify_async only adds a JWKS fetch for remote key sets: with local keys (and
+        # verify_async not overridden) the dependency calls verify directly.
+        self._verify_inline = (
+            not isinstance(tokens.keys, _native.RemoteKeySet)
+            and getattr(type(tokens), "verify_async", None) is Tokens.verify_async
+        )
         if self._store is not None:
             self._build(self._store)
 
@@ -284,20 +329,28 @@ class PolyAuth:
     # ---- dependencies -----------------------------------------------------------------------
 
     def _dependency(self, optional: bool) -> Callable[..., Awaitable[Principal | None]]:
-        bearer_scheme, cookie_scheme = self._bearer_scheme, self._cookie_scheme
+        # One async dependency, which is also the OAuth2 password scheme of OpenAPI (Swagger's
+        # Authorize), with the cookie scheme as its only sub-dependency: FastAPI lists both as
+        # alternatives, as it did for two scheme sub-dependencies, and solves one dependency
+        # fewer per request. Neither scheme parses anything: ``authenticate`` reads the request
+        # itself, to tell a malformed header from none.
+        cookie_scheme = self._cookie_scheme
+        authenticate = self.authenticate
 
-        # The two schemes only document the credentials in OpenAPI (Swagger's Authorize);
-        # ``authenticate`` reads the request itself, to tell a malformed header from none.
-        async def dependency(
-            request: Request,
-            security_scopes: SecurityScopes,
-            _bearer: Annotated[str | None, Security(bearer_scheme)],
-            _cookie: Annotated[str | None, Security(cookie_scheme)],
-        ) -> Principal | None:
-            return await self.authenticate(request, security_scopes.scopes, optional=optional)
+        class _Principal(_PrincipalScheme):
+            async def __call__(  # type: ignore[override]
+                self,
+                request: Request,
+                security_scopes: SecurityScopes,
+                _cookie: Annotated[None, Security(cookie_scheme)],
+            ) -> Principal | None:
+                return await authenticate(request, security_scopes.scopes, optional=optional)
 
-        dependency.__name__ = "optional_principal" if optional else "principal"
-        return dependency
+        name = "optional_principal" if optional else "principal"
+        _Principal.__name__ = _Principal.__qualname__ = name
+        return _Principal(
+            tokenUrl="/auth/token", scopes=self.scopes, auto_error=False, scheme_name="OAuth2Password"
+        )
 
     def require(
         self, *scopes: str, amr: Sequence[str] = (), max_age: int | None = None
@@ -338,10 +391,19 @@ class PolyAuth:
                 return None
             raise not_authenticated(self.realm)
         try:
-            claims = await self.tokens.verify_async(token)
+            if self._verify_inline:
+                claims = self.tokens.verify(token)
+            else:
+                claims = await self.tokens.verify_async(token)
             sid = claims.get("sid")
-            if isinstance(sid, str) and not await self._session_active(sid):
-                raise SessionRevokedError("the session was revoked or has expired")
+            if isinstance(sid, str):
+                # The hit path of the session_check cache: one lookup, one clock read.
+                hit = self._session_cache.get(sid)
+                active = hit[1] if hit is not None and hit[0] > time.monotonic() else None
+                if active is None:
+                    active = await self._session_active(sid)
+                if not active:
+                    raise SessionRevokedError("the session was revoked or has expired")
         except AuthError as e:
             # An unusable cookie makes an optional principal anonymous; a store that did not
             # answer does not (503, like every other route: the user is not signed out).
@@ -349,12 +411,17 @@ class PolyAuth:
                 return None
             raise from_auth_error(e, self.realm) from None
         principal = self._principal(claims, source)
-        request.state.polyauth_principal = principal
-        missing = [s for s in needed if s not in principal.scopes]
-        if missing:
-            raise insufficient_scope(self.realm, missing)
-        if source == "cookie" and not csrf_allows(
-            request.method, request.headers, _own_origin(request), self.csrf
+        # request.state.polyauth_principal, without building Starlette's State wrapper: State
+        # stores its attributes in this same dict.
+        request.scope.setdefault("state", {})["polyauth_principal"] = principal
+        if needed:
+            missing = [s for s in needed if s not in principal.scopes]
+            if missing:
+                raise insufficient_scope(self.realm, missing)
+        if (
+            source == "cookie"
+            and request.method not in SAFE_METHODS
+            and not csrf_allows(request.method, request.headers, _own_origin(request), self.csrf)
         ):
             self._audit("csrf_rejected", {"path": request.url.path, "subject": principal.subject})
             raise csrf_failed()
@@ -369,7 +436,7 @@ class PolyAuth:
                 raise invalid_request(self.realm, "Authorization must be 'Bearer <token>'")
             return value, "bearer"
         if self.cookies is not None:
-            cookie = request.cookies.get(self.cookies.names()[0])
+            cookie = request.cookies.get(self._access_cookie)
             if cookie:
                 return cookie, "cookie"
         return None, "cookie"
@@ -385,14 +452,14 @@ class PolyAuth:
         amr = claims.get("amr")
         sid = claims.get("sid")
         return Principal(
-            subject=str(claims["sub"]),
-            session_id=sid if isinstance(sid, str) else None,
-            scopes=frozenset(granted),
-            amr=tuple(a for a in amr if isinstance(a, str)) if isinstance(amr, list) else (),
-            claims=claims,
-            issued_at=int(claims.get("iat", 0)),
-            expires_at=int(claims.get("exp", 0)),
-            source=source,
+            str(claims["sub"]),
+            sid if isinstance(sid, str) else None,
+            frozenset(granted),
+            tuple(a for a in amr if isinstance(a, str)) if isinstance(amr, list) else (),
+            claims,
+            int(claims.get("iat", 0)),
+            int(claims.get("exp", 0)),
+            source,
         )
 
     async def _session_active(self, sid: str) -> bool:
