@@ -305,6 +305,7 @@ export declare class Tokens {
   remoteFetchDue(token: string): boolean
   get issuer(): string
   get audience(): Array<string>
+  get requireTyp(): boolean
 }
 
 /** RFC 6238 TOTP. */
@@ -569,6 +570,11 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+  /**
+   * Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
+   * present must still match.
+   */
+  requireTyp?: boolean
 }
 
 export interface TotpOptions {

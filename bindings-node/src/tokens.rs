@@ -289,6 +289,9 @@ pub struct TokensOptions {
     pub max_token_size: Option<Number>,
     /// Allow signing with RS256/384/512 keys (verification always works).
     pub allow_rsa_pkcs1_signing: Option<bool>,
+    /// Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
+    /// present must still match.
+    pub require_typ: Option<bool>,
 }
 
 #[napi(object)]
@@ -344,6 +347,7 @@ impl Tokens {
                 "maxTokenSize",
             )? as usize,
             allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
+            require_typ: options.require_typ.unwrap_or(d.require_typ),
         };
         Ok(Tokens {
             inner: run(|| CoreTokens::new(source, config))?,
@@ -416,5 +420,10 @@ impl Tokens {
     #[napi(getter)]
     pub fn audience(&self) -> Vec<String> {
         self.inner.config().audience.clone()
+    }
+
+    #[napi(getter)]
+    pub fn require_typ(&self) -> bool {
+        self.inner.config().require_typ
     }
 }

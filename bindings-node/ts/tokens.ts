@@ -310,6 +310,11 @@ export interface TokensOptions {
   maxTokenSize?: number
   /** Allow signing with RS256/384/512 keys (verification always works). */
   allowRsaPkcs1Signing?: boolean
+  /**
+   * Refuse tokens without a `typ` header (default `true`). `false` accepts them, for issuers that
+   * set none (Better Auth's JWT plugin); a `typ` that is present must still match.
+   */
+  requireTyp?: boolean
 }
 
 /** Per-call options of {@link Tokens.verify}. */
@@ -379,6 +384,11 @@ export class Tokens {
   /** The configured audiences. */
   get audience(): string[] {
     return this.native.audience
+  }
+
+  /** Whether a token without a `typ` header is refused (the `requireTyp` option). */
+  get requireTyp(): boolean {
+    return this.native.requireTyp
   }
 }
 

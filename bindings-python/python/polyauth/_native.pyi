@@ -203,8 +203,11 @@ class Tokens:
         leeway: int = 30,
         max_token_size: int = 8192,
         allow_rsa_pkcs1_signing: bool = False,
+        require_typ: bool = True,
     ) -> Self:
-        """Tokens for ``issuer`` and ``audience`` signed/verified with ``keys``."""
+        """Tokens for ``issuer`` and ``audience`` signed/verified with ``keys``.
+        ``require_typ=False`` accepts tokens without a ``typ`` header (issuers that set none, such
+        as Better Auth's JWT plugin); a ``typ`` that is present must still match."""
     def issue(self, subject: str, claims: dict[str, Any] | None = None, *, ttl: int | None = None) -> str:
         """Issues an access token for ``subject``; ``claims`` adds application claims (``sid``,
         ``scope``, ``amr``, roles, ...); ``ttl`` (seconds) overrides ``access_ttl``."""
@@ -231,6 +234,9 @@ class Tokens:
     @property
     def audience(self) -> list[str]:
         """The audiences issued; verification accepts any of them."""
+    @property
+    def require_typ(self) -> bool:
+        """Whether a token without a ``typ`` header is refused (the ``require_typ`` argument)."""
     def _remote_fetch_due(self, token: str) -> bool:
         """For remote key sets: whether a JWKS fetch is due before verifying ``token``."""
 
