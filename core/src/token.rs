@@ -453,7 +453,8 @@ mod tests {
         });
         let sign = |typ| jws::sign(&serde_json::to_vec(&payload).unwrap(), &key, typ).unwrap();
         let (none, other) = (sign(None), sign(Some("JWT")));
-        let code = |t: &Tokens, tok: &str, o: &VerifyOptions| t.verify(tok, o).err().map(|e| e.code());
+        let code =
+            |t: &Tokens, tok: &str, o: &VerifyOptions| t.verify(tok, o).err().map(|e| e.code());
         let d = VerifyOptions::default();
         // Default: a typ is required.
         assert_eq!(code(&t, &none, &d), Some("invalid_type"));
