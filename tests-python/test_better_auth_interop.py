@@ -32,6 +32,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Security
 
+from conftest import stop_process
 from polyauth import KeySet, RemoteKeySet, Tokens
 from polyauth.errors import InvalidIssuerError
 from polyauth.fastapi import PolyAuth, Principal
@@ -108,12 +109,7 @@ def better_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BetterAuth
             pytest.fail(f"the Better Auth server did not start:\n{err[-4000:]}")
         yield BetterAuth(json.loads(first[0])["url"], database)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 # ---- Better Auth's HTTP API ---------------------------------------------------------------------
