@@ -86,17 +86,15 @@ class BetterAuth:
 def better_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BetterAuth]:
     """The Better Auth server, on a free 127.0.0.1 port, with a fresh SQLite database."""
     _install()
-    database = tmp_path_factory.mktemp("better-auth") / "better-auth.db"
+    directory = tmp_path_factory.mktemp("better-auth")
+    database = directory / "better-auth.db"
     env = {**os.environ, "BETTER_AUTH_DB": str(database), "JWT_EXPIRATION": f"{JWT_SECONDS}s"}
     node = shutil.which("node")
     assert node is not None
+    # Its log goes to a file (a pipe nobody reads could fill up and stall the server).
+    log = (directory / "server.log").open("w")
     proc = subprocess.Popen(
-        [node, "server.mjs"],
-        cwd=SERVER_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [node, "server.mjs"], cwd=SERVER_DIR, env=env, stdout=subprocess.PIPE, stderr=log, text=True
     )
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(proc.stdout.readline() if proc.stdout else ""))
@@ -104,12 +102,12 @@ def better_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BetterAuth
     reader.join(60)
     try:
         if not first or not first[0]:
-            proc.kill()
-            _, err = proc.communicate(timeout=10)
-            pytest.fail(f"the Better Auth server did not start:\n{err[-4000:]}")
+            output = (directory / "server.log").read_text()[-4000:]
+            pytest.fail(f"the Better Auth server did not start:\n{output}")
         yield BetterAuth(json.loads(first[0])["url"], database)
     finally:
         stop_process(proc)
+        log.close()
 
 
 # ---- Better Auth's HTTP API ---------------------------------------------------------------------
@@ -418,7 +416,11 @@ async def test_migration_reports_what_it_cannot_move(better_auth: BetterAuth, tm
     done = run_migrate(str(better_auth.database), store_url)
     assert done.returncode == 1
     assert "login_taken" in done.stdout
-    assert not run_migrate(str(tmp_path / "missing.db"), store_url).returncode == 0
+    # Usage errors: no such database; the store in Better Auth's own file (two SQLite copies in one
+    # process must not share a file).
+    assert run_migrate(str(tmp_path / "missing.db"), store_url).returncode == 2
+    same = run_migrate(str(better_auth.database), f"sqlite://{better_auth.database}")
+    assert same.returncode == 2 and "must not be Better Auth's database" in same.stderr
 
 
 def stored_count(store_file: Path) -> int:
