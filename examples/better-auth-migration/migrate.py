@@ -99,6 +99,9 @@ async def migrate(
             result["status"] = "already_migrated" if same else "login_taken"
             if existing is not None and same:
                 result["subject"] = existing.subject
+                if user.email_verified and not existing.verified:
+                    # An earlier run stopped between the two steps.
+                    await accounts.mark_verified(existing.subject)
             continue
         except InvalidHashError:
             result["status"] = "invalid_hash"
