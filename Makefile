@@ -56,6 +56,9 @@ build: build-python build-node
 test-rust:
 	cargo test --release --workspace
 
+# tests-python/test_better_auth_interop.py runs a real Better Auth server (tests-interop/better-auth)
+# and installs its npm packages (better-auth, better-sqlite3, compiled from source: about 2 min)
+# at its first run; under CI=true a missing npm or a failed install fails the run.
 test-python: build-python
 	$(PY) -m pytest -q tests-python
 
@@ -139,4 +142,5 @@ lint: $(STAMP) build-node
 
 clean:
 	rm -rf target bindings-node/dist bindings-node/*.node $(VENV) $(VENV_FASTAPI_OLDEST) node_modules \
-	  examples/next/node_modules examples/next/.next bench/next-app/node_modules bench/next-app/.next
+	  examples/next/node_modules examples/next/.next bench/next-app/node_modules bench/next-app/.next \
+	  tests-interop/better-auth/node_modules

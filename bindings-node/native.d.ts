@@ -309,6 +309,7 @@ export declare class Tokens {
   remoteFetchDue(token: string): boolean
   get issuer(): string
   get audience(): Array<string>
+  get requireTyp(): boolean
 }
 
 /** RFC 6238 TOTP. */
@@ -575,6 +576,11 @@ export interface TokensOptions {
   allowRsaPkcs1Signing?: boolean
   /** Verified tokens remembered (default 10000, 0: off). */
   verifyCache?: number
+  /**
+   * Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
+   * present must still match.
+   */
+  requireTyp?: boolean
 }
 
 export interface TotpOptions {

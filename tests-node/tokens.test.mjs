@@ -91,7 +91,8 @@ const generated = Object.fromEntries(INTEROP_ALGS.map((alg) => [alg, KeySet.gene
 // ---------------------------------------------------------------------------------------------
 describe('vectors/tokens.json', () => {
   const doc = loadProjectVectors('tokens.json')
-  const tokensForAlg = (alg) => new Tokens(KeySet.fromJwks(doc.keys[alg]), { issuer: doc.issuer, audience: doc.audience })
+  const tokensForAlg = (alg, requireTyp = true) =>
+    new Tokens(KeySet.fromJwks(doc.keys[alg]), { issuer: doc.issuer, audience: doc.audience, requireTyp })
 
   test('covers every algorithm, issued by both bindings', () => {
     assert.ok(doc.tokens.length >= 14)
@@ -118,7 +119,8 @@ describe('vectors/tokens.json', () => {
 
   for (const c of doc.invalid) {
     test(`invalid[] ${c.id}: ${c.code ?? 'verifies'}`, async () => {
-      const tokens = tokensForAlg(c.alg)
+      const tokens = tokensForAlg(c.alg, c.require_typ ?? true)
+      assert.equal(tokens.requireTyp, c.require_typ ?? true)
       const options = { now: c.now }
       for (const k of ['audience', 'typ', 'required']) if (k in c) options[k] = c[k]
       if (c.code === null) {
@@ -643,6 +645,26 @@ describe('attacks', () => {
     // typ: null relaxes typ only: the signature still counts.
     const [h, p] = token.split('.')
     await expectTokenError(() => tokens.verify(`${h}.${p}.${'A'.repeat(86)}`, { typ: null }), token, 'invalid_signature')
+  })
+
+  test('requireTyp: false accepts a token without typ (for the layers, which verify with the defaults); a typ present must match', async () => {
+    const keys = KeySet.generate('EdDSA')
+    const priv = privateKeyOf(keys)
+    const lenient = new Tokens(keys, { issuer: ISSUER, audience: AUDIENCE, requireTyp: false })
+    assert.equal(lenient.requireTyp, false)
+    assert.equal(tokensFor(keys).requireTyp, true)
+    const noTyp = handSign({ alg: 'EdDSA', kid: keys.signingKid }, claimsNow(), priv)
+    assert.equal(lenient.verify(noTyp).sub, 'user-1')
+    assert.equal((await lenient.verifyAsync(noTyp)).sub, 'user-1')
+    await expectTokenError(() => tokensFor(keys).verify(noTyp), noTyp, 'invalid_type')
+    const jwtTyp = handSign({ alg: 'EdDSA', kid: keys.signingKid, typ: 'JWT' }, claimsNow(), priv)
+    await expectTokenError(() => lenient.verify(jwtTyp), jwtTyp, 'invalid_type')
+    const nullTyp = handSign({ alg: 'EdDSA', kid: keys.signingKid, typ: null }, claimsNow(), priv)
+    await expectTokenError(() => lenient.verify(nullTyp), nullTyp, 'invalid_token')
+    const issued = lenient.issue('u')
+    assert.equal(decodeJwt(issued).header.typ, 'at+jwt')
+    await expectTokenError(() => lenient.verify(issued, { typ: 'refresh+jwt' }), issued, 'invalid_type')
+    await expectTokenError(() => lenient.verify(noTyp, { audience: 'other' }), noTyp, 'invalid_audience')
   })
 
   test("alg 'Ed25519' (RFC 9864) is accepted as an alias of EdDSA", () => {

@@ -18,6 +18,16 @@ PROJECT_VECTORS = ROOT / "vectors"
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
 
 
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Stops a server the tests started: SIGTERM, SIGKILL after 10 s, then waits for it to exit."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def load_project(name: str) -> Any:
     return json.loads((PROJECT_VECTORS / name).read_text(encoding="utf-8"))
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from test_sessions import REQUIRE_SERVICES
 
+from conftest import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -75,12 +77,7 @@ class PrivateRedis:
     def stop(self) -> None:
         """Stops the server (SIGTERM, SIGKILL after 10 s) and waits for it to exit."""
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc)
             self._proc = None
         self._log.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, stop_process
 from polyauth import KeySet, Sessions, Store, Tokens
 
 PASSWORD = "plum-cactus-orbit-lantern-42"
@@ -75,12 +75,7 @@ def serve(tmp_path: Path, workers: int, **extra_env: str) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 

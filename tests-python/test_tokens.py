@@ -167,7 +167,9 @@ def test_vector_tokens_verify(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", VECTORS["invalid"], ids=lambda c: c["id"])
 def test_vector_invalid_cases(case: dict[str, Any]) -> None:
     keys = KeySet.from_jwks(VECTORS["keys"][case["alg"]])
-    t = Tokens(keys, issuer=VECTORS["issuer"], audience=VECTORS["audience"])
+    require_typ = case.get("require_typ", True)
+    t = Tokens(keys, issuer=VECTORS["issuer"], audience=VECTORS["audience"], require_typ=require_typ)
+    assert t.require_typ is require_typ
     options: dict[str, Any] = {"now": case["now"]}
     for name in ("audience", "typ", "required"):
         if name in case:
@@ -849,6 +851,26 @@ def test_better_auth_style_token(ed_tokens: Tokens, ed_sign: Signer, kid: str) -
     token = make({"alg": "EdDSA", "kid": kid}, claims, ed_sign)
     assert ed_tokens.verify(token, typ=None) == claims
     expect_code("invalid_type", ed_tokens.verify, token)
+
+
+def test_require_typ_false(ed_keys: KeySet, ed_tokens: Tokens, ed_sign: Signer, kid: str) -> None:
+    # require_typ=False (for FastAPI's principal, which verifies with the defaults): a token
+    # without typ verifies; a typ that is present must still be at+jwt; null is still malformed.
+    lenient = Tokens(ed_keys, issuer=ISSUER, audience=AUDIENCE, require_typ=False)
+    assert lenient.require_typ is False and ed_tokens.require_typ is True
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "ba-user", "exp": now + 900, "iat": now}
+    no_typ = make({"alg": "EdDSA", "kid": kid}, claims, ed_sign)
+    assert lenient.verify(no_typ) == claims
+    for typ, code in (("JWT", "invalid_type"), (None, "invalid_token")):
+        expect_code(code, lenient.verify, make({"alg": "EdDSA", "kid": kid, "typ": typ}, claims, ed_sign))
+    expect_code("invalid_type", lenient.verify, ed_tokens.issue("u"), typ="refresh+jwt")
+    assert lenient.verify(ed_tokens.issue("u"))["sub"] == "u"
+    assert header(lenient.issue("u"))["typ"] == "at+jwt"
+    head, _, sig = segments(no_typ)
+    tampered = f"{head}.{b64json({**claims, 'sub': 'someone-else'})}.{sig}"
+    expect_code("invalid_signature", lenient.verify, tampered)
+    expect_code("invalid_audience", lenient.verify, no_typ, audience="other")
 
 
 # ---- RFC examples (JWS level) -------------------------------------------------------------------

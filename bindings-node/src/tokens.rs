@@ -292,6 +292,9 @@ pub struct TokensOptions {
     pub allow_rsa_pkcs1_signing: Option<bool>,
     /// Verified tokens remembered (default 10000, 0: off).
     pub verify_cache: Option<Number>,
+    /// Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
+    /// present must still match.
+    pub require_typ: Option<bool>,
 }
 
 #[napi(object)]
@@ -347,6 +350,7 @@ impl Tokens {
                 "maxTokenSize",
             )? as usize,
             allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
+            require_typ: options.require_typ.unwrap_or(d.require_typ),
         };
         let cache = whole(
             options.verify_cache,
@@ -432,5 +436,10 @@ impl Tokens {
     #[napi(getter)]
     pub fn audience(&self) -> Vec<String> {
         self.inner.config().audience.clone()
+    }
+
+    #[napi(getter)]
+    pub fn require_typ(&self) -> bool {
+        self.inner.config().require_typ
     }
 }

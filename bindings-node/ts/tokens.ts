@@ -315,6 +315,11 @@ export interface TokensOptions {
    * check (every other check still runs); default 10000, 0 turns the cache off.
    */
   verifyCache?: number
+  /**
+   * Refuse tokens without a `typ` header (default `true`). `false` accepts them, for issuers that
+   * set none (Better Auth's JWT plugin); a `typ` that is present must still match.
+   */
+  requireTyp?: boolean
 }
 
 /** Per-call options of {@link Tokens.verify}. */
@@ -384,6 +389,11 @@ export class Tokens {
   /** The configured audiences. */
   get audience(): string[] {
     return this.native.audience
+  }
+
+  /** Whether a token without a `typ` header is refused (the `requireTyp` option). */
+  get requireTyp(): boolean {
+    return this.native.requireTyp
   }
 }
 

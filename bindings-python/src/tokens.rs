@@ -322,7 +322,7 @@ pub struct Tokens {
 #[pymethods]
 impl Tokens {
     #[new]
-    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false, verify_cache=10_000))]
+    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false, verify_cache=10_000, require_typ=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
@@ -333,6 +333,7 @@ impl Tokens {
         #[pyo3(from_py_with = setting::<usize, MAX_SECONDS>)] max_token_size: usize,
         allow_rsa_pkcs1_signing: bool,
         #[pyo3(from_py_with = setting::<usize, {MAX_CACHE}>)] verify_cache: usize,
+        require_typ: bool,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
             KeySource::Local(k.get().inner.clone())
@@ -350,6 +351,7 @@ impl Tokens {
             leeway,
             max_token_size,
             allow_rsa_pkcs1_signing,
+            require_typ,
         };
         let inner = run(|| CoreTokens::new(source, config))?.with_verify_cache(verify_cache);
         Ok(Tokens {
@@ -422,6 +424,13 @@ impl Tokens {
     #[getter]
     fn issuer(&self) -> String {
         self.inner.config().issuer.clone()
+    }
+
+    /// Whether a token without a `typ` header is refused (`require_typ=False` accepts one; a
+    /// `typ` that is present must still match).
+    #[getter]
+    fn require_typ(&self) -> bool {
+        self.inner.config().require_typ
     }
 
     #[getter]

@@ -59,6 +59,10 @@ pub struct TokensConfig {
     pub max_token_size: usize,
     /// Sign with RS256/384/512 keys (verification always works). Off: ASVS 5 disallows PKCS#1 v1.5.
     pub allow_rsa_pkcs1_signing: bool,
+    /// Refuse a token without a `typ` header when a `typ` is expected (the default, JWT-13).
+    /// `false` accepts a token that has none, for issuers that set none (Better Auth's JWT
+    /// plugin); a `typ` that is present must still match, and issued tokens still carry `at+jwt`.
+    pub require_typ: bool,
 }
 
 impl TokensConfig {
@@ -70,6 +74,7 @@ impl TokensConfig {
             leeway: 30,
             max_token_size: 8192,
             allow_rsa_pkcs1_signing: false,
+            require_typ: true,
         }
     }
 }
@@ -106,13 +111,16 @@ pub struct Tokens {
     cache: Arc<VerifyCache>,
 }
 
-fn check_typ(typ: Option<&str>, options: &VerifyOptions) -> Result<()> {
+/// `require_typ` false (`TokensConfig::require_typ`) accepts a token without a `typ` header; a
+/// `typ` that is present must still match.
+fn check_typ(typ: Option<&str>, options: &VerifyOptions, require_typ: bool) -> Result<()> {
     let Some(expected) = &options.typ else {
         return Ok(());
     };
     match typ {
         Some(t) if typ_matches(t, expected) => Ok(()),
         Some(_) => Err(Error::InvalidType(format!("expected \"{expected}\""))),
+        None if !require_typ => Ok(()),
         None => Err(Error::InvalidType(format!(
             "missing, expected \"{expected}\""
         ))),
@@ -331,7 +339,7 @@ impl Tokens {
         }
         let (header, payload) = jws::verify(token, &keys, self.config.max_token_size)?;
         // `typ` before the payload is parsed (an unexpected kind of JWS is refused as such).
-        check_typ(header.typ.as_deref(), options)?;
+        check_typ(header.typ.as_deref(), options, self.config.require_typ)?;
         let claims = jws::parse_object(&payload, "payload")?;
         check_registered_types(&claims)?;
         self.check(header.typ.as_deref(), &claims, now, options)?;
@@ -356,7 +364,7 @@ impl Tokens {
         now: i64,
         options: &VerifyOptions,
     ) -> Result<()> {
-        check_typ(typ, options)?;
+        check_typ(typ, options, self.config.require_typ)?;
         let now = now as f64;
         let leeway = self.config.leeway as f64;
         let exp = numeric(claims, "exp")?.ok_or_else(|| Error::MissingClaim("exp".into()))?;
@@ -654,6 +662,50 @@ mod tests {
         let a = off.verify_shared(&tok, &opts).unwrap();
         assert!(!Arc::ptr_eq(&a, &off.verify_shared(&tok, &opts).unwrap()));
         assert_eq!(off.cached_tokens(), 0);
+    }
+
+    #[test]
+    fn require_typ_false_accepts_a_missing_typ_only() {
+        let t = tokens();
+        let KeySource::Local(keys) = t.key_source().clone() else {
+            unreachable!()
+        };
+        let key = keys.signing_key().unwrap();
+        let now = now();
+        let payload = serde_json::json!({
+            "iss": "https://issuer.example", "aud": "api", "sub": "u", "iat": now, "exp": now + 60,
+        });
+        let sign = |typ| jws::sign(&serde_json::to_vec(&payload).unwrap(), &key, typ).unwrap();
+        let (none, other) = (sign(None), sign(Some("JWT")));
+        let code =
+            |t: &Tokens, tok: &str, o: &VerifyOptions| t.verify(tok, o).err().map(|e| e.code());
+        let d = VerifyOptions::default();
+        // Default: a typ is required.
+        assert_eq!(code(&t, &none, &d), Some("invalid_type"));
+        let relaxed = Tokens::new(
+            t.key_source().clone(),
+            TokensConfig {
+                require_typ: false,
+                ..t.config().clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(code(&relaxed, &none, &d), None);
+        // A typ that is present must still match, and the tokens issued still carry at+jwt.
+        assert_eq!(code(&relaxed, &other, &d), Some("invalid_type"));
+        let issued = t.issue("u", Map::new(), None).unwrap();
+        assert_eq!(code(&relaxed, &issued, &d), None);
+        let refresh = VerifyOptions {
+            typ: Some("refresh+jwt".into()),
+            ..Default::default()
+        };
+        assert_eq!(code(&relaxed, &issued, &refresh), Some("invalid_type"));
+        // Everything else is still checked.
+        let wrong_aud = VerifyOptions {
+            audience: Some(vec!["other".into()]),
+            ..Default::default()
+        };
+        assert_eq!(code(&relaxed, &none, &wrong_aud), Some("invalid_audience"));
     }
 
     #[test]

@@ -6,11 +6,18 @@ use polyauth_core::{KeySet, KeySource, Tokens, TokensConfig, VerifyOptions};
 use serde_json::Value;
 
 fn tokens_for(doc: &Value, alg: &str) -> Tokens {
+    tokens_with(doc, alg, true)
+}
+
+fn tokens_with(doc: &Value, alg: &str, require_typ: bool) -> Tokens {
     let keys = KeySet::from_jwks_value(&doc["keys"][alg], None).unwrap();
-    let config = TokensConfig::new(
-        doc["issuer"].as_str().unwrap(),
-        vec![doc["audience"].as_str().unwrap().to_owned()],
-    );
+    let config = TokensConfig {
+        require_typ,
+        ..TokensConfig::new(
+            doc["issuer"].as_str().unwrap(),
+            vec![doc["audience"].as_str().unwrap().to_owned()],
+        )
+    };
     Tokens::new(KeySource::Local(keys), config).unwrap()
 }
 
@@ -39,7 +46,8 @@ fn tokens_from_both_bindings_verify() {
 fn error_cases_give_their_codes() {
     let doc = common::read_json(common::project_vectors().join("tokens.json"));
     for c in doc["invalid"].as_array().unwrap() {
-        let tokens = tokens_for(&doc, c["alg"].as_str().unwrap());
+        let require_typ = c["require_typ"].as_bool().unwrap_or(true);
+        let tokens = tokens_with(&doc, c["alg"].as_str().unwrap(), require_typ);
         let mut opts = VerifyOptions {
             now: c["now"].as_i64(),
             ..Default::default()

@@ -1,6 +1,7 @@
 """Generates vectors/tokens.json: access tokens issued by the Python binding and by the Node
 binding (tokens.mjs), with their keys, expected claims and error cases. Run once from the repo
-root after `make build`: `.venv/bin/python vectors/generate/tokens.py`. Every suite (cargo test,
+root after `make build`: `.venv/bin/python vectors/generate/tokens.py`, then
+`node vectors/generate/tokens_no_typ.mjs` (the `require_typ` cases). Every suite (cargo test,
 pytest, node --test) asserts the file."""
 
 from __future__ import annotations

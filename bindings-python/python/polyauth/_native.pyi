@@ -204,10 +204,13 @@ class Tokens:
         max_token_size: int = 8192,
         allow_rsa_pkcs1_signing: bool = False,
         verify_cache: int = 10_000,
+        require_typ: bool = True,
     ) -> Self:
         """Tokens for ``issuer`` and ``audience`` signed/verified with ``keys``. ``verify_cache``
         is how many verified tokens are remembered, so that presenting one again skips its
-        signature check (every other check still runs); 0 turns the cache off."""
+        signature check (every other check still runs); 0 turns the cache off.
+        ``require_typ=False`` accepts tokens without a ``typ`` header (issuers that set none, such
+        as Better Auth's JWT plugin); a ``typ`` that is present must still match."""
     def issue(self, subject: str, claims: dict[str, Any] | None = None, *, ttl: int | None = None) -> str:
         """Issues an access token for ``subject``; ``claims`` adds application claims (``sid``,
         ``scope``, ``amr``, roles, ...); ``ttl`` (seconds) overrides ``access_ttl``."""
@@ -237,6 +240,9 @@ class Tokens:
     @property
     def _cached_tokens(self) -> int:
         """How many verified tokens the verified-token cache holds (for tests)."""
+    @property
+    def require_typ(self) -> bool:
+        """Whether a token without a ``typ`` header is refused (the ``require_typ`` argument)."""
     def _remote_fetch_due(self, token: str) -> bool:
         """For remote key sets: whether a JWKS fetch is due before verifying ``token``."""
 
