@@ -44,6 +44,17 @@ fn rust_argon2(p: u32, threads: u32) -> argon2_rust::Argon2 {
     )
 }
 
+/// An engine closure from an `argon2-rust` call that writes a 32-byte tag.
+fn tagger<'a>(
+    mut f: impl FnMut(&mut [u8]) -> Result<(), argon2_rust::Error> + 'a,
+) -> Box<dyn FnMut() -> [u8; 32] + 'a> {
+    Box::new(move || {
+        let mut out = [0u8; 32];
+        f(&mut out).unwrap();
+        out
+    })
+}
+
 fn engines(p: u32) -> Vec<Engine<'static>> {
     let params = Params::new(M, T, p, Some(32)).unwrap();
     let mut v: Vec<Engine> = Vec::new();
@@ -61,30 +72,16 @@ fn engines(p: u32) -> Vec<Engine<'static>> {
         }),
     ));
 
+    let kernel = argon2_rust::detected_backend().name();
     let one = rust_argon2(p, 1);
     v.push((
-        format!(
-            "argon2-rust {}, one-shot",
-            argon2_rust::detected_backend().name()
-        ),
-        Box::new(move || {
-            let mut out = [0u8; 32];
-            one.hash_into(PASSWORD, SALT, &mut out).unwrap();
-            out
-        }),
+        format!("argon2-rust {kernel}, one-shot"),
+        tagger(move |out| one.hash_into(PASSWORD, SALT, out)),
     ));
-
     let mut pooled = rust_argon2(p, 1).hasher();
     v.push((
-        format!(
-            "argon2-rust {}, pooled arena (polyauth now)",
-            argon2_rust::detected_backend().name()
-        ),
-        Box::new(move || {
-            let mut out = [0u8; 32];
-            pooled.hash_into(PASSWORD, SALT, &mut out).unwrap();
-            out
-        }),
+        format!("argon2-rust {kernel}, pooled arena (polyauth now)"),
+        tagger(move |out| pooled.hash_into(PASSWORD, SALT, out)),
     ));
 
     for &backend in argon2_rust::Backend::ALL {
@@ -120,11 +117,7 @@ fn engines(p: u32) -> Vec<Engine<'static>> {
         let mut threaded = rust_argon2(p, p).hasher();
         v.push((
             format!("argon2-rust, pooled, {p} threads (not used)"),
-            Box::new(move || {
-                let mut out = [0u8; 32];
-                threaded.hash_into(PASSWORD, SALT, &mut out).unwrap();
-                out
-            }),
+            tagger(move |out| threaded.hash_into(PASSWORD, SALT, out)),
         ));
     } else {
         let hasher = PasswordHasher::new(
