@@ -104,7 +104,9 @@ demo: build
 
 # Writes bench/RESULTS.md (passwords), bench/RESULTS-tokens-sessions.md (tokens, sessions),
 # bench/RESULTS-signin.md (the sign-in flow against raw verification) and bench/RESULTS-fastapi.md
-# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk).
+# (requests/s of a polyauth-protected FastAPI endpoint; needs wrk). bench/run.sh first rebuilds both
+# bindings with the cargo `dist` profile (as published; BENCH_PROFILE=release for the development
+# build), so every bench after it runs that build; `make build` puts the release build back.
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh
