@@ -119,7 +119,9 @@ demo-languages: build
 # bench/RESULTS-signin.md (the sign-in flow against raw verification), bench/RESULTS-fastapi.md
 # (requests/s of a polyauth-protected FastAPI endpoint; needs wrk) and bench/RESULTS-next.md (the
 # same for a Next.js route handler behind withAuth, against jose; needs wrk, installs
-# bench/next-app's dependencies).
+# bench/next-app's dependencies). bench/run.sh first rebuilds both bindings with the cargo `dist`
+# profile (as published; BENCH_PROFILE=release for the development build), so every bench after
+# it runs that build; `make build` puts the release build back.
 bench: build
 	bash bench/run.sh
 	bash bench/run_more.sh

@@ -34,14 +34,46 @@ def sh(*cmd: str) -> str:
         return "unknown"
 
 
-def cpuinfo() -> tuple[str, bool]:
+def cpuinfo() -> tuple[str, str]:
+    """The CPU model (with family/model numbers) and the SIMD flags the argon2 kernels choose from."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return platform.processor() or "unknown", False
+        return platform.processor() or "unknown", "unknown"
     m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    fam = re.search(r"^cpu family\s*:\s*(\d+)$", text, re.M)
+    mod = re.search(r"^model\s*:\s*(\d+)$", text, re.M)
     flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-    return (m.group(1).strip() if m else "unknown"), bool(flags and "avx2" in flags.group(1).split())
+    have = set(flags.group(1).split()) if flags else set()
+    name = m.group(1).strip() if m else "unknown"
+    if fam and mod:
+        name += f", family {fam.group(1)} model {mod.group(1)}"
+    simd = " ".join(f for f in ("sse2", "ssse3", "sse4_1", "avx2", "avx512f", "avx512vl") if f in have)
+    return name, simd or "none"
+
+
+PROFILE_NOTE = {
+    "dist": "fat LTO, one codegen unit: what `make dist` publishes",
+    "release": "thin local LTO, 16 codegen units: what `make build` makes",
+}
+
+
+def profiles(py: dict[str, Any], nd: dict[str, Any]) -> str:
+    """The cargo profile both bindings were built with (bench/run.sh, BENCH_PROFILE)."""
+    a, b = py.get("build_profile", "unknown"), nd.get("build_profile", "unknown")
+    return a if a == b else f"{a}` (Python) / `{b}` (Node)"
+
+
+def engines(py: dict[str, Any], nd: dict[str, Any]) -> str:
+    """The argon2 engine and kernel each binding reported (PasswordHasher.engine_info / engineInfo)."""
+    out = []
+    for lang, e in (("Python", py.get("engine")), ("Node", nd.get("engine"))):
+        if not e:
+            out.append(f"{lang}: not reported")
+            continue
+        features = e.get("cpu_features", e.get("cpuFeatures", ""))
+        out.append(f"{lang}: {e['engine']}, `{e['backend']}` kernel (CPU features detected: {features})")
+    return "; ".join(out)
 
 
 def quartiles(xs: Sequence[float]) -> tuple[float, float, float]:
@@ -357,7 +389,8 @@ def main() -> None:
     if py["params"] != nd["params"]:
         raise SystemExit("the Python and Node benchmarks ran with different parameters")
     p = py["params"]
-    model, avx2 = cpuinfo()
+    model, simd = cpuinfo()
+    profile = profiles(py, nd)
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
     rep = Report()
@@ -418,13 +451,14 @@ def main() -> None:
         "",
         f"- Command: `{args.command}`",
         f"- Date: {now.isoformat()}",
-        f"- Machine: nproc = {sh('nproc')}, CPU: {model} (AVX2: {'yes' if avx2 else 'no'}), "
-        f"Linux {platform.release()}",
+        f"- Machine: nproc = {sh('nproc')}, CPU: {model} (SIMD flags: {simd}), Linux {platform.release()}",
         f"- Load average (1/5/15 min) before → after: Python bench {py['loadavg_before']} → "
         f"{py['loadavg_after']}; Node bench {nd['loadavg_before']} → {nd['loadavg_after']}",
         f"- Runtimes: {py['runtime']}, {nd['runtime']} "
         f"(UV_THREADPOOL_SIZE {nd['config']['uv_threadpool_size']}); "
-        f"polyauth built by `make build` (cargo `release` profile) with {sh('rustc', '--version')}",
+        f"polyauth built by bench/run.sh with the cargo `{profile}` profile "
+        f"({PROFILE_NOTE.get(profile, 'as given')}) with {sh('rustc', '--version')}",
+        f"- argon2 engine: {engines(py, nd)}",
         "- Versions: "
         + ", ".join(f"{k} {v}" for k, v in py["versions"].items())
         + " (Python); "

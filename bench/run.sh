@@ -12,6 +12,22 @@ rm -f "$WORK/python.json" "$WORK/node.json" "$WORK/totp_python.json" "$WORK/totp
 BENCH_CLK_TCK="$(getconf CLK_TCK)"
 export BENCH_CLK_TCK
 
+# The bindings are benchmarked as published: rebuilt here with the cargo `dist` profile (fat LTO,
+# one codegen unit; `make dist`), installed into $PY's venv and bindings-node/ as `make build`
+# does. BENCH_PROFILE=release benchmarks the development build instead; RESULTS.md names the
+# profile. (`make build` afterwards puts the release build back.)
+BENCH_PROFILE="${BENCH_PROFILE:-dist}"
+export BENCH_PROFILE
+VENV_BIN="$(dirname "$PY")"
+if [[ "$BENCH_PROFILE" == release ]]; then
+  "$VENV_BIN/maturin" develop --release --quiet
+else
+  "$VENV_BIN/maturin" develop --profile "$BENCH_PROFILE" --quiet
+fi
+npx napi build --platform --profile "$BENCH_PROFILE" --manifest-path bindings-node/Cargo.toml \
+  --package-json-path package.json --output-dir bindings-node --js native.js --dts native.d.ts
+npx tsc -p bindings-node/tsconfig.json
+
 # The command recorded in RESULTS.md: make exports MAKELEVEL to the recipes it runs.
 if [[ -n "${MAKELEVEL:-}" ]]; then CMD="make bench"; else CMD="bash bench/run.sh"; fi
 

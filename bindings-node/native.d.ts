@@ -155,6 +155,8 @@ export declare class PasswordHasher {
    * argon2 hash below the OWASP table).
    */
   needsRehash(hash: string): boolean
+  /** Which argon2 engine and kernel this process hashes with (diagnostics, benchmark reports). */
+  static engineInfo(): EngineInfo
   get timeCost(): number
   get memoryKib(): number
   get parallelism(): number
@@ -369,6 +371,16 @@ export interface CheckOptions {
 export interface Consumed {
   subject: string
   data?: any
+}
+
+/**
+ * `PasswordHasher.engineInfo()`: the crate computing argon2 tags, the kernel it dispatched to on
+ * this CPU (`avx512`, `avx2`, `sse2`, `neon`, `scalar`) and the CPU features behind that choice.
+ */
+export interface EngineInfo {
+  engine: string
+  backend: string
+  cpuFeatures: string
 }
 
 /** The stable error codes, in the order of the core enum. */

@@ -178,6 +178,18 @@ describe('interop with @node-rs/argon2', () => {
 })
 
 // ---------------------------------------------------------------------------------------------
+describe('engine', () => {
+  test('PasswordHasher.engineInfo() names the argon2 engine, its kernel and the CPU features behind it', () => {
+    const info = PasswordHasher.engineInfo()
+    assert.deepEqual(Object.keys(info).sort(), ['backend', 'cpuFeatures', 'engine'])
+    assert.match(info.engine, /^argon2-rust /)
+    const needs = { avx512: 'avx512f', avx2: 'avx2', sse2: 'sse2', neon: 'neon', scalar: null }
+    assert.ok(info.backend in needs, info.backend)
+    if (needs[info.backend]) assert.ok(info.cpuFeatures.split(' ').includes(needs[info.backend]), info.cpuFeatures)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
 describe('verifyAndUpdate (PW-5)', () => {
   test('a weak argon2id hash is upgraded', async () => {
     assert.equal(hasher.needsRehash(WEAK_ARGON2ID), true)

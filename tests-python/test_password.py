@@ -88,6 +88,45 @@ def test_interop_argon2_cffi(hasher: PasswordHasher) -> None:
     assert not theirs.check_needs_rehash(ours)
 
 
+KERNEL_FEATURE = {"avx512": "avx512f", "avx2": "avx2", "sse2": "sse2", "neon": "neon", "scalar": None}
+
+
+def test_engine_info_names_the_kernel() -> None:
+    info = PasswordHasher.engine_info()
+    assert set(info) == {"engine", "backend", "cpu_features"}
+    assert info["engine"].startswith("argon2-rust ")
+    assert info["backend"] in KERNEL_FEATURE
+    needs = KERNEL_FEATURE[info["backend"]]
+    assert needs is None or needs in info["cpu_features"].split()
+
+
+def test_random_parameters_agree_with_the_c_reference(hasher: PasswordHasher) -> None:
+    """argon2-cffi runs the reference C code: its PHC strings over random variants, versions,
+    lanes, costs, salts and tag lengths verify in polyauth, and a changed password does not."""
+    import random
+
+    from argon2.low_level import Type, hash_secret
+
+    rng = random.Random(14)
+    variants = [Type.D, Type.I, Type.ID]
+    for _ in range(200):
+        p = rng.randint(1, 4)
+        pw = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789 ") for _ in range(rng.randint(0, 40)))
+        salt = rng.randbytes(rng.randint(8, 32))
+        stored = hash_secret(
+            pw.encode(),
+            salt,
+            time_cost=rng.randint(1, 3),
+            memory_cost=rng.randint(8 * p, 8 * p + 600),
+            parallelism=p,
+            hash_len=rng.randint(4, 64),
+            type=rng.choice(variants),
+            version=rng.choice([16, 19]),
+        ).decode()
+        assert hasher.verify(stored, pw), stored
+        assert not hasher.verify(stored, pw + "x"), stored
+
+
 def test_interop_bcrypt_upgrade(hasher: PasswordHasher) -> None:
     stored = bcrypt.hashpw(b"legacy password 1", bcrypt.gensalt(rounds=5)).decode()
     valid, new_hash = hasher.verify_and_update(stored, "legacy password 1")

@@ -302,6 +302,8 @@ const result = {
     argon2: packageVersion('argon2'),
   },
   params: Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'comment')),
+  engine: PasswordHasher.engineInfo(),
+  build_profile: process.env.BENCH_PROFILE ?? 'unknown',
   config,
   cpu_count: os.availableParallelism(),
   started_unix: started / 1000,

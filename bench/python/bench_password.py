@@ -397,6 +397,8 @@ def main() -> None:
             "argon2-cffi-bindings": metadata.version("argon2-cffi-bindings"),
         },
         "params": {k: v for k, v in p.items() if k != "comment"},
+        "engine": polyauth.PasswordHasher.engine_info(),
+        "build_profile": os.environ.get("BENCH_PROFILE", "unknown"),
         "config": {
             **{k: v for k, v in vars(args).items() if k != "out"},
             "control_sha256_updates_of_256_KiB": burn.updates,

@@ -348,6 +348,17 @@ impl PasswordHasher {
         run(|| self.inner.needs_rehash(&hash))
     }
 
+    /// Which argon2 engine and kernel this process hashes with (diagnostics, benchmark reports).
+    #[napi]
+    pub fn engine_info() -> EngineInfo {
+        let info = password::engine_info();
+        EngineInfo {
+            engine: info.engine.into(),
+            backend: info.backend.into(),
+            cpu_features: info.cpu_features,
+        }
+    }
+
     #[napi(getter)]
     pub fn time_cost(&self) -> u32 {
         self.inner.config().time_cost
@@ -364,6 +375,15 @@ impl PasswordHasher {
     pub fn max_memory_kib(&self) -> u32 {
         self.inner.config().max_memory_kib
     }
+}
+
+/// `PasswordHasher.engineInfo()`: the crate computing argon2 tags, the kernel it dispatched to on
+/// this CPU (`avx512`, `avx2`, `sse2`, `neon`, `scalar`) and the CPU features behind that choice.
+#[napi(object)]
+pub struct EngineInfo {
+    pub engine: String,
+    pub backend: String,
+    pub cpu_features: String,
 }
 
 /// Number of entries in the built-in common-password list.

@@ -154,6 +154,16 @@ export interface VerifyOutcome {
   newHash?: string | null
 }
 
+/** Result of {@link PasswordHasher.engineInfo}. */
+export interface EngineInfo {
+  /** The crate computing argon2 tags, with its version (`argon2-rust 1.1`). */
+  engine: string
+  /** The kernel it dispatched to on this CPU: `avx512`, `avx2`, `sse2`, `neon` or `scalar`. */
+  backend: string
+  /** The CPU features behind that choice that this CPU has, space-separated. */
+  cpuFeatures: string
+}
+
 /**
  * Argon2id password hasher (defaults m=19456 KiB, t=2, p=1, the OWASP baseline).
  * `hash`/`verify` run on the libuv thread pool and accept an `AbortSignal`; the `*Sync` variants
@@ -235,6 +245,11 @@ export class PasswordHasher {
   /** Largest memory cost accepted from a stored hash, in KiB. */
   get maxMemoryKib(): number {
     return this.native.maxMemoryKib
+  }
+
+  /** Which argon2 engine and kernel this process hashes with (`backend`: `avx512`, `avx2`, `sse2`, `neon` or `scalar`), and the CPU features behind the choice. */
+  static engineInfo(): EngineInfo {
+    return native.PasswordHasher.engineInfo()
   }
 
   /** @internal Keeps secrets out of `util.inspect` / `console.log`. */

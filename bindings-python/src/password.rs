@@ -291,6 +291,18 @@ impl PasswordHasher {
         })
     }
 
+    /// Which argon2 engine and kernel this process hashes with:
+    /// `{"engine": ..., "backend": ..., "cpu_features": ...}` (diagnostics, benchmark reports).
+    #[staticmethod]
+    fn engine_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+        let info = password::engine_info();
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("engine", info.engine)?;
+        d.set_item("backend", info.backend)?;
+        d.set_item("cpu_features", info.cpu_features)?;
+        Ok(d)
+    }
+
     #[getter]
     fn time_cost(&self) -> u32 {
         self.inner.config().time_cost

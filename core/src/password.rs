@@ -1,23 +1,27 @@
 //! Argon2id password hashing (PW-1..PW-5, PW-9, PW-11).
 //!
+//! Tags are computed by `argon2-rust` (see `password/engine.rs`: why, and how it is held to
+//! RustCrypto `argon2`, whose types still describe parameters and PHC strings here).
+//!
 //! Hashes are PHC strings that argon2-cffi and @node-rs/argon2 read. Passwords are NFKC-normalised
 //! before hashing so that Python and Node produce the same bytes for the same text. Stored hashes are
 //! untrusted input: their cost parameters are bounded before any memory is allocated.
 
+mod engine;
 mod legacy;
 mod phc;
 mod policy;
-mod workspace;
 
 use std::sync::{Arc, OnceLock};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Params, Version};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+pub use engine::{engine_info, EngineInfo};
 pub use legacy::Format;
 pub use phc::{encode as encode_phc, Argon2Hash};
 pub use policy::{builtin_blocklist_len, PasswordPolicy, PolicyConfig, Violation};
@@ -313,29 +317,26 @@ impl PasswordHasher {
         salt: &[u8],
         tag_len: usize,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let params = if params.output_len() == Some(tag_len) {
-            params.clone()
-        } else {
-            Params::new(
-                params.m_cost(),
-                params.t_cost(),
-                params.p_cost(),
-                Some(tag_len),
-            )
-            .map_err(|e| Error::InvalidHash(format!("argon2 parameters: {e}")))?
-        };
-        let blocks = params.block_count();
-        let argon = match &self.inner.config.pepper {
-            Some(p) => Argon2::new_with_secret(p, algorithm, version, params),
-            None => Ok(Argon2::new(algorithm, version, params)),
-        }
-        .map_err(|e| Error::InvalidConfig(format!("argon2: {e}")))?;
-        let mut out = Zeroizing::new(vec![0u8; tag_len]);
-        workspace::with_blocks(blocks, |mem| {
-            argon.hash_password_into_with_memory(password, salt, &mut out, mem)
-        })
-        .map_err(|e| Error::InvalidHash(format!("argon2: {e}")))?;
-        Ok(out)
+        let secret = self
+            .inner
+            .config
+            .pepper
+            .as_ref()
+            .map_or(&[][..], |p| p.as_slice());
+        engine::compute(
+            &engine::Job {
+                algorithm,
+                version,
+                m_cost: params.m_cost(),
+                t_cost: params.t_cost(),
+                p_cost: params.p_cost(),
+                secret,
+                ad: &[],
+                password,
+                salt,
+            },
+            tag_len,
+        )
     }
 }
 

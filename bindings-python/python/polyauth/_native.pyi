@@ -80,6 +80,9 @@ class PasswordHasher:
         """Awaitable ``verify_and_update``."""
     def dummy_verify_async(self) -> Awaitable[None]:
         """Awaitable ``dummy_verify``."""
+    @staticmethod
+    def engine_info() -> dict[str, str]:
+        """The argon2 engine, the kernel it runs on this CPU and the CPU features behind it."""
     @property
     def time_cost(self) -> int: ...
     @property
