@@ -253,6 +253,35 @@ test('mfa endpoints refuse: no credentials, a stale sign-in, CSRF, bad bodies, w
   await expectError(await plain.auth.handlers.POST(post('mfa/enroll', {}, { cookie: c2 })), 404, 'not_found')
 })
 
+test('password/change checks the current password and replaces every session (new cookies for this client)', async () => {
+  const events = []
+  const { auth } = app({ sessionCheck: 5, audit: (event, data) => events.push([event, data]) })
+  const { login, cookie } = await signedInUser(auth, 'change')
+  const other = cookieOf(await auth.handlers.POST(post('login', { login, password: PASSWORD })))
+  const NEW = 'granite-willow-comet-harbor-42'
+  const body = { current_password: PASSWORD, new_password: NEW }
+  const sameOrigin = { cookie, 'sec-fetch-site': 'same-origin' }
+  await expectError(await auth.handlers.POST(post('password/change', body)), 401, 'not_authenticated')
+  await expectError(await auth.handlers.POST(post('password/change', body, { cookie, 'sec-fetch-site': 'cross-site' })), 403, 'csrf_failed')
+  await expectError(await auth.handlers.POST(post('password/change', { ...body, current_password: 'not-the-password-1' }, sameOrigin)), 401, 'invalid_credentials')
+  await expectError(await auth.handlers.POST(post('password/change', { ...body, new_password: 'short' }, sameOrigin)), 422, 'password_policy')
+  await expectError(await auth.handlers.POST(post('password/change', { current_password: PASSWORD }, sameOrigin)), 422, 'invalid_request')
+  assert.notEqual(await sessionOf(auth, other), null, 'refusals change nothing')
+
+  const changed = await auth.handlers.POST(post('password/change', body, sameOrigin))
+  assert.equal(changed.status, 200)
+  assert.equal((await changed.json()).status, 'ok')
+  assert.equal(changed.headers.getSetCookie().length, 2, 'this client gets the new session')
+  // Within sessionCheck too: the cache of this process was emptied.
+  assert.equal(await sessionOf(auth, cookie), null)
+  assert.equal(await sessionOf(auth, other), null)
+  const fresh = await sessionOf(auth, cookieOf(changed))
+  assert.deepEqual(fresh.amr, ['pwd'])
+  assert.ok(events.some(([e, d]) => e === 'session_revoked' && d.reason === 'password_change'))
+  await expectError(await auth.handlers.POST(post('login', { login, password: PASSWORD })), 401, 'invalid_credentials')
+  assert.equal((await auth.handlers.POST(post('login', { login, password: NEW }))).status, 200)
+})
+
 test('password/forgot is always 202 and sends a link only for a real account; password/reset revokes every session and clears the cookies', async () => {
   const { auth, sent } = mfaApp()
   const { login, cookie } = await signedInUser(auth, 'reset')

@@ -359,6 +359,51 @@ async def test_a_failing_mailer_does_not_tell_real_accounts_from_unknown_ones(
         assert failures == ["polyauth: send('password_reset') failed (ConnectionError)"]
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite", "redis"])
+async def test_a_password_change_replaces_every_session(store_kind: str, tmp_path: Path) -> None:
+    async with running(store_url_for(store_kind, tmp_path)) as t:
+        login_name = unique_login()
+        old, new = "granite-willow-comet-harbor-31", "granite-willow-comet-harbor-32"
+        assert (
+            await t.client.post("/auth/register", json={"login": login_name, "password": old})
+        ).status_code == 201
+        here = await login_as(t, login_name, old)
+        elsewhere = await login_as(t, login_name, old)
+        t.client.cookies.clear()  # every request below names its cookies
+        change = "/auth/password/change"
+        body = {"current_password": old, "new_password": new}
+        # No credentials; a cookie without the CSRF conditions; a wrong current password; a weak new one.
+        assert (await t.client.post(change, json=body)).status_code == 401
+        csrf = await t.client.post(
+            change, json=body, headers={**cookie_header(t, here), "sec-fetch-site": "cross-site"}
+        )
+        assert csrf.status_code == 403 and csrf.json()["code"] == "csrf_failed"
+        headers = {**cookie_header(t, here), "sec-fetch-site": "same-origin"}
+        wrong = await t.client.post(
+            change, json={**body, "current_password": "not-the-password-1"}, headers=headers
+        )
+        assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+        weak = await t.client.post(change, json={**body, "new_password": "short"}, headers=headers)
+        assert weak.status_code == 422 and weak.json()["code"] == "password_policy"
+        assert (await t.client.get("/auth/me", headers=cookie_header(t, elsewhere))).status_code == 200
+
+        changed = await t.client.post(change, json=body, headers=headers)
+        assert changed.status_code == 200 and changed.json()["status"] == "ok", changed.text
+        t.client.cookies.clear()
+        for old_session in (here, elsewhere):
+            me = await t.client.get("/auth/me", headers=cookie_header(t, old_session))
+            assert me.status_code == 401 and me.json()["code"] == "session_revoked"
+        fresh = await t.client.get("/auth/me", headers=cookie_header(t, changed))
+        assert fresh.status_code == 200 and fresh.json()["amr"] == ["pwd"]
+        refused = await t.client.post("/auth/login", json={"login": login_name, "password": old})
+        assert refused.status_code == 401
+        assert (
+            "session_revoked",
+            {"subject": fresh.json()["subject"], "all": True, "reason": "password_change"},
+        ) in t.events
+        await login_as(t, login_name, new)
+
+
 async def login_as(t: AppUnderTest, name: str, password: str) -> Any:
     return await login(t, {"login": name, "password": password})
 

@@ -948,6 +948,22 @@ export function createAuth(options: CreateAuthOptions): Auth {
       return json({ recovery_codes: await mfa.regenerateRecoveryCodes(current.subject) })
     },
 
+    async 'password/change'(request) {
+      const c = await state()
+      const current = (await authenticate(request)) as Principal
+      const body = await readJson(request)
+      const currentPassword = stringField(body, 'current_password', TEXT, true) as string
+      const newPassword = stringField(body, 'new_password', TEXT, true) as string
+      const pair = await c.signIn.changePassword(current.subject, currentPassword, newPassword, {
+        amr: current.amr,
+        meta: meta(request).meta,
+      })
+      // Core revoked every session of the subject; this process forgets what it cached.
+      sessionCache.clear()
+      audit('session_revoked', { subject: current.subject, all: true, reason: 'password_change' })
+      return signedIn(pair)
+    },
+
     async 'password/forgot'(request) {
       const c = await state()
       const login = stringField(await readJson(request), 'login', TEXT, true) as string

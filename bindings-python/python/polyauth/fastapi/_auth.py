@@ -480,6 +480,10 @@ class PolyAuth:
         """Drops ``sid`` from this process's session cache (after revoking it here)."""
         self._session_cache.pop(sid, None)
 
+    def forget_sessions(self) -> None:
+        """Empties this process's session cache (after revoking every session of a subject here)."""
+        self._session_cache.clear()
+
     # ---- building blocks for custom routes --------------------------------------------------
 
     def client_ip(self, request: Request) -> str:

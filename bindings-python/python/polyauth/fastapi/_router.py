@@ -64,6 +64,13 @@ class Login(BaseModel):
     login: str = Field(max_length=_TEXT)
 
 
+class PasswordChange(BaseModel):
+    """The current password and the new one."""
+
+    current_password: str = Field(max_length=_TEXT)
+    new_password: str = Field(max_length=_TEXT)
+
+
 class Reset(BaseModel):
     """A reset token and the new password."""
 
@@ -375,6 +382,29 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
 
     if "password" in wanted:
 
+        @router.post("/password/change", summary="Change the password; ends every other session")
+        async def change_password(
+            request: Request,
+            body: PasswordChange,
+            current: Annotated[Principal, Security(auth.principal)],
+        ) -> Response:
+            try:
+                pair = await auth.signin.change_password(
+                    current.subject,
+                    body.current_password,
+                    body.new_password,
+                    amr=list(current.amr),
+                    meta=auth.session_meta(request),
+                )
+            except AuthError as e:
+                raise http(e) from None
+            # Core revoked every session of the subject; this process forgets what it cached.
+            auth.forget_sessions()
+            auth._audit(
+                "session_revoked", {"subject": current.subject, "all": True, "reason": "password_change"}
+            )
+            return await signed_in(request, pair)
+
         @router.post("/password/forgot", status_code=202, summary="Send a password-reset link (always 202)")
         async def forgot(body: Login, background: BackgroundTasks) -> Response:
             try:
@@ -393,6 +423,7 @@ def build_router(auth: "PolyAuth", prefix: str, include: set[str] | None) -> API
                 subject = await auth.signin.reset_password(body.token, body.password)
             except AuthError as e:
                 raise http(e) from None
+            auth.forget_sessions()
             auth._audit("session_revoked", {"subject": subject, "all": True, "reason": "password_reset"})
             response = _json({"status": "reset"})
             auth.clear_cookies(response)
