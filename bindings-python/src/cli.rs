@@ -66,7 +66,10 @@ fn run_cli(
     remote: Option<PyRef<'_, RemoteKeySet>>,
 ) -> CliResult {
     // As Node does: text that is not valid Unicode (surrogate escapes) becomes U+FFFD.
-    let args: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let input = Input {
         stdin: stdin.map(|b| Zeroizing::new(b.to_vec())),
         remote: remote.map(|r| r.inner.clone()),

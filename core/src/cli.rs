@@ -113,9 +113,13 @@ fn usage_err(message: impl Into<String>) -> Failure {
     Failure::from(Error::InvalidInput(message.into()))
 }
 
+/// A file that cannot be read or written: named by its last component (a short, escaped excerpt).
 fn io_err(what: &str, path: &str, e: &std::io::Error) -> Failure {
+    let name = Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned());
     Failure {
-        error: Error::InvalidConfig(format!("cannot {what} {}: {}", excerpt(path), e.kind())),
+        error: Error::InvalidConfig(format!("cannot {what} {}: {}", excerpt(&name), e.kind())),
         exit: EXIT_UNAVAILABLE,
         command: None,
     }
