@@ -113,13 +113,17 @@ fn usage_err(message: impl Into<String>) -> Failure {
     Failure::from(Error::InvalidInput(message.into()))
 }
 
-/// A file that cannot be read or written: named by its last component (a short, escaped excerpt).
-fn io_err(what: &str, path: &str, e: &std::io::Error) -> Failure {
+/// A file as messages name it: its last component, as a short escaped excerpt.
+fn file_label(path: &str) -> String {
     let name = Path::new(path)
         .file_name()
         .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned());
+    excerpt(&name)
+}
+
+fn io_err(what: &str, path: &str, e: &std::io::Error) -> Failure {
     Failure {
-        error: Error::InvalidConfig(format!("cannot {what} {}: {}", excerpt(&name), e.kind())),
+        error: Error::InvalidConfig(format!("cannot {what} {}: {}", file_label(path), e.kind())),
         exit: EXIT_UNAVAILABLE,
         command: None,
     }
@@ -313,14 +317,14 @@ fn read_file(path: &str) -> Res<Zeroizing<String>> {
     if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
         return Err(usage_err(format!(
             "{} is larger than {MAX_KEY_FILE_BYTES} bytes",
-            excerpt(path)
+            file_label(path)
         )));
     }
     match std::str::from_utf8(&bytes) {
         Ok(s) => Ok(Zeroizing::new(s.to_owned())),
         Err(_) => Err(Failure::from(Error::InvalidKey(format!(
             "{} is not UTF-8 text",
-            excerpt(path)
+            file_label(path)
         )))),
     }
 }
@@ -329,21 +333,21 @@ fn read_file(path: &str) -> Res<Zeroizing<String>> {
 /// then renamed over `path`. With `create_new`, an existing `path` is refused.
 fn write_private(path: &str, contents: &[u8], create_new: bool) -> Res<()> {
     let target = Path::new(path);
+    let name = target
+        .file_name()
+        .ok_or_else(|| usage_err("FILE must name a file"))?
+        .to_string_lossy()
+        .into_owned();
     if create_new && target.exists() {
         return Err(usage_err(format!(
             "{} exists; rotate it with \"polyauth keys rotate\"",
-            excerpt(path)
+            file_label(path)
         )));
     }
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = target
-        .file_name()
-        .ok_or_else(|| usage_err("FILE must name a file"))?
-        .to_string_lossy()
-        .into_owned();
     let mut random = [0u8; 8];
     aws_lc_rs::rand::fill(&mut random)
         .map_err(|_| Failure::from(Error::Internal("random generator failed".into())))?;

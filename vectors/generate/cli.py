@@ -81,7 +81,7 @@ def cases(fx: dict[str, Any]) -> list[dict[str, Any]]:
         {"name": "keys generate --out writes the file", "argv": ["keys", "generate", "--out", "{dir}/new.json"],
          "exit": 0, "stdout_regex": r"[A-Za-z0-9_-]{43}\n"},
         {"name": "keys generate --out refuses an existing file", "argv": ["keys", "generate", "--out", "{keys}"],
-         "exit": 2, "stderr_regex": r"error: invalid_input: .* exists; rotate it with \"polyauth keys rotate\"\nusage: .*\n"},
+         "exit": 2, "stderr": "error: invalid_input: keys.json exists; rotate it with \"polyauth keys rotate\"\nusage: polyauth keys generate [--alg ALG] [--out FILE] [--json]\n"},
         {"name": "keys generate --alg none", "argv": ["keys", "generate", "--alg", "none"], "exit": 2,
          "stderr": "error: unsupported_algorithm: none\n"},
         {"name": "keys rotate prints the new kid", "argv": ["keys", "rotate", "{keys}"], "exit": 0,
