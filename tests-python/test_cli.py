@@ -119,7 +119,9 @@ def run(cmd: list[str], argv: list[str], stdin: str | None) -> subprocess.Comple
     )
 
 
-def run_case(cmd: list[str], case: dict[str, Any], values: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def run_case(
+    cmd: list[str], case: dict[str, Any], values: dict[str, str]
+) -> subprocess.CompletedProcess[bytes]:
     for before in case.get("before", []):
         r = run(cmd, subst(before, values), None)
         assert r.returncode == 0, r.stderr

@@ -690,9 +690,7 @@ class CliResult:
     def timeout(self) -> float:
         """Seconds."""
 
-def run_cli(
-    argv: Sequence[str], stdin: bytes | None = None, remote: RemoteKeySet | None = None
-) -> CliResult:
+def run_cli(argv: Sequence[str], stdin: bytes | None = None, remote: RemoteKeySet | None = None) -> CliResult:
     """Runs the ``polyauth`` command line ``argv`` (without the program name); blocking, with the
     GIL released. ``stdin``: all of standard input, given only after a result with ``need ==
     "stdin"``; ``remote``: the RemoteKeySet asked for by ``need == "fetch"``, after one refresh
