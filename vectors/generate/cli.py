@@ -1,6 +1,7 @@
 """Generates vectors/cli.json: command lines of the ``polyauth`` tool with their stdin, exit code
-and expected output, run by tests-python/test_cli.py (``python -m polyauth`` and the console
-script) and tests-node/cli.test.mjs (``node bindings-node/cli.js`` and ``npx polyauth``).
+and expected output, run by core/tests/cli_vectors.rs (the core's ``cli::run``),
+tests-python/test_cli.py (``python -m polyauth`` and the console script) and
+tests-node/cli.test.mjs (``node bindings-node/cli.js`` and ``npx polyauth``).
 
 Run once from the repo root after ``make build``: ``.venv/bin/python vectors/generate/cli.py``.
 The fixtures (a private EdDSA JWKS and a token it signed) are kept from the existing file when

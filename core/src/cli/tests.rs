@@ -19,6 +19,17 @@ async fn done_with(args: &[&str], stdin: Option<&[u8]>) -> CliOutput {
     }
 }
 
+async fn done_remote(args: &[&str], remote: RemoteKeySet) -> CliOutput {
+    let input = Input {
+        stdin: None,
+        remote: Some(remote),
+    };
+    match run(argv(args), input).await {
+        Outcome::Done(o) => o,
+        other => panic!("{args:?}: expected output, got {other:?}"),
+    }
+}
+
 async fn ok(args: &[&str]) -> String {
     let o = done_with(args, None).await;
     assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
@@ -260,18 +271,7 @@ async fn token_verify_remote_asks_for_a_fetch() {
     // A failed fetch is reported with its reason.
     let remote = RemoteKeySet::new(config.clone()).unwrap();
     remote.fail("HTTP 404");
-    let o = match run(
-        argv(&args),
-        Input {
-            stdin: None,
-            remote: Some(remote),
-        },
-    )
-    .await
-    {
-        Outcome::Done(o) => o,
-        other => panic!("{other:?}"),
-    };
+    let o = done_remote(&args, remote).await;
     assert_eq!(o.code, EXIT_UNAVAILABLE);
     assert_eq!(
         o.stderr,
@@ -282,18 +282,7 @@ async fn token_verify_remote_asks_for_a_fetch() {
     remote
         .complete(keys.to_jwks(false).to_string().as_bytes(), 1_000_000)
         .unwrap();
-    let o = match run(
-        argv(&args),
-        Input {
-            stdin: None,
-            remote: Some(remote),
-        },
-    )
-    .await
-    {
-        Outcome::Done(o) => o,
-        other => panic!("{other:?}"),
-    };
+    let o = done_remote(&args, remote).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.starts_with("VERIFIED"));
 }
