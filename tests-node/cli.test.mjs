@@ -5,7 +5,8 @@
 // files, hashes) the other reads. See vectors/generate/cli.py for the placeholders and shapes.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
+import { createServer } from 'node:http'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
@@ -224,5 +225,36 @@ test('deterministic commands print the same bytes in Python and Node', { skip: P
     const js = runCase(NODE, c, placeholders(null))
     const py = runCase(PY, c, placeholders(null))
     assert.deepEqual(js, py, c.name)
+  }
+})
+
+/** Runs a command without blocking the event loop (the JWKS server below lives in this process). */
+function runAsync(cmd, argv, stdin) {
+  return new Promise((resolve) => {
+    const child = execFile(cmd[0], [...cmd.slice(1), ...argv], { cwd: REPO_ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    )
+    child.stdin.end(stdin ?? '')
+  })
+}
+
+test('token verify --jwks URL fetches through RemoteKeySet; a 404 is jwks_unavailable', async () => {
+  const body = JSON.stringify(FX.public_jwks)
+  const server = createServer((req, res) => {
+    if (req.url === '/jwks') res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+    else res.writeHead(404).end()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`
+    const argv = ['token', 'verify', '-', '--iss', 'https://issuer.example', '--aud', 'api', '--now', String(FX.iat + 60), '--allow-http']
+    const ok = await runAsync(NODE, [...argv, '--jwks', `${base}/jwks`], FX.token)
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.ok(ok.stdout.startsWith('VERIFIED'))
+    const missing = await runAsync(NODE, [...argv, '--jwks', `${base}/nope`], FX.token)
+    assert.deepEqual(missing, { code: 3, stdout: '', stderr: 'error: jwks_unavailable: remote key set unavailable: HTTP 404\n' })
+    if (!PY_SKIP) assert.deepEqual(await runAsync(PY, [...argv, '--jwks', `${base}/jwks`], FX.token), ok)
+  } finally {
+    server.close()
   }
 })

@@ -253,3 +253,51 @@ def test_run_cli_in_process() -> None:
     assert (r.need, r.secret) == ("stdin", True)
     r = polyauth._native.run_cli(["hash"], b"pw pw pw\n")
     assert r.need is None and r.code == 0 and r.stdout.startswith("$argon2id$")
+
+
+def test_token_verify_with_a_jwks_url(node_cli: list[str]) -> None:
+    """``--jwks URL``: each tool fetches through its own RemoteKeySet (httpx / fetch) and prints
+    the same verification; a 404 is ``jwks_unavailable`` (exit 3) in both."""
+    import http.server
+    import threading
+
+    body = json.dumps(FX["public_jwks"]).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/jwks":
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        now = str(FX["iat"] + 60)
+        argv = ["token", "verify", "-", "--iss", "https://issuer.example", "--aud", "api", "--now", now]
+        ok = [*argv, "--jwks", f"{base}/jwks", "--allow-http"]
+        a, b = run(RUNNERS["console script"], ok, FX["token"]), run(node_cli, ok, FX["token"])
+        assert a.returncode == b.returncode == 0, (a.stderr, b.stderr)
+        assert a.stdout == b.stdout and a.stdout.startswith(b"VERIFIED")
+        missing = [*argv, "--jwks", f"{base}/nope", "--allow-http"]
+        a, b = run(RUNNERS["console script"], missing, FX["token"]), run(node_cli, missing, FX["token"])
+        assert (
+            (a.returncode, a.stderr)
+            == (b.returncode, b.stderr)
+            == (
+                3,
+                b"error: jwks_unavailable: remote key set unavailable: HTTP 404\n",
+            )
+        )
+    finally:
+        server.shutdown()
