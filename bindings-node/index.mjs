@@ -19,6 +19,7 @@ export const {
   MfaEnrollment,
   Accounts,
   SignIn,
+  runCli,
   _debugPanic,
 } = cjs
 export default cjs

@@ -367,6 +367,25 @@ export interface CheckOptions {
   mfa?: boolean
 }
 
+/** What one `runCli` call produced: output and exit code, or a request for input. */
+export interface CliResult {
+  /** The exit code (meaningful when `need` is absent). */
+  code: number
+  stdout: string
+  stderr: string
+  /**
+   * Absent (done), "stdin" (call again with all of stdin) or "fetch" (build a RemoteKeySet
+   * from `fetchUrl`, `allowInsecureHttp` and `timeoutMs`, try one refresh, call again).
+   */
+  need?: string
+  /** For "stdin": the input is a password (on a terminal, prompt with `prompt`, no echo). */
+  secret: boolean
+  prompt: string
+  fetchUrl?: string
+  allowInsecureHttp: boolean
+  timeoutMs: number
+}
+
 /** What `OneTimeTokens.consume` resolves to. */
 export interface Consumed {
   subject: string
@@ -500,6 +519,13 @@ export interface PolicyOptions {
   /** Check the built-in list of 20,000 common passwords (default true). */
   useBuiltinBlocklist?: boolean
 }
+
+/**
+ * Runs the command line `argv` (without the program name); resolves to its result. `stdin`:
+ * all of standard input, given only after a result with `need: "stdin"`; `remote`: the
+ * RemoteKeySet asked for by `need: "fetch"`, after one refresh attempt.
+ */
+export declare function runCli(argv: Array<string>, stdin?: Buffer | undefined | null, remote?: RemoteKeySet | undefined | null): Promise<CliResult>
 
 /**
  * What `secondFactor` resolves to: `pair` when signed in; otherwise the error to report

@@ -853,3 +853,4 @@ module.exports.builtinBlocklistSize = nativeBinding.builtinBlocklistSize
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.migrationsSql = nativeBinding.migrationsSql
 module.exports.openStore = nativeBinding.openStore
+module.exports.runCli = nativeBinding.runCli

@@ -3,6 +3,7 @@
 //! No decisions are made here; they belong to polyauth-core.
 
 mod accounts;
+mod cli;
 mod errors;
 mod mfa;
 mod password;

@@ -27,7 +27,7 @@ use crate::errors::to_py;
 
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()

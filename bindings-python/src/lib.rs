@@ -4,6 +4,7 @@
 
 mod accounts;
 mod asyncio;
+mod cli;
 mod convert;
 mod errors;
 mod mfa;
@@ -41,5 +42,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mfa::register(m)?;
     accounts::register(m)?;
     signin::register(m)?;
+    cli::register(m)?;
     Ok(())
 }

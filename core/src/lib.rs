@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod b64;
+pub mod cli;
 pub mod error;
 pub mod jws;
 pub mod keys;

@@ -66,6 +66,8 @@ struct State {
     last_attempt: Option<i64>,
     /// The last fetch failed (cleared by a successful one).
     failing: bool,
+    /// Why it failed (the short reason given to [`RemoteKeySet::fail`]).
+    last_failure: Option<String>,
 }
 
 /// A JWKS URL with its cache. Clones share the cache.
@@ -188,6 +190,16 @@ impl RemoteKeySet {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The reason of the last failed fetch, while no later fetch has succeeded.
+    pub fn last_failure(&self) -> Option<String> {
+        let s = self.lock();
+        if s.failing {
+            s.last_failure.clone()
+        } else {
+            None
+        }
+    }
+
     /// The cached keys, if any fetch has succeeded (however old; see [`Self::keys_at`]).
     pub fn current(&self) -> Option<KeySet> {
         self.lock().keys.clone()
@@ -246,8 +258,11 @@ impl RemoteKeySet {
     /// `jwks_unavailable` error to report. `reason` is a short fixed text chosen by the binding;
     /// it must not quote the response or the URL (it is cut at 80 characters regardless).
     pub fn fail(&self, reason: &str) -> Error {
-        self.lock().failing = true;
-        Error::JwksUnavailable(reason.chars().take(80).collect())
+        let reason: String = reason.chars().take(80).collect();
+        let mut s = self.lock();
+        s.failing = true;
+        s.last_failure = Some(reason.clone());
+        Error::JwksUnavailable(reason)
     }
 
     /// Takes a fetched JWKS body. Keys that cannot be used for verification (other key types,

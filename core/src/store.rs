@@ -373,6 +373,17 @@ impl Store {
             .collect()
     }
 
+    /// The migrations as (version, SQL text) pairs, in order (what [`Store::migrations_sql`]
+    /// joins).
+    pub fn migrations() -> &'static [(i64, &'static str)] {
+        sql::migration_sql()
+    }
+
+    /// The schema version this build writes and expects (SQL stores).
+    pub fn schema_version() -> i64 {
+        sql::migration_sql().last().map_or(0, |(v, _)| *v)
+    }
+
     /// Which backend this is: "memory", "sqlite", "postgres" or "redis".
     pub fn backend(&self) -> &'static str {
         match self {

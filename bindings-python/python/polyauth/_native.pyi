@@ -689,3 +689,38 @@ class SignIn:
     @property
     def accounts(self) -> Accounts | None:
         """The built-in accounts given to the constructor; None with an application's source."""
+
+@final
+class CliResult:
+    """What one ``run_cli`` call produced: output and exit code, or a request for input."""
+
+    @property
+    def code(self) -> int:
+        """The exit code (meaningful when ``need`` is None)."""
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+    @property
+    def need(self) -> str | None:
+        """None (done), ``"stdin"`` (call again with all of stdin) or ``"fetch"`` (build a
+        ``RemoteKeySet`` from ``fetch_url``, ``allow_insecure_http`` and ``timeout``, try
+        ``refresh_sync``, call again)."""
+    @property
+    def secret(self) -> bool:
+        """For ``"stdin"``: the input is a password (on a terminal, prompt, no echo)."""
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def fetch_url(self) -> str | None: ...
+    @property
+    def allow_insecure_http(self) -> bool: ...
+    @property
+    def timeout(self) -> float:
+        """Seconds."""
+
+def run_cli(argv: Sequence[str], stdin: bytes | None = None, remote: RemoteKeySet | None = None) -> CliResult:
+    """Runs the ``polyauth`` command line ``argv`` (without the program name); blocking, with the
+    GIL released. ``stdin``: all of standard input, given only after a result with ``need ==
+    "stdin"``; ``remote``: the RemoteKeySet asked for by ``need == "fetch"``, after one refresh
+    attempt. ``polyauth.__main__.run`` does both."""
