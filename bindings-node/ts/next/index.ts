@@ -610,6 +610,22 @@ export function createAuth(options: CreateAuthOptions): Auth {
 
   const ownOrigin = requestOrigins
 
+  /** The scope (or role permission), step-up and recent sign-in checks of withAuth and action. */
+  function requireGrants(p: Principal, opts: ActionOptions): void {
+    const missing = (opts.scopes ?? []).filter((s) => !p.scopes.includes(s))
+    if (missing.length > 0) throw insufficientScope(realm, missing)
+    const amrMissing = (opts.amr ?? []).filter((m) => !p.amr.includes(m))
+    if (amrMissing.length > 0) {
+      throw insufficientUserAuthentication(realm, `sign in with ${amrMissing.join(' and ')} to continue`, opts.maxAge)
+    }
+    if (opts.maxAge !== undefined) {
+      const authTime = p.claims.auth_time
+      if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > opts.maxAge) {
+        throw insufficientUserAuthentication(realm, 'a more recent sign-in is required', opts.maxAge)
+      }
+    }
+  }
+
   async function authenticate(request: Request, opts: WithAuthOptions = {}): Promise<Principal | null> {
     const { token, source } = credentials(request)
     if (token === null) {
@@ -625,18 +641,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       if (opts.optional && source === 'cookie' && e instanceof PolyauthError && TOKEN_CODES.has(e.code)) return null
       throw fromAuthError(e, realm)
     }
-    const missing = (opts.scopes ?? []).filter((s) => !p.scopes.includes(s))
-    if (missing.length > 0) throw insufficientScope(realm, missing)
-    const amrMissing = (opts.amr ?? []).filter((m) => !p.amr.includes(m))
-    if (amrMissing.length > 0) {
-      throw insufficientUserAuthentication(realm, `sign in with ${amrMissing.join(' and ')} to continue`, opts.maxAge)
-    }
-    if (opts.maxAge !== undefined) {
-      const authTime = p.claims.auth_time
-      if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > opts.maxAge) {
-        throw insufficientUserAuthentication(realm, 'a more recent sign-in is required', opts.maxAge)
-      }
-    }
+    requireGrants(p, opts)
     if (source === 'cookie' && !csrfAllows(request.method, request.headers, ownOrigin(request), csrf)) {
       audit('csrf_rejected', { path: new URL(request.url).pathname, subject: p.subject })
       throw csrfFailed()
@@ -1359,18 +1364,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       let p: Principal
       try {
         p = await actionPrincipal()
-        const missing = (opts.scopes ?? []).filter((s) => !p.scopes.includes(s))
-        if (missing.length > 0) throw insufficientScope(realm, missing)
-        const amrMissing = (opts.amr ?? []).filter((m) => !p.amr.includes(m))
-        if (amrMissing.length > 0) {
-          throw insufficientUserAuthentication(realm, `sign in with ${amrMissing.join(' and ')} to continue`, opts.maxAge)
-        }
-        if (opts.maxAge !== undefined) {
-          const authTime = p.claims.auth_time
-          if (typeof authTime !== 'number' || Date.now() / 1000 - authTime > opts.maxAge) {
-            throw insufficientUserAuthentication(realm, 'a more recent sign-in is required', opts.maxAge)
-          }
-        }
+        requireGrants(p, opts)
       } catch (e) {
         return guardedFailure(e)
       }
