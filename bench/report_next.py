@@ -130,7 +130,9 @@ every response must be a 2xx (wrk's non-2xx count fails the run).
 - **polyauth, bearer**: `app/api/polyauth/route.ts`, `withAuth` of `createAuth` (`polyauth/next`,
   EdDSA key set from the environment, SQLite store in a temporary directory) with
   `Authorization: Bearer` (a token of `Tokens.issue`): the header parsed, the token verified by
-  core, a `Principal` built.
+  core, a `Principal` built. The cell sends one token throughout, so after its first request core
+  serves it from the verified-token cache (every claim checked again, the signature not); jose
+  checks the signature on every request.
 - **polyauth, cookie**: the same route with the access cookie of a session: the token also carries
   `sid`, whose state `sessionCheck` caches for 5 s (one store read per 5 s).
 - **jose**: `app/api/jose/route.ts`, `jwtVerify` with the public key imported once per process
