@@ -374,16 +374,24 @@ type NextHeaders = {
   headers(): Promise<{ get(name: string): string | null }> | { get(name: string): string | null }
 }
 
-/** `redirect` of `next/navigation` (the application's copy, as for `next/headers`). */
-function nextRedirect(url: string): never {
-  let navigation: { redirect(url: string): never }
+/**
+ * A module of the application's Next.js (`next/headers`, `next/server`, `next/navigation`). Loaded
+ * on use, not at import, so the handlers run without Next.js; when polyauth is linked from outside
+ * the app (a `file:` dependency) the application's copy is found from its working directory, which
+ * keeps one request store.
+ */
+function appRequire<T>(id: string): T {
   try {
-    navigation = require('next/navigation') as typeof navigation
+    return require(id) as T
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
-    navigation = createRequire(path.join(process.cwd(), 'package.json'))('next/navigation') as typeof navigation
+    return createRequire(path.join(process.cwd(), 'package.json'))(id) as T
   }
-  return navigation.redirect(url)
+}
+
+/** `redirect` of `next/navigation`. */
+function nextRedirect(url: string): never {
+  return appRequire<{ redirect(url: string): never }>('next/navigation').redirect(url)
 }
 
 type NextServer = {
@@ -393,28 +401,14 @@ type NextServer = {
   }
 }
 
-/** `next/server` of the application (for `proxy`), loaded like `next/headers`. */
+/** `next/server` of the application (for `proxy`). */
 function nextServer(): NextServer {
-  try {
-    return require('next/server') as NextServer
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
-    return createRequire(path.join(process.cwd(), 'package.json'))('next/server') as NextServer
-  }
+  return appRequire<NextServer>('next/server')
 }
 
-/**
- * `next/headers` of the application. Loaded here, not at import, so the handlers run without
- * Next.js; when polyauth is linked from outside the app (a `file:` dependency) the application's
- * copy is found from its working directory, which keeps one request store.
- */
+/** `next/headers` of the application. */
 function nextHeaders(): NextHeaders {
-  try {
-    return require('next/headers') as NextHeaders
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
-    return createRequire(path.join(process.cwd(), 'package.json'))('next/headers') as NextHeaders
-  }
+  return appRequire<NextHeaders>('next/headers')
 }
 
 function stringField(body: Record<string, unknown>, name: string, max: number, required: boolean): string | undefined {
