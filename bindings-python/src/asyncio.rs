@@ -1,19 +1,20 @@
 //! The bridge from Rust futures to asyncio awaitables.
 //!
-//! pyo3-async-runtimes (which DESIGN.md §2 names) lets tokio threads take the GIL while the
-//! interpreter is finalizing, which aborts or segfaults short scripts at exit (its issue #40; we
-//! saw it in about 40% of runs of the demo). This bridge keeps the same shape (an asyncio Future
-//! resolved from a tokio task) with two rules that remove the race: every Python object a task
-//! touches is created, used and dropped inside one GIL section at the end of the task, and an
-//! `atexit` hook (`_drain`, registered by `polyauth/__init__.py`) waits for tasks in flight before
-//! finalization starts.
+//! A call returns an asyncio Future of the running loop and runs its work on the polyauth
+//! runtime. The finished work goes into the loop's completion queue ([`Completions`]); the loop's
+//! own thread converts the result and resolves the Future when it next polls, under the GIL it
+//! holds anyway, so runtime threads never take the GIL for a plain call. (pyo3-async-runtimes,
+//! which DESIGN.md §2 names, resolves from the runtime thread under the GIL: it doubled the CPU of
+//! a call under load, and it takes the GIL while the interpreter may be finalizing, which aborts
+//! short scripts at exit: its issue #40, seen in about 40% of runs of the demo.)
 //!
 //! Work that calls back into Python (an application's account source, `SignIn`) is started with
 //! [`spawn_calling_python`]: its task carries a [`CallContext`] (a tokio task-local) with the
 //! event loop of the call, on which awaitables returned by the application run, and the
 //! exception an application method raised, attached as `__cause__` of the error the call
-//! raises. Those tasks take the GIL while they run (to call the application), which is safe for
-//! the same reason: they are counted in flight, so `_drain` waits for them.
+//! raises. Those tasks take the GIL while they run (to call the application), so every task is
+//! counted in flight and an `atexit` hook (`_drain`, registered by `polyauth/__init__.py`) waits
+//! for them before finalization starts.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,22 +42,6 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .unwrap_or_else(|e| panic!("cannot start the polyauth I/O runtime: {e}"))
     })
-}
-
-static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// `polyauth._asyncio._resolve(future, error, value)`: sets the outcome unless the awaiting side
-/// cancelled in the meantime.
-fn resolver(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    RESOLVE
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(
-                py.import("polyauth._asyncio")?
-                    .getattr("_resolve")?
-                    .unbind(),
-            )
-        })
-        .map(|r| r.bind(py))
 }
 
 tokio::task_local! {
@@ -131,15 +116,16 @@ where
     F: Future<Output = polyauth_core::Result<T>> + Send + 'static,
     C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let event_loop = get_running_loop(py)?.call0()?;
     let py_future = event_loop.call_method0("create_future")?;
+    let completions = completions_of(&event_loop)?;
     let context = with_context.then(|| {
         Arc::new(CallContext {
             event_loop: event_loop.clone().unbind(),
             cause: Mutex::new(None),
         })
     });
-    let handles = (event_loop.unbind(), py_future.clone().unbind());
+    let future = py_future.clone().unbind();
     IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
     runtime().spawn(async move {
         // A panic inside `fut` ends only the inner task; it surfaces as internal_error.
@@ -153,8 +139,9 @@ where
                 "internal error (a bug in polyauth; please report it)".into(),
             )),
         };
-        Python::attach(|py| {
-            let (event_loop, py_future) = handles;
+        // Converted and resolved on the loop's thread, which holds the GIL already: this
+        // thread never waits for the GIL (see `Completions`).
+        completions.push(Box::new(move |py: Python<'_>| {
             let raised = |e: polyauth_core::Error| {
                 let message = e.to_string();
                 let err = to_py(py, e);
@@ -163,25 +150,183 @@ where
                 }
                 err
             };
-            let (error, value) = match outcome.map_err(raised).and_then(|v| convert(py, v)) {
-                Ok(v) => (py.None(), v.unbind()),
-                Err(e) => (e.into_value(py).into_any(), py.None()),
-            };
-            if let Ok(resolve) = resolver(py) {
-                // A closed loop (the caller went away) raises here: nothing is waiting then.
-                let _ = event_loop.call_method1(
-                    py,
-                    "call_soon_threadsafe",
-                    (resolve, py_future, error, value),
-                );
+            let result = outcome.map_err(raised).and_then(|v| convert(py, v));
+            let future = future.bind(py);
+            // The awaiting task may have been cancelled while the work ran.
+            if future
+                .call_method0("done")
+                .and_then(|d| d.is_truthy())
+                .unwrap_or(true)
+            {
+                return;
             }
-            // `event_loop`, `py_future`, the context and the values are dropped here, with the
-            // GIL held.
-            drop(context);
-        });
+            let _ = match result {
+                Ok(v) => future.call_method1("set_result", (v,)),
+                Err(e) => future.call_method1("set_exception", (e.into_value(py),)),
+            };
+        }));
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     });
     Ok(py_future)
+}
+
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn get_running_loop(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    GET_RUNNING_LOOP
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// Work finished on the runtime, waiting to be resolved on its event loop's thread.
+type Done = Box<dyn for<'a> FnOnce(Python<'a>) + Send>;
+
+/// The finished work of one event loop. A runtime thread pushes onto the queue and wakes the loop
+/// only when the queue was empty; the loop's thread drains everything pushed so far in one call,
+/// under the GIL it holds anyway. Taking the GIL on a runtime thread instead (as
+/// pyo3-async-runtimes does) makes every completion wait for the interpreter's switch interval
+/// or force the loop's thread off the GIL: twice the CPU of the Node binding per call under load.
+pub struct Completions {
+    queue: Mutex<Vec<Done>>,
+    wake: Wake,
+}
+
+enum Wake {
+    /// A socket pair: the loop watches the read end with `add_reader`.
+    #[cfg(unix)]
+    Socket {
+        writer: std::os::unix::net::UnixStream,
+        reader: std::os::unix::net::UnixStream,
+    },
+    /// Loops without `add_reader` (Windows' proactor): `call_soon_threadsafe` under the GIL.
+    Threadsafe { event_loop: Py<PyAny> },
+}
+
+impl Completions {
+    fn push(self: &Arc<Self>, done: Done) {
+        let was_empty = match self.queue.lock() {
+            Ok(mut q) => {
+                q.push(done);
+                q.len() == 1
+            }
+            Err(_) => return,
+        };
+        if !was_empty {
+            return;
+        }
+        match &self.wake {
+            #[cfg(unix)]
+            Wake::Socket { writer, .. } => {
+                use std::io::Write;
+                // A full socket already holds a wake-up byte: nothing is lost.
+                let _ = (&*writer).write(&[1]);
+            }
+            Wake::Threadsafe { event_loop } => Python::attach(|py| {
+                // A closed loop raises here: nothing is waiting then.
+                if let Ok(drain) = Py::new(py, _Completions(Arc::clone(self))) {
+                    let _ = event_loop.call_method1(py, "call_soon_threadsafe", (drain,));
+                }
+            }),
+        }
+    }
+
+    fn drain(&self, py: Python<'_>) {
+        // The wake-up bytes first, then the queue: a push after the swap writes a new byte.
+        #[cfg(unix)]
+        if let Wake::Socket { reader, .. } = &self.wake {
+            use std::io::Read;
+            let mut buf = [0u8; 256];
+            while matches!((&*reader).read(&mut buf), Ok(n) if n > 0) {}
+        }
+        let ready = match self.queue.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => return,
+        };
+        for done in ready {
+            done(py);
+        }
+    }
+}
+
+/// The `add_reader` / `call_soon_threadsafe` callback of one loop's [`Completions`].
+#[pyclass(frozen, module = "polyauth._native")]
+pub struct _Completions(Arc<Completions>);
+
+#[pymethods]
+impl _Completions {
+    fn __call__(&self, py: Python<'_>) {
+        self.0.drain(py);
+    }
+}
+
+thread_local! {
+    /// The event loops this thread ran polyauth calls on, with their completion queues (normally
+    /// one; closed loops are dropped when another one appears).
+    static LOOPS: std::cell::RefCell<Vec<(Py<PyAny>, Arc<Completions>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn completions_of(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Completions>> {
+    let known = LOOPS.with_borrow(|loops| {
+        loops
+            .iter()
+            .find(|(l, _)| l.is(event_loop))
+            .map(|(_, c)| Arc::clone(c))
+    });
+    if let Some(c) = known {
+        return Ok(c);
+    }
+    let py = event_loop.py();
+    let completions = watch(event_loop)?;
+    LOOPS.with_borrow_mut(|loops| {
+        loops.retain(|(l, _)| {
+            !l.bind(py)
+                .call_method0("is_closed")
+                .and_then(|c| c.is_truthy())
+                .unwrap_or(true)
+        });
+        loops.push((event_loop.clone().unbind(), Arc::clone(&completions)));
+    });
+    Ok(completions)
+}
+
+/// A completion queue for `event_loop`, with its wake-up registered on the loop.
+fn watch(event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Completions>> {
+    let py = event_loop.py();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let pair = std::os::unix::net::UnixStream::pair().and_then(|(writer, reader)| {
+            writer.set_nonblocking(true)?;
+            reader.set_nonblocking(true)?;
+            Ok((writer, reader))
+        });
+        let (writer, reader) = pair.map_err(|e| {
+            to_py(
+                py,
+                polyauth_core::Error::Internal(format!("cannot create a wake-up socket: {e}")),
+            )
+        })?;
+        let fd = reader.as_raw_fd();
+        let completions = Arc::new(Completions {
+            queue: Mutex::new(Vec::new()),
+            wake: Wake::Socket { writer, reader },
+        });
+        let callback = Py::new(py, _Completions(Arc::clone(&completions)))?;
+        match event_loop.call_method1("add_reader", (fd, callback)) {
+            Ok(_) => return Ok(completions),
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyNotImplementedError>(py) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Arc::new(Completions {
+        queue: Mutex::new(Vec::new()),
+        wake: Wake::Threadsafe {
+            event_loop: event_loop.clone().unbind(),
+        },
+    }))
 }
 
 /// Waits (with the GIL released) until no task is in flight, at most `timeout` seconds.

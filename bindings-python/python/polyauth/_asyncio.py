@@ -1,5 +1,5 @@
-"""Completion side of the Rust → asyncio bridge (see bindings-python/src/asyncio.rs), and the
-scheduling of awaitables returned by an application's account source (bindings-python/src/signin.rs)."""
+"""The scheduling of awaitables returned by an application's account source
+(bindings-python/src/signin.rs; the bridge itself is bindings-python/src/asyncio.rs)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-
-def _resolve(future: asyncio.Future[Any], error: BaseException | None, value: Any) -> None:
-    # The awaiting task may have been cancelled while the work ran.
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
