@@ -6,9 +6,9 @@ use napi_derive::napi;
 use polyauth_core::account::{self, Account as CoreAccount, Accounts as CoreAccounts};
 use serde_json::{Map, Value};
 
-use crate::errors::{text, to_napi};
+use crate::errors::{object, text, to_napi};
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::state::{object, Store};
+use crate::store::Store;
 
 /// An account as the API returns it (the TypeScript layer hands it out as a plain object). The
 /// password hash never crosses into JavaScript.

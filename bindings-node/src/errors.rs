@@ -3,6 +3,7 @@
 //! `napi::Task` only carries `napi::Status`, so the code travels in the message.
 
 use polyauth_core::Error;
+use serde_json::{Map, Value};
 
 /// Separator between code, extra data and message: a control character no message contains.
 const SEP: char = '\u{1f}';
@@ -39,6 +40,9 @@ pub fn to_napi(e: Error) -> napi::Error {
 pub fn run<T>(f: impl FnOnce() -> polyauth_core::Result<T>) -> napi::Result<T> {
     polyauth_core::catch_panic(f).map_err(to_napi)
 }
+
+/// Upper bound for durations and counts given in seconds (about 31 years); the core narrows it.
+pub const MAX_SECONDS: u64 = 1 << 30;
 
 /// Reads an optional JavaScript number that must be a whole number in `0..=max` (not a boolean,
 /// a string, NaN, an infinity or a fraction). napi's own
@@ -137,5 +141,18 @@ impl napi::bindgen_prelude::ToNapiValue for Number {
 impl From<f64> for Number {
     fn from(v: f64) -> Self {
         Number(Some(v))
+    }
+}
+
+/// An optional object argument (claims, meta): absent or null is empty; anything else but an
+/// object is a `TypeError` (`InvalidArg`).
+pub fn object(v: Option<Value>, what: &str) -> napi::Result<Map<String, Value>> {
+    match v {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(_) => Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            format!("{what} must be an object"),
+        )),
     }
 }

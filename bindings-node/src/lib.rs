@@ -6,9 +6,12 @@ mod accounts;
 mod cli;
 mod errors;
 mod mfa;
+mod onetime;
 mod password;
+mod sessions;
 mod signin;
-mod state;
+mod store;
+mod throttle;
 mod tokens;
 mod totp;
 

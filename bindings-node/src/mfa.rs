@@ -6,7 +6,8 @@ use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaC
 use zeroize::Zeroizing;
 
 use crate::errors::{run, text, to_napi, whole, whole_arg, Number};
-use crate::state::{Store, Throttle};
+use crate::store::Store;
+use crate::throttle::Throttle;
 use crate::totp::Totp;
 
 fn now_or(now: Option<Number>) -> Result<i64> {

@@ -17,13 +17,12 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::accounts::{password_text, Account, Accounts};
-use crate::errors::{run, text, to_napi, whole_arg, Number};
+use crate::errors::{object, run, text, to_napi, whole_arg, Number, MAX_SECONDS};
 use crate::mfa::Mfa;
+use crate::onetime::OneTimeTokens;
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::state::{object, OneTimeTokens, Sessions, Throttle, TokenPair};
-
-/// Upper bound of a `ttl` argument (the core narrows it to 30 days).
-const MAX_SECONDS: u64 = 1 << 30;
+use crate::sessions::{Sessions, TokenPair};
+use crate::throttle::Throttle;
 
 /// An account as the TypeScript layer passes it on from the application's `find`, its shape
 /// already checked there.

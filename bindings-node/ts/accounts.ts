@@ -2,7 +2,7 @@
 import * as native from '../native'
 import { call, callAsync } from './errors'
 import { PasswordHasher, PasswordPolicy } from './password'
-import { Store } from './state'
+import { Store } from './store'
 
 /**
  * A built-in account: a plain object (it can be sent to a client as is). The password hash never

@@ -1,8 +1,8 @@
 /** The store-backed TOTP second factor: enrollment, replay-safe verification, recovery codes. */
 import * as native from '../native'
 import { call, callAsync } from './errors'
-import { Throttle } from './state'
-import type { Store } from './state'
+import type { Store } from './store'
+import { Throttle } from './throttle'
 import type { Totp } from './totp'
 
 /** One encryption key: 32 bytes, or text holding them (base64url, base64 or 64 hex digits). */

@@ -7,8 +7,10 @@ import { Account, Accounts, account } from './accounts'
 import { PolyauthError, call, callAsync } from './errors'
 import { Mfa } from './mfa'
 import { PasswordHasher, PasswordPolicy } from './password'
-import { OneTimeTokens, Sessions, Throttle, redacted } from './state'
-import type { TokenPair } from './state'
+import { OneTimeTokens } from './onetime'
+import { Sessions, redacted } from './sessions'
+import type { TokenPair } from './sessions'
+import { Throttle } from './throttle'
 
 /** An account of the application's own user table, as its {@link AccountSource} returns it. */
 export interface AppAccount {

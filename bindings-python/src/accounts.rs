@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
+use crate::convert::{map_arg, str_arg};
 use crate::errors::{run, to_py};
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::state::{map_arg, str_arg, Store};
+use crate::store::Store;
 
 /// A built-in account, as `Accounts` and `SignIn.verify_email` return it: a read-only view.
 /// Its password hash stays in the store (never in this object or its repr).

@@ -3,9 +3,9 @@
 //! goes through serde's generic machinery; claims are converted on every token verification, and
 //! building the dict is most of the time the Python side spends there).
 
-use pyo3::exceptions::PyOverflowError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
 
@@ -128,4 +128,46 @@ pub fn seconds_setting(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
 /// [`seconds_setting`] for a per-call argument: `InvalidInputError`.
 pub fn seconds_arg(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
     seconds(obj, true)
+}
+
+pub(crate) fn none(py: Python<'_>, _: ()) -> PyResult<Bound<'_, PyAny>> {
+    Ok(py.None().into_bound(py))
+}
+
+pub(crate) fn plain<'py, T>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a>,
+{
+    v.into_bound_py_any(py)
+}
+
+pub(crate) fn map_arg(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Map<String, Value>> {
+    match obj {
+        None => Ok(Map::new()),
+        Some(o) if o.is_none() => Ok(Map::new()),
+        Some(o) => match pythonize::depythonize::<Value>(o) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(PyTypeError::new_err(format!(
+                "{what} must be a JSON-compatible dict"
+            ))),
+        },
+    }
+}
+
+/// A `str` argument. One with lone surrogates cannot be UTF-8 and is `InvalidInputError`, as in
+/// `PasswordHasher`, rather than a bare `UnicodeEncodeError`.
+pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str")))?;
+    s.to_cow().map(|c| c.into_owned()).map_err(|_| {
+        crate::errors::to_py(
+            obj.py(),
+            polyauth_core::Error::InvalidInput(format!("{what} is not well-formed Unicode")),
+        )
+    })
+}
+
+pub(crate) fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    value(py, v)
 }

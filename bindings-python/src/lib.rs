@@ -8,9 +8,12 @@ mod cli;
 mod convert;
 mod errors;
 mod mfa;
+mod onetime;
 mod password;
+mod sessions;
 mod signin;
-mod state;
+mod store;
+mod throttle;
 mod tokens;
 mod totp;
 
@@ -37,7 +40,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(asyncio::_drain, m)?)?;
     password::register(m)?;
     tokens::register(m)?;
-    state::register(m)?;
+    store::register(m)?;
+    sessions::register(m)?;
+    onetime::register(m)?;
+    throttle::register(m)?;
     totp::register(m)?;
     mfa::register(m)?;
     accounts::register(m)?;

@@ -8,9 +8,10 @@ use pyo3::IntoPyObjectExt;
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::{opt_arg, setting, MAX_TIME};
+use crate::convert::{opt_arg, setting, str_arg, MAX_TIME};
 use crate::errors::run;
-use crate::state::{str_arg, Store, Throttle};
+use crate::store::Store;
+use crate::throttle::Throttle;
 use crate::totp::Totp;
 
 /// One key: `str` (base64url/base64 or hex) or bytes-like.

@@ -30,11 +30,13 @@ use zeroize::Zeroizing;
 
 use crate::accounts::{account, secret_arg, Accounts};
 use crate::asyncio::{spawn_calling_python, CallContext};
-use crate::convert::{opt_arg, MAX_SECONDS, MAX_TIME};
+use crate::convert::{map_arg, opt_arg, str_arg, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 use crate::mfa::{context_arg, Mfa};
+use crate::onetime::OneTimeTokens;
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::state::{map_arg, pair, str_arg, OneTimeTokens, Sessions, Throttle};
+use crate::sessions::{pair, Sessions};
+use crate::throttle::Throttle;
 
 // ---- the application's account source ------------------------------------------------------
 

@@ -369,7 +369,7 @@ impl Tokens {
         claims: Option<&Bound<'_, PyDict>>,
         #[pyo3(from_py_with = opt_arg::<u64, MAX_SECONDS>)] ttl: Option<u64>,
     ) -> PyResult<String> {
-        let subject = crate::state::str_arg(subject, "subject")?;
+        let subject = crate::convert::str_arg(subject, "subject")?;
         let claims = match claims {
             None => serde_json::Map::new(),
             Some(d) => match to_value(d.as_any())? {

@@ -4,9 +4,8 @@ use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{opt_arg, setting, MAX_SECONDS, MAX_TIME};
+use crate::convert::{opt_arg, setting, str_arg, MAX_SECONDS, MAX_TIME};
 use crate::errors::run;
-use crate::state::str_arg;
 use zeroize::Zeroizing;
 
 fn now_or(now: Option<u64>) -> u64 {

@@ -4,7 +4,7 @@
  * they send is identical and no tab is signed out by its sibling's rotation.
  */
 import { createHash } from 'node:crypto'
-import type { Sessions, TokenPair } from '../state'
+import type { Sessions, TokenPair } from '../sessions'
 
 /** The most successor pairs remembered at once (each is a few hundred bytes). */
 export const MAX_SUCCESSORS = 10_000

@@ -1,0 +1,70 @@
+//! `OneTimeTokens` for Node (single-use, purpose-bound tokens over a `Store`; Promises).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
+use serde_json::Value;
+
+use crate::errors::{text, to_napi, whole_arg, Number, MAX_SECONDS};
+use crate::store::Store;
+
+/// What `OneTimeTokens.consume` resolves to.
+#[napi(object)]
+pub struct Consumed {
+    pub subject: String,
+    pub data: Option<Value>,
+}
+
+/// Single-use, purpose-bound tokens.
+#[napi]
+pub struct OneTimeTokens {
+    pub(crate) inner: CoreOneTime,
+}
+
+#[napi]
+impl OneTimeTokens {
+    #[napi(constructor)]
+    pub fn new(store: &Store) -> Self {
+        OneTimeTokens {
+            inner: CoreOneTime::new(store.inner.clone()),
+        }
+    }
+
+    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600).
+    #[napi]
+    pub async fn issue(
+        &self,
+        subject: Utf16String,
+        purpose: Utf16String,
+        ttl: Option<Number>,
+        data: Option<Value>,
+    ) -> Result<String> {
+        let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
+        let data = data.filter(|d| !d.is_null());
+        let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
+        self.inner
+            .issue(&subject, &purpose, ttl, data)
+            .await
+            .map_err(to_napi)
+    }
+
+    /// Consumes `token` for `purpose`, once.
+    #[napi]
+    pub async fn consume(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
+        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
+        let (subject, data) = self
+            .inner
+            .consume(&token, &purpose)
+            .await
+            .map_err(to_napi)?;
+        Ok(Consumed { subject, data })
+    }
+
+    /// What `consume` would resolve to now, without spending the token (the same errors).
+    #[napi]
+    pub async fn peek(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
+        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
+        let (subject, data) = self.inner.peek(&token, &purpose).await.map_err(to_napi)?;
+        Ok(Consumed { subject, data })
+    }
+}

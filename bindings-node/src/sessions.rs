@@ -1,0 +1,182 @@
+//! `Sessions` for Node (refresh-token rotation over a `Store`; Promises).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
+use serde_json::Value;
+
+use crate::errors::{object, run, text, to_napi, whole, Number, MAX_SECONDS};
+use crate::store::Store;
+use crate::tokens::Tokens;
+
+/// What `start` and `refresh` resolve to.
+#[napi(object)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u32,
+    /// When the session ends at the latest (seconds since the epoch).
+    pub refresh_expires_at: i64,
+}
+
+impl From<CorePair> for TokenPair {
+    fn from(p: CorePair) -> Self {
+        TokenPair {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            session_id: p.session_id,
+            expires_in: p.expires_in as u32,
+            refresh_expires_at: p.refresh_expires_at,
+        }
+    }
+}
+
+/// A session as `list` reports it.
+#[napi(object)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub claims: Value,
+    pub meta: Value,
+}
+
+#[napi(object)]
+pub struct SessionsOptions {
+    /// Absolute session lifetime in seconds (default 30 days).
+    pub refresh_ttl: Option<Number>,
+    /// Idle lifetime in seconds (default 7 days).
+    pub idle_ttl: Option<Number>,
+    /// Grace window for the immediate parent token in seconds (default 0).
+    pub reuse_grace: Option<Number>,
+}
+
+/// Sessions with refresh-token rotation and reuse detection.
+#[napi]
+pub struct Sessions {
+    pub(crate) inner: CoreSessions,
+}
+
+#[napi]
+impl Sessions {
+    #[napi(constructor)]
+    pub fn new(store: &Store, tokens: &Tokens, options: Option<SessionsOptions>) -> Result<Self> {
+        let d = SessionsConfig::default();
+        let config = match options {
+            None => d,
+            Some(o) => SessionsConfig {
+                refresh_ttl: whole(o.refresh_ttl, d.refresh_ttl, MAX_SECONDS, "refreshTtl")?,
+                idle_ttl: whole(o.idle_ttl, d.idle_ttl, MAX_SECONDS, "idleTtl")?,
+                reuse_grace: whole(o.reuse_grace, d.reuse_grace, MAX_SECONDS, "reuseGrace")?,
+            },
+        };
+        Ok(Sessions {
+            inner: run(|| CoreSessions::new(store.inner.clone(), tokens.inner.clone(), config))?,
+        })
+    }
+
+    /// Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`.
+    #[napi]
+    pub async fn start(
+        &self,
+        subject: Utf16String,
+        claims: Option<Value>,
+        meta: Option<Value>,
+    ) -> Result<TokenPair> {
+        let subject = text(subject, "subject")?;
+        let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
+        self.inner
+            .start(&subject, claims, meta)
+            .await
+            .map(TokenPair::from)
+            .map_err(to_napi)
+    }
+
+    /// Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
+    #[napi]
+    pub async fn refresh(&self, refresh_token: Utf16String) -> Result<TokenPair> {
+        let refresh_token = text(refresh_token, "refreshToken")?;
+        self.inner
+            .refresh(&refresh_token)
+            .await
+            .map(TokenPair::from)
+            .map_err(to_napi)
+    }
+
+    /// Revokes the session of a refresh token (logout when the access token has expired); false
+    /// for an unknown token, a session already revoked or one of another issuer or audience.
+    #[napi]
+    pub async fn revoke_refresh_token(&self, refresh_token: Utf16String) -> Result<bool> {
+        let refresh_token = text(refresh_token, "refreshToken")?;
+        self.inner
+            .revoke_refresh_token(&refresh_token)
+            .await
+            .map_err(to_napi)
+    }
+
+    /// Absolute session lifetime in seconds.
+    #[napi(getter)]
+    pub fn refresh_ttl(&self) -> f64 {
+        self.inner.config().refresh_ttl as f64
+    }
+
+    /// Idle lifetime in seconds.
+    #[napi(getter)]
+    pub fn idle_ttl(&self) -> f64 {
+        self.inner.config().idle_ttl as f64
+    }
+
+    /// Seconds the immediate parent refresh token stays usable after rotation (0: never).
+    #[napi(getter)]
+    pub fn reuse_grace(&self) -> f64 {
+        self.inner.config().reuse_grace as f64
+    }
+
+    /// Revokes one session; false when unknown or already revoked.
+    #[napi]
+    pub async fn revoke(&self, session_id: Utf16String) -> Result<bool> {
+        let session_id = text(session_id, "sessionId")?;
+        self.inner.revoke(&session_id).await.map_err(to_napi)
+    }
+
+    /// Revokes every session of `subject`; resolves to how many were not yet revoked.
+    #[napi]
+    pub async fn revoke_all(&self, subject: Utf16String) -> Result<u32> {
+        let subject = text(subject, "subject")?;
+        self.inner
+            .revoke_all(&subject)
+            .await
+            .map(|n| n as u32)
+            .map_err(to_napi)
+    }
+
+    /// Active sessions of `subject`, newest first.
+    #[napi]
+    pub async fn list(&self, subject: Utf16String) -> Result<Vec<SessionInfo>> {
+        let subject = text(subject, "subject")?;
+        let list = self.inner.list(&subject).await.map_err(to_napi)?;
+        Ok(list
+            .into_iter()
+            .map(|i| SessionInfo {
+                session_id: i.session_id,
+                subject: i.subject,
+                created_at: i.created_at,
+                last_used_at: i.last_used_at,
+                expires_at: i.expires_at,
+                claims: Value::Object(i.claims),
+                meta: Value::Object(i.meta),
+            })
+            .collect())
+    }
+
+    /// Whether a session is usable (not revoked, not expired).
+    #[napi]
+    pub async fn is_active(&self, session_id: Utf16String) -> Result<bool> {
+        let session_id = text(session_id, "sessionId")?;
+        self.inner.is_active(&session_id).await.map_err(to_napi)
+    }
+}

@@ -1,0 +1,66 @@
+//! `Store` for Node: every store call returns a Promise driven by napi-rs's tokio runtime, so
+//! the event loop never waits on I/O.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use polyauth_core::store::{OpenOptions, Store as CoreStore};
+
+use crate::errors::{to_napi, whole_arg, Number};
+
+/// An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`).
+#[napi]
+pub struct Store {
+    pub(crate) inner: CoreStore,
+}
+
+/// Options of `openStore`.
+#[napi(object)]
+pub struct OpenStoreOptions {
+    /// Apply pending migrations (default true). With false the schema must be current
+    /// (`invalid_config` otherwise), for an application role without DDL rights.
+    pub migrate: Option<bool>,
+}
+
+/// Opens (and, unless `migrate: false`, migrates) a store.
+#[napi]
+pub async fn open_store(url: String, options: Option<OpenStoreOptions>) -> Result<Store> {
+    let migrate = options.and_then(|o| o.migrate).unwrap_or(true);
+    CoreStore::open_with(&url, OpenOptions { migrate })
+        .await
+        .map(|inner| Store { inner })
+        .map_err(to_napi)
+}
+
+/// The SQL of every migration, for teams that apply migrations themselves.
+#[napi]
+pub fn migrations_sql() -> String {
+    CoreStore::migrations_sql()
+}
+
+#[napi]
+impl Store {
+    /// One trivial round trip to the backend (health check); rejects `store_unavailable` when down.
+    #[napi]
+    pub async fn ping(&self) -> Result<()> {
+        self.inner.ping().await.map_err(to_napi)
+    }
+
+    /// "memory", "sqlite", "postgres" or "redis".
+    #[napi(getter)]
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    /// Deletes what can never be used again; resolves to the number of rows removed. `now`
+    /// (seconds) injects the clock.
+    #[napi]
+    pub async fn purge_expired(&self, now: Option<Number>) -> Result<f64> {
+        let default = polyauth_core::token::now().max(0) as u64;
+        let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+        self.inner
+            .purge_expired_at(now)
+            .await
+            .map(|n| n as f64)
+            .map_err(to_napi)
+    }
+}

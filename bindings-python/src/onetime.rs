@@ -1,0 +1,109 @@
+//! `OneTimeTokens` for Python (single-use, purpose-bound tokens over a `Store`; awaitables).
+
+use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+use serde_json::Value;
+
+use crate::asyncio::spawn;
+use crate::convert::{arg, plain, str_arg, to_python, MAX_SECONDS};
+use crate::store::Store;
+
+/// Single-use, purpose-bound tokens (email verification, password reset, magic links).
+#[pyclass(module = "polyauth._native", frozen)]
+pub struct OneTimeTokens {
+    pub(crate) inner: CoreOneTime,
+}
+
+#[pymethods]
+impl OneTimeTokens {
+    #[new]
+    fn new(store: &Store) -> Self {
+        OneTimeTokens {
+            inner: CoreOneTime::new(store.inner.clone()),
+        }
+    }
+
+    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds; awaitable → str.
+    #[pyo3(signature = (subject, purpose, ttl=3600, data=None))]
+    fn issue<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+        purpose: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = arg::<u64, MAX_SECONDS>)] ttl: u64,
+        data: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let purpose = str_arg(purpose, "purpose")?;
+        let data = match data {
+            None => None,
+            Some(d) if d.is_none() => None,
+            Some(d) => Some(
+                pythonize::depythonize::<Value>(d)
+                    .map_err(|_| PyTypeError::new_err("data must be JSON-compatible"))?,
+            ),
+        };
+        let o = self.inner.clone();
+        spawn(
+            py,
+            async move { o.issue(&subject, &purpose, ttl, data).await },
+            plain,
+        )
+    }
+
+    /// Consumes `token` for `purpose`, once; awaitable → (subject, data). Wrong purpose raises
+    /// `InvalidTypeError`, expiry `TokenExpiredError`, reuse `TokenUsedError`.
+    fn consume<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyAny>,
+        purpose: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let purpose = str_arg(purpose, "purpose")?;
+        let token = str_arg(token, "token")?;
+        let o = self.inner.clone();
+        spawn(
+            py,
+            async move { o.consume(&token, &purpose).await },
+            subject_and_data,
+        )
+    }
+
+    /// What `consume` would return now, without spending the token (the same errors);
+    /// awaitable → (subject, data). Never a substitute for `consume`: two peeks can both
+    /// succeed, one consumption only.
+    fn peek<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyAny>,
+        purpose: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let purpose = str_arg(purpose, "purpose")?;
+        let token = str_arg(token, "token")?;
+        let o = self.inner.clone();
+        spawn(
+            py,
+            async move { o.peek(&token, &purpose).await },
+            subject_and_data,
+        )
+    }
+}
+
+/// `(subject, data)` of a one-time token, `data` None when it carries none.
+fn subject_and_data(
+    py: Python<'_>,
+    (subject, data): (String, Option<Value>),
+) -> PyResult<Bound<'_, PyAny>> {
+    let data = match data {
+        None => py.None().into_bound(py),
+        Some(v) => to_python(py, &v)?,
+    };
+    (subject, data).into_bound_py_any(py)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<OneTimeTokens>()?;
+    Ok(())
+}

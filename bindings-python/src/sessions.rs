@@ -1,0 +1,217 @@
+//! `Sessions` and `TokenPair` for Python (refresh-token rotation over a `Store`; awaitables).
+
+use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use crate::asyncio::spawn;
+use crate::convert::{map_arg, plain, setting, str_arg, to_python, MAX_SECONDS};
+use crate::errors::run;
+use crate::store::Store;
+use crate::tokens::Tokens;
+
+pub(crate) fn pair<'py>(py: Python<'py>, p: CorePair) -> PyResult<Bound<'py, PyAny>> {
+    Bound::new(py, TokenPair::from(p)).map(Bound::into_any)
+}
+
+/// Access token, refresh token, session id and lifetimes returned by `start` and `refresh`.
+#[pyclass(module = "polyauth._native", frozen, get_all)]
+pub struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    session_id: String,
+    expires_in: u64,
+    refresh_expires_at: i64,
+}
+
+impl From<CorePair> for TokenPair {
+    fn from(p: CorePair) -> Self {
+        TokenPair {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            session_id: p.session_id,
+            expires_in: p.expires_in,
+            refresh_expires_at: p.refresh_expires_at,
+        }
+    }
+}
+
+#[pymethods]
+impl TokenPair {
+    fn __repr__(&self) -> String {
+        // Tokens are secrets: never in repr.
+        format!(
+            "TokenPair(session_id={:?}, expires_in={}, access_token=<redacted>, refresh_token=<redacted>)",
+            self.session_id, self.expires_in
+        )
+    }
+}
+
+/// Sessions with refresh-token rotation and reuse detection over a store.
+#[pyclass(module = "polyauth._native", frozen)]
+pub struct Sessions {
+    pub(crate) inner: CoreSessions,
+}
+
+#[pymethods]
+impl Sessions {
+    #[new]
+    #[pyo3(signature = (store, tokens, *, refresh_ttl=30 * 86_400, idle_ttl=7 * 86_400, reuse_grace=0))]
+    fn new(
+        store: &Store,
+        tokens: &Bound<'_, Tokens>,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] refresh_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] idle_ttl: u64,
+        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] reuse_grace: u64,
+    ) -> PyResult<Self> {
+        let config = SessionsConfig {
+            refresh_ttl,
+            idle_ttl,
+            reuse_grace,
+        };
+        let core_tokens = tokens.get().inner.clone();
+        let inner = run(|| CoreSessions::new(store.inner.clone(), core_tokens, config))?;
+        Ok(Sessions { inner })
+    }
+
+    /// Starts a session for `subject`; `claims` go into every access token of the session,
+    /// `meta` (user agent, IP) is kept for `list`. Awaitable → TokenPair.
+    #[pyo3(signature = (subject, claims=None, meta=None))]
+    fn start<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+        claims: Option<&Bound<'py, PyAny>>,
+        meta: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let (claims, meta) = (map_arg(claims, "claims")?, map_arg(meta, "meta")?);
+        let s = self.inner.clone();
+        spawn(
+            py,
+            async move { s.start(&subject, claims, meta).await },
+            pair,
+        )
+    }
+
+    /// Rotates a refresh token. Reuse of a rotated token revokes the session and raises
+    /// `RefreshReusedError`. Awaitable → TokenPair.
+    fn refresh<'py>(
+        &self,
+        py: Python<'py>,
+        refresh_token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let token = str_arg(refresh_token, "refresh_token")?;
+        let s = self.inner.clone();
+        spawn(py, async move { s.refresh(&token).await }, pair)
+    }
+
+    /// Revokes the session of a refresh token (logout when the access token has expired);
+    /// awaitable → False for an unknown token, a session already revoked or one of another
+    /// issuer or audience. Raises `InvalidTokenError` only for a malformed token.
+    fn revoke_refresh_token<'py>(
+        &self,
+        py: Python<'py>,
+        refresh_token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let token = str_arg(refresh_token, "refresh_token")?;
+        let s = self.inner.clone();
+        spawn(
+            py,
+            async move { s.revoke_refresh_token(&token).await },
+            plain,
+        )
+    }
+
+    /// Absolute session lifetime in seconds.
+    #[getter]
+    fn refresh_ttl(&self) -> u64 {
+        self.inner.config().refresh_ttl
+    }
+
+    /// Idle lifetime in seconds.
+    #[getter]
+    fn idle_ttl(&self) -> u64 {
+        self.inner.config().idle_ttl
+    }
+
+    /// Seconds the immediate parent refresh token stays usable after rotation (0: never).
+    #[getter]
+    fn reuse_grace(&self) -> u64 {
+        self.inner.config().reuse_grace
+    }
+
+    /// Revokes one session; awaitable → False when unknown or already revoked.
+    fn revoke<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session_id = str_arg(session_id, "session_id")?;
+        let s = self.inner.clone();
+        spawn(py, async move { s.revoke(&session_id).await }, plain)
+    }
+
+    /// Revokes every session of `subject`; awaitable → how many were not yet revoked.
+    fn revoke_all<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let s = self.inner.clone();
+        spawn(py, async move { s.revoke_all(&subject).await }, plain)
+    }
+
+    /// Active sessions of `subject`, newest first; awaitable → list of dicts (session_id,
+    /// created_at, last_used_at, expires_at, claims, meta).
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        subject: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subject = str_arg(subject, "subject")?;
+        let s = self.inner.clone();
+        spawn(py, async move { s.list(&subject).await }, |py, list| {
+            let values: Vec<Value> = list
+                .into_iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "session_id": i.session_id, "subject": i.subject, "created_at": i.created_at,
+                        "last_used_at": i.last_used_at, "expires_at": i.expires_at,
+                        "claims": i.claims, "meta": i.meta,
+                    })
+                })
+                .collect();
+            to_python(py, &Value::Array(values))
+        })
+    }
+
+    /// Whether a session is usable (not revoked, not expired); awaitable → bool.
+    fn is_active<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let session_id = str_arg(session_id, "session_id")?;
+        let s = self.inner.clone();
+        spawn(py, async move { s.is_active(&session_id).await }, plain)
+    }
+
+    fn __repr__(&self) -> String {
+        let c = self.inner.config();
+        format!(
+            "Sessions(backend={:?}, refresh_ttl={}, idle_ttl={}, reuse_grace={})",
+            self.inner.store().backend(),
+            c.refresh_ttl,
+            c.idle_ttl,
+            c.reuse_grace
+        )
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TokenPair>()?;
+    m.add_class::<Sessions>()?;
+    Ok(())
+}

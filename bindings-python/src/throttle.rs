@@ -1,0 +1,91 @@
+//! `Throttle` for Python (failure counters shared through a `Store`; awaitables).
+
+use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
+use pyo3::prelude::*;
+
+use crate::asyncio::spawn;
+use crate::convert::{none, plain, setting, str_arg, MAX_SECONDS};
+use crate::errors::run;
+use crate::store::Store;
+
+/// Failure counters with exponential backoff and a lockout ceiling, shared through the store.
+/// The lock schedule is the core's (`polyauth_core::throttle::Throttle`): from `max_failures` on
+/// the count never starts over by itself and each lock doubles from `reset_after`; at 100
+/// failures the key stays locked until `reset`.
+#[pyclass(module = "polyauth._native", frozen)]
+pub struct Throttle {
+    pub(crate) inner: CoreThrottle,
+}
+
+#[pymethods]
+impl Throttle {
+    #[new]
+    #[pyo3(signature = (store, *, free_attempts=5, base_delay=1, max_delay=900, max_failures=100, reset_after=86_400))]
+    fn new(
+        store: &Store,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] free_attempts: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] base_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_delay: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_failures: i64,
+        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] reset_after: i64,
+    ) -> PyResult<Self> {
+        let config = ThrottleConfig {
+            free_attempts,
+            base_delay,
+            max_delay,
+            max_failures,
+            reset_after,
+        };
+        Ok(Throttle {
+            inner: run(|| CoreThrottle::new(store.inner.clone(), config))?,
+        })
+    }
+
+    /// Raises `RateLimitedError` (with `retry_after` seconds) while `key` is locked; awaitable.
+    fn check<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
+        let t = self.inner.clone();
+        spawn(py, async move { t.check(&key).await }, none)
+    }
+
+    /// Records a failure; awaitable → (failures, locked_until).
+    fn fail<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
+        let t = self.inner.clone();
+        spawn(
+            py,
+            async move { t.fail(&key).await.map(|c| (c.failures, c.locked_until)) },
+            plain,
+        )
+    }
+
+    /// Reserves an attempt in one atomic step: raises `RateLimitedError` while `key` is locked,
+    /// otherwise counts the attempt as a failure right away (call `reset` after a success), so
+    /// concurrent attempts cannot all pass before any is counted; awaitable →
+    /// (failures, locked_until).
+    fn attempt<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
+        let t = self.inner.clone();
+        spawn(
+            py,
+            async move { t.attempt(&key).await.map(|c| (c.failures, c.locked_until)) },
+            plain,
+        )
+    }
+
+    /// Clears the counter after a success; awaitable.
+    fn reset<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let key = str_arg(key, "key")?;
+        let t = self.inner.clone();
+        spawn(py, async move { t.reset(&key).await }, none)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Throttle>()?;
+    Ok(())
+}
