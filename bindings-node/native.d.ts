@@ -23,9 +23,9 @@ export declare class Accounts {
   /** Creates an account with a hash imported from another system (upgraded at first sign-in). */
   createWithHash(login: string, passwordHash: string, claims?: any | undefined | null): Promise<Account>
   /** The account of `subject`, or null. */
-  get(subject: string): Promise<Account | null>
+  get(subject: string): Promise<Account | undefined | null>
   /** The account with this login (normalised first), or null. */
-  find(login: string): Promise<Account | null>
+  find(login: string): Promise<Account | undefined | null>
   /** Sets a new password (policy-checked); `invalid_input` for an unknown subject. */
   setPassword(subject: string, password: string): Promise<Account>
   /** Marks the account verified; `invalid_input` for an unknown subject. */
@@ -254,7 +254,7 @@ export declare class SignIn {
   /** The second step: exactly one of `code` and `recoveryCode`; `now` moves the TOTP clock. */
   secondFactor(mfaToken: string, code?: string | undefined | null, recoveryCode?: string | undefined | null, meta?: any | undefined | null, now?: number | undefined | null): Promise<SecondStep>
   /** A password-reset token for `login`, or null for an unknown or disabled account. */
-  requestPasswordReset(login: string, ttl?: number | undefined | null): Promise<string | null>
+  requestPasswordReset(login: string, ttl?: number | undefined | null): Promise<string | undefined | null>
   /** Completes a password reset; resolves to the subject. */
   resetPassword(token: string, newPassword: string): Promise<string>
   /** A signed-in user's password change: every session revoked, a fresh one started with `amr`. */

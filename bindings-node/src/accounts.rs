@@ -1,7 +1,10 @@
 //! `Accounts` for Node: built-in accounts over a store. Every call returns a Promise; argon2 runs
 //! on the core's bounded hashing pool, never on the event loop.
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::account::{self, Account as CoreAccount, Accounts as CoreAccounts};
 use serde_json::{Map, Value};
@@ -80,118 +83,166 @@ impl Accounts {
 
     /// Creates an account with a password (policy-checked, hashed with argon2id).
     #[napi]
-    pub async fn create(
+    pub fn create<'env>(
         &self,
+        env: &'env Env,
         login: Utf16String,
         password: Utf16String,
         claims: Option<Value>,
-    ) -> Result<Account> {
-        let login = text(login, "login")?;
-        let password = password_text(password)?;
-        let claims = optional_claims(claims)?;
-        self.inner
-            .create(&login, &password, claims)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let login = text(login, "login")?;
+            let password = password_text(password)?;
+            let claims = optional_claims(claims)?;
+            inner
+                .create(&login, &password, claims)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Creates an account with a hash imported from another system (upgraded at first sign-in).
     #[napi]
-    pub async fn create_with_hash(
+    pub fn create_with_hash<'env>(
         &self,
+        env: &'env Env,
         login: Utf16String,
         password_hash: Utf16String,
         claims: Option<Value>,
-    ) -> Result<Account> {
-        let login = text(login, "login")?;
-        let password_hash = zeroize::Zeroizing::new(text(password_hash, "passwordHash")?);
-        let claims = optional_claims(claims)?;
-        self.inner
-            .create_with_hash(&login, &password_hash, claims)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let login = text(login, "login")?;
+            let password_hash = zeroize::Zeroizing::new(text(password_hash, "passwordHash")?);
+            let claims = optional_claims(claims)?;
+            inner
+                .create_with_hash(&login, &password_hash, claims)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// The account of `subject`, or null.
     #[napi]
-    pub async fn get(&self, subject: Utf16String) -> Result<Option<Account>> {
-        let subject = text(subject, "subject")?;
-        self.inner
-            .get(&subject)
-            .await
-            .map(|a| a.map(Account::from))
-            .map_err(to_napi)
+    pub fn get<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, Option<Account>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner
+                .get(&subject)
+                .await
+                .map(|a| a.map(Account::from))
+                .map_err(to_napi)
+        })
     }
 
     /// The account with this login (normalised first), or null.
     #[napi]
-    pub async fn find(&self, login: Utf16String) -> Result<Option<Account>> {
-        let login = text(login, "login")?;
-        self.inner
-            .find(&login)
-            .await
-            .map(|a| a.map(Account::from))
-            .map_err(to_napi)
+    pub fn find<'env>(
+        &self,
+        env: &'env Env,
+        login: Utf16String,
+    ) -> Result<PromiseRaw<'env, Option<Account>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let login = text(login, "login")?;
+            inner
+                .find(&login)
+                .await
+                .map(|a| a.map(Account::from))
+                .map_err(to_napi)
+        })
     }
 
     /// Sets a new password (policy-checked); `invalid_input` for an unknown subject.
     #[napi]
-    pub async fn set_password(
+    pub fn set_password<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         password: Utf16String,
-    ) -> Result<Account> {
-        let subject = text(subject, "subject")?;
-        let password = password_text(password)?;
-        self.inner
-            .set_password(&subject, &password)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let password = password_text(password)?;
+            inner
+                .set_password(&subject, &password)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Marks the account verified; `invalid_input` for an unknown subject.
     #[napi]
-    pub async fn mark_verified(&self, subject: Utf16String) -> Result<Account> {
-        let subject = text(subject, "subject")?;
-        self.inner
-            .mark_verified(&subject)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    pub fn mark_verified<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner
+                .mark_verified(&subject)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Disables the account; `invalid_input` for an unknown subject.
     #[napi]
-    pub async fn disable(&self, subject: Utf16String) -> Result<Account> {
-        let subject = text(subject, "subject")?;
-        self.inner
-            .disable(&subject)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    pub fn disable<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner
+                .disable(&subject)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Replaces the account's claims; `invalid_input` for an unknown subject or reserved names.
     #[napi]
-    pub async fn update_claims(&self, subject: Utf16String, claims: Value) -> Result<Account> {
-        let subject = text(subject, "subject")?;
-        let claims = match claims {
-            Value::Object(m) => m,
-            _ => {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    "claims must be an object".to_owned(),
-                ))
-            }
-        };
-        self.inner
-            .update_claims(&subject, claims)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    pub fn update_claims<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+        claims: Value,
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let claims = match claims {
+                Value::Object(m) => m,
+                _ => {
+                    return Err(Error::new(
+                        Status::InvalidArg,
+                        "claims must be an object".to_owned(),
+                    ))
+                }
+            };
+            inner
+                .update_claims(&subject, claims)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 
     /// The backend of the store.

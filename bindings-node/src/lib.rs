@@ -8,12 +8,18 @@ mod errors;
 mod mfa;
 mod onetime;
 mod password;
+mod promise;
 mod sessions;
 mod signin;
 mod store;
 mod throttle;
 mod tokens;
 mod totp;
+
+// mimalloc for every Rust allocation of the extension (the host's own allocations are untouched):
+// see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use napi_derive::napi;
 

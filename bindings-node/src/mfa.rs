@@ -1,6 +1,9 @@
 //! `Mfa` for Node: the store-backed TOTP second factor. Every store call returns a Promise.
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
 use zeroize::Zeroizing;
@@ -107,117 +110,154 @@ impl Mfa {
     /// Starts (or restarts) enrollment; a confirmed factor keeps working until the new one is
     /// confirmed.
     #[napi]
-    pub async fn begin_enrollment(
+    pub fn begin_enrollment<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         account: Utf16String,
         now: Option<Number>,
-    ) -> Result<MfaEnrollment> {
-        let (subject, account) = (text(subject, "subject")?, text(account, "account")?);
-        let now = now_or(now)?;
-        let e = self
-            .inner
-            .begin_enrollment_at(&subject, &account, now)
-            .await
-            .map_err(to_napi)?;
-        Ok(MfaEnrollment {
-            secret: e.secret.as_str().to_owned(),
-            uri: e.uri.as_str().to_owned(),
-            qr_svg: e.qr_svg,
-            expires_at: e.expires_at,
+    ) -> Result<PromiseRaw<'env, MfaEnrollment>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let (subject, account) = (text(subject, "subject")?, text(account, "account")?);
+            let now = now_or(now)?;
+            let e = inner
+                .begin_enrollment_at(&subject, &account, now)
+                .await
+                .map_err(to_napi)?;
+            Ok(MfaEnrollment {
+                secret: e.secret.as_str().to_owned(),
+                uri: e.uri.as_str().to_owned(),
+                qr_svg: e.qr_svg,
+                expires_at: e.expires_at,
+            })
         })
     }
 
     /// Confirms the pending enrollment with a code; resolves to the recovery codes.
     #[napi]
-    pub async fn confirm(
+    pub fn confirm<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         code: Utf16String,
         now: Option<Number>,
-    ) -> Result<Vec<String>> {
-        let subject = text(subject, "subject")?;
-        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
-        self.inner
-            .confirm_at(&subject, &code, now)
-            .await
-            .map(plain)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
+            inner
+                .confirm_at(&subject, &code, now)
+                .await
+                .map(plain)
+                .map_err(to_napi)
+        })
     }
 
     /// Checks a code of the confirmed factor, once; resolves to the accepted time step.
     /// `throttle_context` (e.g. the client IP) counts failures per subject and context.
     #[napi]
-    pub async fn verify(
+    pub fn verify<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         code: Utf16String,
         now: Option<Number>,
         throttle_context: Option<Utf16String>,
-    ) -> Result<f64> {
-        let subject = text(subject, "subject")?;
-        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
-        let throttle_context = throttle_context
-            .map(|c| text(c, "throttleContext"))
-            .transpose()?;
-        self.inner
-            .verify_in(&subject, &code, throttle_context.as_deref(), now)
-            .await
-            .map(|step| step as f64)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, f64>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
+            let throttle_context = throttle_context
+                .map(|c| text(c, "throttleContext"))
+                .transpose()?;
+            inner
+                .verify_in(&subject, &code, throttle_context.as_deref(), now)
+                .await
+                .map(|step| step as f64)
+                .map_err(to_napi)
+        })
     }
 
     /// Consumes a recovery code; resolves to how many unused codes remain. `throttle_context`
     /// as in `verify`.
     #[napi]
-    pub async fn verify_recovery_code(
+    pub fn verify_recovery_code<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         code: Utf16String,
         now: Option<Number>,
         throttle_context: Option<Utf16String>,
-    ) -> Result<u32> {
-        let subject = text(subject, "subject")?;
-        let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
-        let throttle_context = throttle_context
-            .map(|c| text(c, "throttleContext"))
-            .transpose()?;
-        self.inner
-            .verify_recovery_code_in(&subject, &code, throttle_context.as_deref(), now)
-            .await
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, u32>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let (code, now) = (Zeroizing::new(text(code, "code")?), now_or(now)?);
+            let throttle_context = throttle_context
+                .map(|c| text(c, "throttleContext"))
+                .transpose()?;
+            inner
+                .verify_recovery_code_in(&subject, &code, throttle_context.as_deref(), now)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// New recovery codes for the confirmed factor; the old ones stop working.
     #[napi]
-    pub async fn regenerate_recovery_codes(&self, subject: Utf16String) -> Result<Vec<String>> {
-        let subject = text(subject, "subject")?;
-        self.inner
-            .regenerate_recovery_codes(&subject)
-            .await
-            .map(plain)
-            .map_err(to_napi)
+    pub fn regenerate_recovery_codes<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner
+                .regenerate_recovery_codes(&subject)
+                .await
+                .map(plain)
+                .map_err(to_napi)
+        })
     }
 
     /// Removes the factor, any pending enrollment and the recovery codes.
     #[napi]
-    pub async fn disable(&self, subject: Utf16String) -> Result<bool> {
-        let subject = text(subject, "subject")?;
-        self.inner.disable(&subject).await.map_err(to_napi)
+    pub fn disable<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, bool>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner.disable(&subject).await.map_err(to_napi)
+        })
     }
 
     /// The subject's second factor (`pending` judged at `now`).
     #[napi]
-    pub async fn status(&self, subject: Utf16String, now: Option<Number>) -> Result<MfaStatus> {
-        let subject = text(subject, "subject")?;
-        let now = now_or(now)?;
-        let s = self.inner.status_at(&subject, now).await.map_err(to_napi)?;
-        Ok(MfaStatus {
-            enabled: s.enabled,
-            pending: s.pending,
-            confirmed_at: s.confirmed_at,
-            last_used_at: s.last_used_at,
-            recovery_codes_remaining: s.recovery_codes_remaining,
+    pub fn status<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+        now: Option<Number>,
+    ) -> Result<PromiseRaw<'env, MfaStatus>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let now = now_or(now)?;
+            let s = inner.status_at(&subject, now).await.map_err(to_napi)?;
+            Ok(MfaStatus {
+                enabled: s.enabled,
+                pending: s.pending,
+                confirmed_at: s.confirmed_at,
+                last_used_at: s.last_used_at,
+                recovery_codes_remaining: s.recovery_codes_remaining,
+            })
         })
     }
 

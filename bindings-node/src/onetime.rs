@@ -1,6 +1,9 @@
 //! `OneTimeTokens` for Node (single-use, purpose-bound tokens over a `Store`; Promises).
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
 use serde_json::Value;
@@ -32,39 +35,55 @@ impl OneTimeTokens {
 
     /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600).
     #[napi]
-    pub async fn issue(
+    pub fn issue<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         purpose: Utf16String,
         ttl: Option<Number>,
         data: Option<Value>,
-    ) -> Result<String> {
-        let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
-        let data = data.filter(|d| !d.is_null());
-        let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
-        self.inner
-            .issue(&subject, &purpose, ttl, data)
-            .await
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, String>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
+            let data = data.filter(|d| !d.is_null());
+            let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
+            inner
+                .issue(&subject, &purpose, ttl, data)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// Consumes `token` for `purpose`, once.
     #[napi]
-    pub async fn consume(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
-        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
-        let (subject, data) = self
-            .inner
-            .consume(&token, &purpose)
-            .await
-            .map_err(to_napi)?;
-        Ok(Consumed { subject, data })
+    pub fn consume<'env>(
+        &self,
+        env: &'env Env,
+        token: Utf16String,
+        purpose: Utf16String,
+    ) -> Result<PromiseRaw<'env, Consumed>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
+            let (subject, data) = inner.consume(&token, &purpose).await.map_err(to_napi)?;
+            Ok(Consumed { subject, data })
+        })
     }
 
     /// What `consume` would resolve to now, without spending the token (the same errors).
     #[napi]
-    pub async fn peek(&self, token: Utf16String, purpose: Utf16String) -> Result<Consumed> {
-        let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
-        let (subject, data) = self.inner.peek(&token, &purpose).await.map_err(to_napi)?;
-        Ok(Consumed { subject, data })
+    pub fn peek<'env>(
+        &self,
+        env: &'env Env,
+        token: Utf16String,
+        purpose: Utf16String,
+    ) -> Result<PromiseRaw<'env, Consumed>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
+            let (subject, data) = inner.peek(&token, &purpose).await.map_err(to_napi)?;
+            Ok(Consumed { subject, data })
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! `Sessions` for Node (refresh-token rotation over a `Store`; Promises).
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
 use serde_json::Value;
@@ -81,41 +84,59 @@ impl Sessions {
 
     /// Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`.
     #[napi]
-    pub async fn start(
+    pub fn start<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         claims: Option<Value>,
         meta: Option<Value>,
-    ) -> Result<TokenPair> {
-        let subject = text(subject, "subject")?;
-        let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
-        self.inner
-            .start(&subject, claims, meta)
-            .await
-            .map(TokenPair::from)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, TokenPair>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
+            inner
+                .start(&subject, claims, meta)
+                .await
+                .map(TokenPair::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
     #[napi]
-    pub async fn refresh(&self, refresh_token: Utf16String) -> Result<TokenPair> {
-        let refresh_token = text(refresh_token, "refreshToken")?;
-        self.inner
-            .refresh(&refresh_token)
-            .await
-            .map(TokenPair::from)
-            .map_err(to_napi)
+    pub fn refresh<'env>(
+        &self,
+        env: &'env Env,
+        refresh_token: Utf16String,
+    ) -> Result<PromiseRaw<'env, TokenPair>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let refresh_token = text(refresh_token, "refreshToken")?;
+            inner
+                .refresh(&refresh_token)
+                .await
+                .map(TokenPair::from)
+                .map_err(to_napi)
+        })
     }
 
     /// Revokes the session of a refresh token (logout when the access token has expired); false
     /// for an unknown token, a session already revoked or one of another issuer or audience.
     #[napi]
-    pub async fn revoke_refresh_token(&self, refresh_token: Utf16String) -> Result<bool> {
-        let refresh_token = text(refresh_token, "refreshToken")?;
-        self.inner
-            .revoke_refresh_token(&refresh_token)
-            .await
-            .map_err(to_napi)
+    pub fn revoke_refresh_token<'env>(
+        &self,
+        env: &'env Env,
+        refresh_token: Utf16String,
+    ) -> Result<PromiseRaw<'env, bool>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let refresh_token = text(refresh_token, "refreshToken")?;
+            inner
+                .revoke_refresh_token(&refresh_token)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// Absolute session lifetime in seconds.
@@ -138,45 +159,73 @@ impl Sessions {
 
     /// Revokes one session; false when unknown or already revoked.
     #[napi]
-    pub async fn revoke(&self, session_id: Utf16String) -> Result<bool> {
-        let session_id = text(session_id, "sessionId")?;
-        self.inner.revoke(&session_id).await.map_err(to_napi)
+    pub fn revoke<'env>(
+        &self,
+        env: &'env Env,
+        session_id: Utf16String,
+    ) -> Result<PromiseRaw<'env, bool>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let session_id = text(session_id, "sessionId")?;
+            inner.revoke(&session_id).await.map_err(to_napi)
+        })
     }
 
     /// Revokes every session of `subject`; resolves to how many were not yet revoked.
     #[napi]
-    pub async fn revoke_all(&self, subject: Utf16String) -> Result<u32> {
-        let subject = text(subject, "subject")?;
-        self.inner
-            .revoke_all(&subject)
-            .await
-            .map(|n| n as u32)
-            .map_err(to_napi)
+    pub fn revoke_all<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, u32>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            inner
+                .revoke_all(&subject)
+                .await
+                .map(|n| n as u32)
+                .map_err(to_napi)
+        })
     }
 
     /// Active sessions of `subject`, newest first.
     #[napi]
-    pub async fn list(&self, subject: Utf16String) -> Result<Vec<SessionInfo>> {
-        let subject = text(subject, "subject")?;
-        let list = self.inner.list(&subject).await.map_err(to_napi)?;
-        Ok(list
-            .into_iter()
-            .map(|i| SessionInfo {
-                session_id: i.session_id,
-                subject: i.subject,
-                created_at: i.created_at,
-                last_used_at: i.last_used_at,
-                expires_at: i.expires_at,
-                claims: Value::Object(i.claims),
-                meta: Value::Object(i.meta),
-            })
-            .collect())
+    pub fn list<'env>(
+        &self,
+        env: &'env Env,
+        subject: Utf16String,
+    ) -> Result<PromiseRaw<'env, Vec<SessionInfo>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let list = inner.list(&subject).await.map_err(to_napi)?;
+            Ok(list
+                .into_iter()
+                .map(|i| SessionInfo {
+                    session_id: i.session_id,
+                    subject: i.subject,
+                    created_at: i.created_at,
+                    last_used_at: i.last_used_at,
+                    expires_at: i.expires_at,
+                    claims: Value::Object(i.claims),
+                    meta: Value::Object(i.meta),
+                })
+                .collect())
+        })
     }
 
     /// Whether a session is usable (not revoked, not expired).
     #[napi]
-    pub async fn is_active(&self, session_id: Utf16String) -> Result<bool> {
-        let session_id = text(session_id, "sessionId")?;
-        self.inner.is_active(&session_id).await.map_err(to_napi)
+    pub fn is_active<'env>(
+        &self,
+        env: &'env Env,
+        session_id: Utf16String,
+    ) -> Result<PromiseRaw<'env, bool>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let session_id = text(session_id, "sessionId")?;
+            inner.is_active(&session_id).await.map_err(to_napi)
+        })
     }
 }

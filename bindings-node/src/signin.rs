@@ -3,6 +3,9 @@
 //! TypeScript layer) called through thread-safe functions; each returns a Promise that Rust
 //! awaits, so the flow never blocks the event loop and the source may be synchronous or async.
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use std::fmt;
 use std::sync::Arc;
 
@@ -250,164 +253,193 @@ impl SignIn {
 
     /// The password step.
     #[napi]
-    pub async fn password(
+    pub fn password<'env>(
         &self,
+        env: &'env Env,
         login: Utf16String,
         password: Utf16String,
         meta: Option<Value>,
         throttle_context: Option<Utf16String>,
-    ) -> Result<PasswordStep> {
-        let login = text(login, "login")?;
-        let password = password_text(password)?;
-        let meta = object(meta, "meta")?;
-        let context = throttle_context
-            .map(|c| text(c, "throttleContext"))
-            .transpose()?;
-        let result = self
-            .inner
-            .password(&login, &password, Some(meta), context.as_deref())
-            .await
-            .map_err(to_napi)?;
-        Ok(match result {
-            SignInResult::Ok(pair) => PasswordStep {
-                pair: Some(pair.into()),
-                mfa_token: None,
-            },
-            SignInResult::MfaRequired { mfa_token } => PasswordStep {
-                pair: None,
-                mfa_token: Some(mfa_token),
-            },
+    ) -> Result<PromiseRaw<'env, PasswordStep>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let login = text(login, "login")?;
+            let password = password_text(password)?;
+            let meta = object(meta, "meta")?;
+            let context = throttle_context
+                .map(|c| text(c, "throttleContext"))
+                .transpose()?;
+            let result = inner
+                .password(&login, &password, Some(meta), context.as_deref())
+                .await
+                .map_err(to_napi)?;
+            Ok(match result {
+                SignInResult::Ok(pair) => PasswordStep {
+                    pair: Some(pair.into()),
+                    mfa_token: None,
+                },
+                SignInResult::MfaRequired { mfa_token } => PasswordStep {
+                    pair: None,
+                    mfa_token: Some(mfa_token),
+                },
+            })
         })
     }
 
     /// The second step: exactly one of `code` and `recoveryCode`; `now` moves the TOTP clock.
     #[napi]
-    pub async fn second_factor(
+    pub fn second_factor<'env>(
         &self,
+        env: &'env Env,
         mfa_token: Utf16String,
         code: Option<Utf16String>,
         recovery_code: Option<Utf16String>,
         meta: Option<Value>,
         now: Option<Number>,
-    ) -> Result<SecondStep> {
-        let mfa_token = Zeroizing::new(text(mfa_token, "mfaToken")?);
-        let code = code
-            .map(|c| text(c, "code").map(Zeroizing::new))
-            .transpose()?;
-        let recovery_code = recovery_code
-            .map(|c| text(c, "recoveryCode").map(Zeroizing::new))
-            .transpose()?;
-        let meta = object(meta, "meta")?;
-        let default = polyauth_core::token::now().max(0) as u64;
-        let now = whole_arg(now, default, 1 << 40, "now")? as i64;
-        let outcome = self
-            .inner
-            .second_factor_at(
-                &mfa_token,
-                code.as_ref().map(|c| c.as_str()),
-                recovery_code.as_ref().map(|c| c.as_str()),
-                Some(meta),
-                now,
-            )
-            .await
-            .map_err(to_napi)?;
-        Ok(match outcome {
-            SecondFactorOutcome::Signed(pair) => SecondStep {
-                pair: Some(pair.into()),
-                error_code: None,
-                error_message: None,
-                mfa_token: None,
-                tries_left: None,
-            },
-            SecondFactorOutcome::Retry {
-                error,
-                mfa_token,
-                tries_left,
-            } => SecondStep {
-                pair: None,
-                error_code: Some(error.code().to_owned()),
-                error_message: Some(error.to_string()),
-                mfa_token: Some(mfa_token),
-                tries_left: Some(tries_left),
-            },
+    ) -> Result<PromiseRaw<'env, SecondStep>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let mfa_token = Zeroizing::new(text(mfa_token, "mfaToken")?);
+            let code = code
+                .map(|c| text(c, "code").map(Zeroizing::new))
+                .transpose()?;
+            let recovery_code = recovery_code
+                .map(|c| text(c, "recoveryCode").map(Zeroizing::new))
+                .transpose()?;
+            let meta = object(meta, "meta")?;
+            let default = polyauth_core::token::now().max(0) as u64;
+            let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+            let outcome = inner
+                .second_factor_at(
+                    &mfa_token,
+                    code.as_ref().map(|c| c.as_str()),
+                    recovery_code.as_ref().map(|c| c.as_str()),
+                    Some(meta),
+                    now,
+                )
+                .await
+                .map_err(to_napi)?;
+            Ok(match outcome {
+                SecondFactorOutcome::Signed(pair) => SecondStep {
+                    pair: Some(pair.into()),
+                    error_code: None,
+                    error_message: None,
+                    mfa_token: None,
+                    tries_left: None,
+                },
+                SecondFactorOutcome::Retry {
+                    error,
+                    mfa_token,
+                    tries_left,
+                } => SecondStep {
+                    pair: None,
+                    error_code: Some(error.code().to_owned()),
+                    error_message: Some(error.to_string()),
+                    mfa_token: Some(mfa_token),
+                    tries_left: Some(tries_left),
+                },
+            })
         })
     }
 
     /// A password-reset token for `login`, or null for an unknown or disabled account.
     #[napi]
-    pub async fn request_password_reset(
+    pub fn request_password_reset<'env>(
         &self,
+        env: &'env Env,
         login: Utf16String,
         ttl: Option<Number>,
-    ) -> Result<Option<String>> {
-        let login = text(login, "login")?;
-        let ttl = ttl_arg(ttl)?;
-        self.inner
-            .request_password_reset(&login, ttl)
-            .await
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, Option<String>>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let login = text(login, "login")?;
+            let ttl = ttl_arg(ttl)?;
+            inner
+                .request_password_reset(&login, ttl)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// Completes a password reset; resolves to the subject.
     #[napi]
-    pub async fn reset_password(
+    pub fn reset_password<'env>(
         &self,
+        env: &'env Env,
         token: Utf16String,
         new_password: Utf16String,
-    ) -> Result<String> {
-        let token = text(token, "token")?;
-        let new_password = password_text(new_password)?;
-        self.inner
-            .reset_password(&token, &new_password)
-            .await
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, String>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let token = text(token, "token")?;
+            let new_password = password_text(new_password)?;
+            inner
+                .reset_password(&token, &new_password)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// A signed-in user's password change: every session revoked, a fresh one started with `amr`.
     #[napi]
-    pub async fn change_password(
+    pub fn change_password<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         current_password: Utf16String,
         new_password: Utf16String,
         amr: Option<Vec<String>>,
         meta: Option<Value>,
-    ) -> Result<TokenPair> {
-        let subject = text(subject, "subject")?;
-        let current = password_text(current_password)?;
-        let new_password = password_text(new_password)?;
-        let meta = object(meta, "meta")?;
-        let amr = amr.unwrap_or_default();
-        self.inner
-            .change_password(&subject, &current, &new_password, &amr, Some(meta))
-            .await
-            .map(Into::into)
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, TokenPair>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let current = password_text(current_password)?;
+            let new_password = password_text(new_password)?;
+            let meta = object(meta, "meta")?;
+            let amr = amr.unwrap_or_default();
+            inner
+                .change_password(&subject, &current, &new_password, &amr, Some(meta))
+                .await
+                .map(Into::into)
+                .map_err(to_napi)
+        })
     }
 
     /// An email-verification token for `subject` (built-in accounts only).
     #[napi]
-    pub async fn request_email_verification(
+    pub fn request_email_verification<'env>(
         &self,
+        env: &'env Env,
         subject: Utf16String,
         ttl: Option<Number>,
-    ) -> Result<String> {
-        let subject = text(subject, "subject")?;
-        let ttl = ttl_arg(ttl)?;
-        self.inner
-            .request_email_verification(&subject, ttl)
-            .await
-            .map_err(to_napi)
+    ) -> Result<PromiseRaw<'env, String>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let subject = text(subject, "subject")?;
+            let ttl = ttl_arg(ttl)?;
+            inner
+                .request_email_verification(&subject, ttl)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// Consumes an email-verification token; resolves to the verified account.
     #[napi]
-    pub async fn verify_email(&self, token: Utf16String) -> Result<Account> {
-        let token = text(token, "token")?;
-        self.inner
-            .verify_email(&token)
-            .await
-            .map(Account::from)
-            .map_err(to_napi)
+    pub fn verify_email<'env>(
+        &self,
+        env: &'env Env,
+        token: Utf16String,
+    ) -> Result<PromiseRaw<'env, Account>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let token = text(token, "token")?;
+            inner
+                .verify_email(&token)
+                .await
+                .map(Account::from)
+                .map_err(to_napi)
+        })
     }
 }

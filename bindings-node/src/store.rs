@@ -1,7 +1,10 @@
 //! `Store` for Node: every store call returns a Promise driven by napi-rs's tokio runtime, so
 //! the event loop never waits on I/O.
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::store::{OpenOptions, Store as CoreStore};
 
@@ -23,12 +26,18 @@ pub struct OpenStoreOptions {
 
 /// Opens (and, unless `migrate: false`, migrates) a store.
 #[napi]
-pub async fn open_store(url: String, options: Option<OpenStoreOptions>) -> Result<Store> {
-    let migrate = options.and_then(|o| o.migrate).unwrap_or(true);
-    CoreStore::open_with(&url, OpenOptions { migrate })
-        .await
-        .map(|inner| Store { inner })
-        .map_err(to_napi)
+pub fn open_store<'env>(
+    env: &'env Env,
+    url: String,
+    options: Option<OpenStoreOptions>,
+) -> Result<PromiseRaw<'env, Store>> {
+    promise(env, async move {
+        let migrate = options.and_then(|o| o.migrate).unwrap_or(true);
+        CoreStore::open_with(&url, OpenOptions { migrate })
+            .await
+            .map(|inner| Store { inner })
+            .map_err(to_napi)
+    })
 }
 
 /// The SQL of every migration, for teams that apply migrations themselves.
@@ -40,9 +49,10 @@ pub fn migrations_sql() -> String {
 #[napi]
 impl Store {
     /// One trivial round trip to the backend (health check); rejects `store_unavailable` when down.
-    #[napi]
-    pub async fn ping(&self) -> Result<()> {
-        self.inner.ping().await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn ping<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let inner = self.inner.clone();
+        promise(env, async move { inner.ping().await.map_err(to_napi) })
     }
 
     /// "memory", "sqlite", "postgres" or "redis".
@@ -54,13 +64,20 @@ impl Store {
     /// Deletes what can never be used again; resolves to the number of rows removed. `now`
     /// (seconds) injects the clock.
     #[napi]
-    pub async fn purge_expired(&self, now: Option<Number>) -> Result<f64> {
-        let default = polyauth_core::token::now().max(0) as u64;
-        let now = whole_arg(now, default, 1 << 40, "now")? as i64;
-        self.inner
-            .purge_expired_at(now)
-            .await
-            .map(|n| n as f64)
-            .map_err(to_napi)
+    pub fn purge_expired<'env>(
+        &self,
+        env: &'env Env,
+        now: Option<Number>,
+    ) -> Result<PromiseRaw<'env, f64>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let default = polyauth_core::token::now().max(0) as u64;
+            let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+            inner
+                .purge_expired_at(now)
+                .await
+                .map(|n| n as f64)
+                .map_err(to_napi)
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! `Throttle` for Node (failure counters shared through a `Store`; Promises).
 
+use crate::promise::promise;
+use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
+use napi::Env;
 use napi_derive::napi;
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 
@@ -66,39 +69,59 @@ impl Throttle {
     }
 
     /// Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked.
-    #[napi]
-    pub async fn check(&self, key: Utf16String) -> Result<()> {
-        let key = text(key, "key")?;
-        self.inner.check(&key).await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn check<'env>(&self, env: &'env Env, key: Utf16String) -> Result<PromiseRaw<'env, ()>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let key = text(key, "key")?;
+            inner.check(&key).await.map_err(to_napi)
+        })
     }
 
     /// Records a failure.
     #[napi]
-    pub async fn fail(&self, key: Utf16String) -> Result<FailureCount> {
-        let key = text(key, "key")?;
-        let c = self.inner.fail(&key).await.map_err(to_napi)?;
-        Ok(FailureCount {
-            failures: c.failures,
-            locked_until: c.locked_until,
+    pub fn fail<'env>(
+        &self,
+        env: &'env Env,
+        key: Utf16String,
+    ) -> Result<PromiseRaw<'env, FailureCount>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let key = text(key, "key")?;
+            let c = inner.fail(&key).await.map_err(to_napi)?;
+            Ok(FailureCount {
+                failures: c.failures,
+                locked_until: c.locked_until,
+            })
         })
     }
 
     /// Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
     /// otherwise counts it as a failure right away (call `reset` after a success).
     #[napi]
-    pub async fn attempt(&self, key: Utf16String) -> Result<FailureCount> {
-        let key = text(key, "key")?;
-        let c = self.inner.attempt(&key).await.map_err(to_napi)?;
-        Ok(FailureCount {
-            failures: c.failures,
-            locked_until: c.locked_until,
+    pub fn attempt<'env>(
+        &self,
+        env: &'env Env,
+        key: Utf16String,
+    ) -> Result<PromiseRaw<'env, FailureCount>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let key = text(key, "key")?;
+            let c = inner.attempt(&key).await.map_err(to_napi)?;
+            Ok(FailureCount {
+                failures: c.failures,
+                locked_until: c.locked_until,
+            })
         })
     }
 
     /// Clears the counter after a success.
-    #[napi]
-    pub async fn reset(&self, key: Utf16String) -> Result<()> {
-        let key = text(key, "key")?;
-        self.inner.reset(&key).await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn reset<'env>(&self, env: &'env Env, key: Utf16String) -> Result<PromiseRaw<'env, ()>> {
+        let inner = self.inner.clone();
+        promise(env, async move {
+            let key = text(key, "key")?;
+            inner.reset(&key).await.map_err(to_napi)
+        })
     }
 }

@@ -19,6 +19,11 @@ mod totp;
 
 use pyo3::prelude::*;
 
+// mimalloc for every Rust allocation of the extension (the host's own allocations are untouched):
+// see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Raises `InternalError` from a deliberate panic, so tests can prove that a Rust panic never
 /// aborts the interpreter.
 #[pyfunction]
