@@ -238,6 +238,47 @@ async fn concurrent_refresh_has_exactly_one_winner() {
     }
 }
 
+/// Within the grace window, concurrent presentations of one token (tabs, retried requests) all
+/// get a pair, and the session advances exactly one generation: on PostgreSQL this is the
+/// single-statement rotation re-checking rows a concurrent winner changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_within_grace_advances_once() {
+    for store in stores().await {
+        let b = store.backend();
+        let cfg = SessionsConfig {
+            reuse_grace: 30,
+            ..Default::default()
+        };
+        let s = Arc::new(Sessions::new(store.clone(), tokens(), cfg).unwrap());
+        let pair = s.start("racer", Map::new(), Map::new()).await.unwrap();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let s = s.clone();
+                let t = pair.refresh_token.clone();
+                tokio::spawn(async move { s.refresh(&t).await })
+            })
+            .collect();
+        let mut fresh = Vec::new();
+        for task in tasks {
+            fresh.push(task.await.unwrap().unwrap().refresh_token);
+        }
+        let session = store.get_session(&pair.session_id).await.unwrap().unwrap();
+        assert_eq!(session.generation, 1, "{b}: one rotation, the rest graced");
+        assert_eq!(session.revoked_at, None, "{b}");
+        fresh.sort();
+        fresh.dedup();
+        assert_eq!(fresh.len(), 40, "{b}: every caller got its own token");
+        // Any one of them rotates; afterwards the others are an older generation: reuse.
+        s.refresh(&fresh[0]).await.unwrap();
+        assert_eq!(
+            s.refresh(&fresh[1]).await.unwrap_err().code(),
+            "refresh_reused",
+            "{b}"
+        );
+        assert!(!s.is_active(&pair.session_id).await.unwrap(), "{b}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_time_tokens() {
     for store in stores().await {

@@ -211,6 +211,47 @@ const PURGE_ONE_TIME: &str = "DELETE FROM polyauth_one_time_tokens WHERE token_h
 const PURGE_THROTTLE: &str = "DELETE FROM polyauth_throttle WHERE key IN \
     (SELECT key FROM polyauth_throttle \
     WHERE locked_until <= $1 AND last_failure_at <= $1 LIMIT $2)";
+/// PostgreSQL: the whole rotation in one statement (one round trip instead of seven; DESIGN.md §6
+/// allows it where measured faster, see bench/RESULTS-tokens-sessions.md). `$1` the presented
+/// token's hash, `$2`/`$3` the binding (issuer, audience), `$4` now, `$5` the grace window, `$6`
+/// the new token's hash. The same
+/// decisions as `rotate_once` and `rotation_step`, in the same order: binding, then activity, then
+/// the token's state. `FOR UPDATE OF s, t` locks both rows; under READ COMMITTED a statement that
+/// waited for them sees their newest versions (the winner's commit), and the UPDATEs below re-check
+/// their rows the same way, so two presentations of one token never both rotate. One row: the
+/// outcome and, for `rotated`/`graced`, the session as written; no row: unknown token.
+const ROTATE_POSTGRES: &str = concat!(
+    "WITH cur AS (",
+    "SELECT s.id, s.issuer, s.audience, s.revoked_at, s.expires_at, s.last_used_at, s.idle_ttl, ",
+    "s.generation AS sgen, t.generation AS tgen, t.used_at ",
+    "FROM polyauth_refresh_tokens t JOIN polyauth_sessions s ON s.id = t.session_id ",
+    "WHERE t.token_hash = $1 FOR UPDATE OF s, t), ",
+    "step AS (SELECT id, CASE ",
+    "WHEN issuer IS DISTINCT FROM $2 THEN 'wrong_issuer' ",
+    "WHEN audience IS DISTINCT FROM $3 THEN 'wrong_audience' ",
+    "WHEN revoked_at IS NOT NULL THEN 'revoked' ",
+    "WHEN $4 >= expires_at OR $4 - last_used_at > idle_ttl THEN 'expired' ",
+    "WHEN used_at IS NULL AND tgen = sgen THEN 'rotated' ",
+    "WHEN used_at IS NOT NULL AND $5 > 0 AND $4 - used_at <= $5 AND tgen = sgen - 1 THEN 'graced' ",
+    "ELSE 'reused' END AS outcome FROM cur), ",
+    "claim AS (UPDATE polyauth_refresh_tokens SET used_at = $4 ",
+    "WHERE token_hash = $1 AND used_at IS NULL AND (SELECT outcome FROM step) = 'rotated' ",
+    "RETURNING 1), ",
+    "moved AS (UPDATE polyauth_sessions x SET ",
+    "generation = x.generation + CASE WHEN step.outcome = 'rotated' THEN 1 ELSE 0 END, ",
+    "last_used_at = CASE WHEN step.outcome = 'reused' THEN x.last_used_at ELSE $4 END, ",
+    "revoked_at = CASE WHEN step.outcome = 'reused' THEN $4 ELSE x.revoked_at END ",
+    "FROM step WHERE x.id = step.id AND step.outcome IN ('rotated', 'graced', 'reused') ",
+    "RETURNING x.id, x.subject, x.audience, x.claims, x.meta, x.created_at, x.last_used_at, ",
+    "x.expires_at, x.idle_ttl, x.generation, x.revoked_at, x.issuer, step.outcome), ",
+    "child AS (INSERT INTO polyauth_refresh_tokens ",
+    "(token_hash, session_id, generation, parent_hash, created_at, used_at) ",
+    "SELECT $6, id, generation, $1, $4, NULL FROM moved WHERE outcome IN ('rotated', 'graced')) ",
+    "SELECT step.outcome AS outcome, (SELECT count(*) FROM claim) AS claimed, moved.id, ",
+    "moved.subject, moved.audience, moved.claims, moved.meta, moved.created_at, ",
+    "moved.last_used_at, moved.expires_at, moved.idle_ttl, moved.generation, moved.revoked_at, ",
+    "moved.issuer FROM step LEFT JOIN moved ON moved.id = step.id"
+);
 const SELECT_REFRESH: &str =
     "SELECT generation, used_at FROM polyauth_refresh_tokens WHERE token_hash = $1";
 const ADVANCE_SESSION: &str =
@@ -888,8 +929,55 @@ impl SqlStore {
         grace: i64,
         binding: &Binding<'_>,
     ) -> Result<Rotation> {
-        self.run(|| self.rotate_once(token_hash, new_hash, now, grace, binding))
-            .await
+        match self.kind {
+            Kind::Postgres => {
+                self.run(|| self.rotate_postgres(token_hash, new_hash, now, grace, binding))
+                    .await
+            }
+            Kind::Sqlite => {
+                self.run(|| self.rotate_once(token_hash, new_hash, now, grace, binding))
+                    .await
+            }
+        }
+    }
+
+    /// [`ROTATE_POSTGRES`]: one statement, its own transaction.
+    async fn rotate_postgres(
+        &self,
+        token_hash: &str,
+        new_hash: &str,
+        now: i64,
+        grace: i64,
+        binding: &Binding<'_>,
+    ) -> SqlResult<Rotation> {
+        let Some(row) = sqlx::query(ROTATE_POSTGRES)
+            .bind(token_hash)
+            .bind(binding.issuer)
+            .bind(binding.audience)
+            .bind(now)
+            .bind(grace)
+            .bind(new_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(Rotation::Unknown);
+        };
+        let outcome: String = row.try_get("outcome")?;
+        let claimed: i64 = row.try_get("claimed")?;
+        Ok(match outcome.as_str() {
+            "rotated" if claimed == 1 => Rotation::Rotated(session_from_row(&row)?),
+            "graced" => Rotation::Graced(session_from_row(&row)?),
+            "reused" => Rotation::Reused,
+            "revoked" => Rotation::Inactive(Error::SessionRevoked),
+            "expired" => Rotation::Inactive(Error::SessionExpired),
+            "wrong_issuer" => Rotation::Mismatch(Error::InvalidIssuer),
+            "wrong_audience" => Rotation::Mismatch(Error::InvalidAudience),
+            _ => {
+                return Err(sqlx::Error::Protocol(
+                    "unexpected outcome of the rotation statement".into(),
+                ))
+            }
+        })
     }
 
     async fn rotate_once(
@@ -1661,6 +1749,7 @@ mod tests {
             INSERT_SESSION,
             INSERT_REFRESH,
             LOCK_SESSION_OF_TOKEN,
+            ROTATE_POSTGRES,
             CLAIM_REFRESH,
             SELECT_REFRESH,
             ADVANCE_SESSION,
