@@ -16,7 +16,7 @@ VENV_FASTAPI_OLDEST ?= .venv-fastapi-0115
 STAMP_FASTAPI_OLDEST := $(VENV_FASTAPI_OLDEST)/.deps-stamp
 WHEELS := $(CARGO_TARGET_DIR)/wheels-fastapi-oldest
 
-.PHONY: all setup build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node dist test-dist demo demo-serve demo-languages bench fmt lint services clean
+.PHONY: all build build-python build-node example-next test test-rust test-python test-fastapi-oldest test-node dist test-dist demo demo-serve demo-languages bench fmt lint clean
 
 all: build
 
@@ -34,8 +34,6 @@ $(STAMP_FASTAPI_OLDEST): requirements-fastapi-0115.txt
 	test -x $(VENV_FASTAPI_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_FASTAPI_OLDEST)
 	$(VENV_FASTAPI_OLDEST)/bin/pip install --quiet --disable-pip-version-check -r requirements-fastapi-0115.txt
 	touch $(STAMP_FASTAPI_OLDEST)
-
-setup: $(STAMP) node_modules/.package-lock.json
 
 build-python: $(STAMP)
 	$(VENV)/bin/maturin develop --release --quiet
@@ -133,10 +131,15 @@ fmt:
 	cargo fmt --all
 	$(VENV)/bin/ruff format bindings-python tests-python bench examples
 
+# Unused dependencies of the three crates (cargo-machete reads the sources, so it needs no build);
+# installed into ~/.cargo/bin on first use.
+MACHETE_VERSION := 0.9.2
 lint: $(STAMP) build-node
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace -- -D warnings
 	cargo clippy --release -p polyauth-core --all-targets -- -D warnings
+	command -v cargo-machete >/dev/null || cargo install --locked cargo-machete@$(MACHETE_VERSION)
+	cargo machete
 	$(VENV)/bin/ruff check bindings-python tests-python bench examples
 	$(VENV)/bin/ruff format --check bindings-python tests-python bench examples
 	$(VENV)/bin/mypy

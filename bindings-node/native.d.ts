@@ -344,16 +344,21 @@ export declare class Totp {
 export declare function _debugPanic(): void
 
 /**
- * An account as the API returns it (the TypeScript layer hands it out as a plain object). The
- * password hash never crosses into JavaScript.
+ * A built-in account: a plain object (it can be sent to a client as is). The password hash never
+ * leaves the core.
  */
 export interface Account {
+  /** The account's stable identifier (the `sub` of its tokens): random, URL-safe. */
   subject: string
+  /** The normalised login (see {@link Accounts.normalizeLogin}). */
   login: string
+  /** Whether the account was marked verified (e.g. its email address confirmed). */
   verified: boolean
+  /** Whether the account was disabled; a disabled account cannot sign in. */
   disabled: boolean
-  claims: any
-  /** Seconds since the epoch. */
+  /** Application claims, copied into the access tokens of its sessions. */
+  claims: Record<string, unknown>
+  /** When the account was created (seconds since the epoch). */
   createdAt: number
 }
 
@@ -392,13 +397,13 @@ export interface Consumed {
   data?: any
 }
 
-/**
- * `PasswordHasher.engineInfo()`: the crate computing argon2 tags, the kernel it dispatched to on
- * this CPU (`avx512`, `avx2`, `sse2`, `neon`, `scalar`) and the CPU features behind that choice.
- */
+/** Result of {@link PasswordHasher.engineInfo}. */
 export interface EngineInfo {
+  /** The crate computing argon2 tags, with its version (`argon2-rust 1.1`). */
   engine: string
+  /** The kernel it dispatched to on this CPU: `avx512`, `avx2`, `sse2`, `neon` or `scalar`. */
   backend: string
+  /** The CPU features behind that choice that this CPU has, space-separated. */
   cpuFeatures: string
 }
 
@@ -540,15 +545,15 @@ export interface SecondStep {
   triesLeft?: number
 }
 
-/** A session as `list` reports it. */
+/** A session as {@link Sessions.list} reports it. */
 export interface SessionInfo {
   sessionId: string
   subject: string
   createdAt: number
   lastUsedAt: number
   expiresAt: number
-  claims: any
-  meta: any
+  claims: Record<string, unknown>
+  meta: Record<string, unknown>
 }
 
 export interface SessionsOptions {
@@ -590,7 +595,7 @@ export interface ThrottleOptions {
   resetAfter?: number
 }
 
-/** What `start` and `refresh` resolve to. */
+/** What `Sessions.start` and `Sessions.refresh` resolve to. */
 export interface TokenPair {
   accessToken: string
   refreshToken: string
@@ -634,16 +639,18 @@ export interface TotpOptions {
   window?: number
 }
 
-/** A verified compact JWS: its protected header and its payload (no claim checked). */
+/** A compact JWS verified by {@link KeySet.verifyJws}. */
 export interface VerifiedJws {
-  /** Every member of the protected header (`alg`, `kid`, `typ`, ...). */
-  header: any
-  /** The payload bytes. */
+  /** The protected header, every member (`alg`, `kid`, `typ`, ...): check `typ` when one key signs several kinds of JWS. */
+  header: Record<string, unknown>
+  /** The payload bytes (no claim checked). */
   payload: Buffer
 }
 
-/** `{ valid, newHash }` from `verifyAndUpdate`. */
+/** Result of {@link PasswordHasher.verifyAndUpdate}. */
 export interface VerifyOutcome {
+  /** Whether the password matched. */
   valid: boolean
+  /** A fresh argon2id hash to store when the old one is weak or legacy, else absent. */
   newHash?: string
 }

@@ -13,16 +13,22 @@ use crate::errors::{object, text, to_napi};
 use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::store::Store;
 
-/// An account as the API returns it (the TypeScript layer hands it out as a plain object). The
-/// password hash never crosses into JavaScript.
+/// A built-in account: a plain object (it can be sent to a client as is). The password hash never
+/// leaves the core.
 #[napi(object)]
 pub struct Account {
+    /// The account's stable identifier (the `sub` of its tokens): random, URL-safe.
     pub subject: String,
+    /// The normalised login (see {@link Accounts.normalizeLogin}).
     pub login: String,
+    /// Whether the account was marked verified (e.g. its email address confirmed).
     pub verified: bool,
+    /// Whether the account was disabled; a disabled account cannot sign in.
     pub disabled: bool,
+    /// Application claims, copied into the access tokens of its sessions.
+    #[napi(ts_type = "Record<string, unknown>")]
     pub claims: Value,
-    /// Seconds since the epoch.
+    /// When the account was created (seconds since the epoch).
     pub created_at: i64,
 }
 

@@ -174,10 +174,12 @@ fn execute(h: &CoreHasher, job: &Job) -> Result<JobOutput> {
     })
 }
 
-/// `{ valid, newHash }` from `verifyAndUpdate`.
+/// Result of {@link PasswordHasher.verifyAndUpdate}.
 #[napi(object)]
 pub struct VerifyOutcome {
+    /// Whether the password matched.
     pub valid: bool,
+    /// A fresh argon2id hash to store when the old one is weak or legacy, else absent.
     pub new_hash: Option<String>,
 }
 
@@ -377,12 +379,14 @@ impl PasswordHasher {
     }
 }
 
-/// `PasswordHasher.engineInfo()`: the crate computing argon2 tags, the kernel it dispatched to on
-/// this CPU (`avx512`, `avx2`, `sse2`, `neon`, `scalar`) and the CPU features behind that choice.
+/// Result of {@link PasswordHasher.engineInfo}.
 #[napi(object)]
 pub struct EngineInfo {
+    /// The crate computing argon2 tags, with its version (`argon2-rust 1.1`).
     pub engine: String,
+    /// The kernel it dispatched to on this CPU: `avx512`, `avx2`, `sse2`, `neon` or `scalar`.
     pub backend: String,
+    /// The CPU features behind that choice that this CPU has, space-separated.
     pub cpu_features: String,
 }
 

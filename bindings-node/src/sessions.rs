@@ -12,7 +12,7 @@ use crate::errors::{object, run, text, to_napi, whole, Number, MAX_SECONDS};
 use crate::store::Store;
 use crate::tokens::Tokens;
 
-/// What `start` and `refresh` resolve to.
+/// What `Sessions.start` and `Sessions.refresh` resolve to.
 #[napi(object)]
 pub struct TokenPair {
     pub access_token: String,
@@ -36,7 +36,7 @@ impl From<CorePair> for TokenPair {
     }
 }
 
-/// A session as `list` reports it.
+/// A session as {@link Sessions.list} reports it.
 #[napi(object)]
 pub struct SessionInfo {
     pub session_id: String,
@@ -44,7 +44,9 @@ pub struct SessionInfo {
     pub created_at: i64,
     pub last_used_at: i64,
     pub expires_at: i64,
+    #[napi(ts_type = "Record<string, unknown>")]
     pub claims: Value,
+    #[napi(ts_type = "Record<string, unknown>")]
     pub meta: Value,
 }
 

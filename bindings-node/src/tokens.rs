@@ -24,12 +24,13 @@ pub struct KeyOptions {
     pub kid: Option<String>,
 }
 
-/// A verified compact JWS: its protected header and its payload (no claim checked).
+/// A compact JWS verified by {@link KeySet.verifyJws}.
 #[napi(object)]
 pub struct VerifiedJws {
-    /// Every member of the protected header (`alg`, `kid`, `typ`, ...).
+    /// The protected header, every member (`alg`, `kid`, `typ`, ...): check `typ` when one key signs several kinds of JWS.
+    #[napi(ts_type = "Record<string, unknown>")]
     pub header: Value,
-    /// The payload bytes.
+    /// The payload bytes (no claim checked).
     pub payload: Buffer,
 }
 

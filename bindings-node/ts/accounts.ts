@@ -4,24 +4,9 @@ import { call, callAsync } from './errors'
 import { PasswordHasher, PasswordPolicy } from './password'
 import { Store } from './store'
 
-/**
- * A built-in account: a plain object (it can be sent to a client as is). The password hash never
- * leaves the core.
- */
-export interface Account {
-  /** The account's stable identifier (the `sub` of its tokens): random, URL-safe. */
-  subject: string
-  /** The normalised login (see {@link Accounts.normalizeLogin}). */
-  login: string
-  /** Whether the account was marked verified (e.g. its email address confirmed). */
-  verified: boolean
-  /** Whether the account was disabled; a disabled account cannot sign in. */
-  disabled: boolean
-  /** Application claims, copied into the access tokens of its sessions. */
-  claims: Record<string, unknown>
-  /** When the account was created (seconds since the epoch). */
-  createdAt: number
-}
+// Re-exported as generated (bindings-node/src/accounts.rs).
+export type { Account } from '../native'
+import type { Account } from '../native'
 
 /** @internal A fresh plain object from the native one. */
 export function account(a: native.Account): Account {
@@ -30,7 +15,7 @@ export function account(a: native.Account): Account {
     login: a.login,
     verified: a.verified,
     disabled: a.disabled,
-    claims: a.claims as Record<string, unknown>,
+    claims: a.claims,
     createdAt: a.createdAt,
   }
 }

@@ -146,23 +146,9 @@ export interface HasherOptions {
   policy?: PasswordPolicy
 }
 
-/** Result of {@link PasswordHasher.verifyAndUpdate}. */
-export interface VerifyOutcome {
-  /** Whether the password matched. */
-  valid: boolean
-  /** A fresh argon2id hash to store when the old one is weak or legacy, else null/undefined. */
-  newHash?: string | null
-}
-
-/** Result of {@link PasswordHasher.engineInfo}. */
-export interface EngineInfo {
-  /** The crate computing argon2 tags, with its version (`argon2-rust 1.1`). */
-  engine: string
-  /** The kernel it dispatched to on this CPU: `avx512`, `avx2`, `sse2`, `neon` or `scalar`. */
-  backend: string
-  /** The CPU features behind that choice that this CPU has, space-separated. */
-  cpuFeatures: string
-}
+// Plain result objects, re-exported as generated (bindings-node/src/password.rs).
+export type { EngineInfo, VerifyOutcome } from '../native'
+import type { EngineInfo, VerifyOutcome } from '../native'
 
 /**
  * Argon2id password hasher (defaults m=19456 KiB, t=2, p=1, the OWASP baseline).

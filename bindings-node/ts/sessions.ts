@@ -4,16 +4,10 @@ import { call, callAsync } from './errors'
 import type { Store } from './store'
 import type { Tokens } from './tokens'
 
-/** What `Sessions.start` and `Sessions.refresh` resolve to. */
-export interface TokenPair {
-  accessToken: string
-  refreshToken: string
-  sessionId: string
-  /** Seconds until the access token expires. */
-  expiresIn: number
-  /** When the session ends at the latest (seconds since the epoch). */
-  refreshExpiresAt: number
-}
+import type { SessionInfo, TokenPair } from '../native'
+
+// The plain objects the native layer returns, re-exported as generated (bindings-node/src/sessions.rs).
+export type { SessionInfo, TokenPair } from '../native'
 
 /**
  * Gives a token pair a non-enumerable `util.inspect` hook that shows the session id and lifetime
@@ -28,17 +22,6 @@ export function redacted(pair: TokenPair): TokenPair {
     enumerable: false,
   })
   return pair
-}
-
-/** A session as {@link Sessions.list} reports it. */
-export interface SessionInfo {
-  sessionId: string
-  subject: string
-  createdAt: number
-  lastUsedAt: number
-  expiresAt: number
-  claims: Record<string, unknown>
-  meta: Record<string, unknown>
 }
 
 /** Options of {@link Sessions}. */
@@ -107,7 +90,7 @@ export class Sessions {
 
   /** Active sessions of `subject`, newest first. */
   list(subject: string): Promise<SessionInfo[]> {
-    return callAsync(() => this.native.list(subject)) as Promise<SessionInfo[]>
+    return callAsync(() => this.native.list(subject))
   }
 
   /** Whether a session is usable: check it where revocation must take effect before the access token expires. */

@@ -31,13 +31,9 @@ export interface KeyOptions {
   kid?: string
 }
 
-/** A compact JWS verified by {@link KeySet.verifyJws}. */
-export interface VerifiedJws {
-  /** The protected header, every member (`alg`, `kid`, `typ`, ...): check `typ` when one key signs several kinds of JWS. */
-  header: Record<string, unknown>
-  /** The payload bytes (no claim checked). */
-  payload: Buffer
-}
+// Re-exported as generated (bindings-node/src/tokens.rs).
+export type { VerifiedJws } from '../native'
+import type { VerifiedJws } from '../native'
 
 /** A set of signing/verification keys, parsed once. Shared: `rotate` is seen by every `Tokens` using it. */
 export class KeySet {

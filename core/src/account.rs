@@ -21,11 +21,12 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::clock;
 use crate::error::{Error, Result};
+use crate::input::{check_claims, check_required};
+use crate::opaque::random_b64;
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::session::{check_claims, check_required, random_b64};
 use crate::store::{AccountMark, AccountRecord, Store};
-use crate::token;
 
 /// The longest normalised login, in UTF-8 bytes: the longest email address SMTP can carry
 /// (64-byte local part, `@`, 255-byte domain).
@@ -37,7 +38,7 @@ pub const MAX_LOGIN_BYTES: usize = 320;
 pub const MAX_RAW_LOGIN_BYTES: usize = 4 * MAX_LOGIN_BYTES;
 
 /// The most bytes of JSON an account's claims may take.
-pub const MAX_CLAIMS_BYTES: usize = crate::session::MAX_JSON_BYTES;
+pub const MAX_CLAIMS_BYTES: usize = crate::input::MAX_JSON_BYTES;
 
 /// The longest subject accepted as an argument (as for sessions).
 const MAX_SUBJECT_BYTES: usize = 1024;
@@ -255,7 +256,7 @@ impl Accounts {
         password_hash: Option<String>,
         claims: Map<String, Value>,
     ) -> Result<Account> {
-        let now = token::now();
+        let now = clock::now();
         let record = AccountRecord {
             subject: new_subject()?,
             login,
@@ -323,7 +324,7 @@ impl Accounts {
         self.policy().validate(&password, &[&account.login], mfa)?;
         let hash = self.hasher.hash_async(password).await?;
         self.store
-            .account_set_password_hash(subject, Some(&hash), token::now())
+            .account_set_password_hash(subject, Some(&hash), clock::now())
             .await?
             .map(Account::from)
             .ok_or_else(unknown_account)
@@ -341,7 +342,7 @@ impl Accounts {
         check_required(subject, "subject", MAX_SUBJECT_BYTES)?;
         self.check_hash(new_hash)?;
         self.store
-            .account_replace_password_hash(subject, expected_old, new_hash, token::now())
+            .account_replace_password_hash(subject, expected_old, new_hash, clock::now())
             .await
     }
 
@@ -360,7 +361,7 @@ impl Accounts {
     async fn mark(&self, subject: &str, mark: AccountMark) -> Result<Account> {
         check_required(subject, "subject", MAX_SUBJECT_BYTES)?;
         self.store
-            .account_mark(subject, mark, token::now())
+            .account_mark(subject, mark, clock::now())
             .await?
             .map(Account::from)
             .ok_or_else(unknown_account)
@@ -376,7 +377,7 @@ impl Accounts {
         check_required(subject, "subject", MAX_SUBJECT_BYTES)?;
         check_claims(&claims)?;
         self.store
-            .account_update_claims(subject, &claims, token::now())
+            .account_update_claims(subject, &claims, clock::now())
             .await?
             .map(Account::from)
             .ok_or_else(unknown_account)

@@ -4,11 +4,14 @@
 pub mod account;
 pub mod b64;
 pub mod cli;
+pub mod clock;
 pub mod error;
+pub(crate) mod input;
 pub mod jws;
 pub mod keys;
 pub mod mfa;
 pub mod onetime;
+pub(crate) mod opaque;
 pub mod password;
 pub mod remote;
 pub mod session;

@@ -4,10 +4,11 @@
 
 use serde_json::Value;
 
+use crate::clock;
 use crate::error::{Error, Result};
-use crate::session::{check_format, check_required, check_text, token_hash};
+use crate::input::{check_required, check_text};
+use crate::opaque::{check_format, token_hash};
 use crate::store::{Consumption, Store};
-use crate::token;
 
 pub const ONE_TIME_PREFIX: &str = "pot_";
 
@@ -29,7 +30,7 @@ impl OneTimeTokens {
         ttl: u64,
         data: Option<Value>,
     ) -> Result<String> {
-        self.issue_at(subject, purpose, ttl, data, token::now())
+        self.issue_at(subject, purpose, ttl, data, clock::now())
             .await
     }
 
@@ -70,7 +71,7 @@ impl OneTimeTokens {
 
     /// Consumes `token` for `purpose`: returns the subject and data, once.
     pub async fn consume(&self, token: &str, purpose: &str) -> Result<(String, Option<Value>)> {
-        self.consume_at(token, purpose, token::now()).await
+        self.consume_at(token, purpose, clock::now()).await
     }
 
     pub async fn consume_at(
@@ -87,7 +88,7 @@ impl OneTimeTokens {
     /// password against the account's policy before the token is spent. Never a substitute for
     /// `consume`: two peeks can both succeed, one consumption only.
     pub async fn peek(&self, token: &str, purpose: &str) -> Result<(String, Option<Value>)> {
-        self.peek_at(token, purpose, token::now()).await
+        self.peek_at(token, purpose, clock::now()).await
     }
 
     /// `peek` at `now` (seconds since the epoch).

@@ -7,14 +7,14 @@
 //! tokens bound to their session's subject, issuer and audience, checked before anything is
 //! written (RT-8). Revocations live in the store (RT-9).
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::b64;
+use crate::clock;
 use crate::error::{Error, Result};
+use crate::input::{check_claims, check_text, json_len, MAX_JSON_BYTES};
+use crate::opaque::{check_format, random_b64, token_hash};
 use crate::store::{Binding, Rotation, SessionRecord, Store};
-use crate::token::{self, Tokens};
+use crate::token::Tokens;
 
 pub const REFRESH_PREFIX: &str = "prt_";
 
@@ -78,86 +78,14 @@ impl From<SessionRecord> for SessionInfo {
     }
 }
 
-/// `bytes` random bytes, base64url: session ids, refresh tokens, account subjects, step ids.
-pub(crate) fn random_b64(bytes: usize) -> Result<String> {
-    let mut buf = zeroize::Zeroizing::new(vec![0u8; bytes]);
-    SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| Error::Internal("random generator failed".into()))?;
-    Ok(b64::encode(buf.as_slice()))
-}
-
-/// SHA-256 of a secret token, hex: what the store keeps instead of the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Checks an identifier argument (subject, session id, purpose, throttle key): at most `max`
-/// bytes and no NUL, which PostgreSQL cannot store in text; every backend refuses it alike.
-pub fn check_text(value: &str, what: &str, max: usize) -> Result<()> {
-    if value.len() > max || value.contains('\0') {
-        return Err(Error::InvalidInput(format!(
-            "{what} must be at most {max} bytes without NUL characters"
-        )));
-    }
-    Ok(())
-}
-
-/// [`check_text`] for an identifier that must also be non-empty.
-pub fn check_required(value: &str, what: &str, max: usize) -> Result<()> {
-    check_text(value, what, max)?;
-    if value.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "{what} must be 1 to {max} bytes"
-        )));
-    }
-    Ok(())
-}
-
 /// The canonical JSON array of an audience list (RT-8): what sessions store and compare.
 pub fn canonical_audience(audience: &[String]) -> String {
     serde_json::to_string(audience).unwrap_or_default()
 }
 
-fn json_len(m: &Map<String, Value>) -> usize {
-    serde_json::to_vec(m).map_or(usize::MAX, |v| v.len())
-}
-
-/// Checks application claims (of a session, or of an account, which its sessions carry): at most
-/// 16 KiB of JSON, and none of the names polyauth sets in access tokens itself (the registered JWT
-/// claims and `sid`).
-pub(crate) fn check_claims(claims: &Map<String, Value>) -> Result<()> {
-    if let Some(name) = token::REGISTERED
-        .iter()
-        .chain(["sid"].iter())
-        .find(|n| claims.contains_key(**n))
-    {
-        return Err(Error::InvalidInput(format!(
-            "claim \"{name}\" is set by polyauth"
-        )));
-    }
-    if json_len(claims) > MAX_JSON_BYTES {
-        return Err(Error::InvalidInput(
-            "claims must be at most 16 KiB of JSON".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Whether `id` could name a stored session; ids that cannot (oversized, NUL) are simply unknown.
 fn possible_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 256 && !id.contains('\0')
-}
-
-/// Checks a presented token's shape (`prefix` + 43 base64url characters) before any store access.
-pub fn check_format(token: &str, prefix: &str) -> Result<()> {
-    let body = token
-        .strip_prefix(prefix)
-        .ok_or_else(|| Error::InvalidToken(format!("not a {prefix}… token")))?;
-    if body.len() != 43 || b64::decode(body).is_none_or(|b| b.len() != 32) {
-        return Err(Error::InvalidToken("malformed token".into()));
-    }
-    Ok(())
 }
 
 /// Sessions over a store, issuing access tokens with `tokens`.
@@ -167,8 +95,6 @@ pub struct Sessions {
     tokens: Tokens,
     config: SessionsConfig,
 }
-
-pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 
 impl Sessions {
     pub fn new(store: Store, tokens: Tokens, config: SessionsConfig) -> Result<Sessions> {
@@ -230,7 +156,7 @@ impl Sessions {
         claims: Map<String, Value>,
         meta: Map<String, Value>,
     ) -> Result<TokenPair> {
-        self.start_at(subject, claims, meta, token::now()).await
+        self.start_at(subject, claims, meta, clock::now()).await
     }
 
     pub async fn start_at(
@@ -279,7 +205,7 @@ impl Sessions {
     /// Rotates `refresh_token`: returns a new pair for the same session. A token presented twice
     /// revokes the session and fails with `refresh_reused` (outside the grace rules).
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
-        self.refresh_at(refresh_token, token::now()).await
+        self.refresh_at(refresh_token, clock::now()).await
     }
 
     pub async fn refresh_at(&self, refresh_token: &str, now: i64) -> Result<TokenPair> {
@@ -325,7 +251,7 @@ impl Sessions {
             .revoke_by_token(
                 &token_hash(refresh_token),
                 &self.binding(&audience),
-                token::now(),
+                clock::now(),
             )
             .await
     }
@@ -335,14 +261,14 @@ impl Sessions {
         if !possible_session_id(session_id) {
             return Ok(false);
         }
-        self.store.revoke_session(session_id, token::now()).await
+        self.store.revoke_session(session_id, clock::now()).await
     }
 
     /// Revokes every session of `subject`; returns how many were not yet revoked (sessions that
     /// already expired included: they are marked revoked too).
     pub async fn revoke_all(&self, subject: &str) -> Result<u64> {
         check_text(subject, "subject", 1024)?;
-        self.store.revoke_subject(subject, token::now()).await
+        self.store.revoke_subject(subject, clock::now()).await
     }
 
     /// Active sessions of `subject`, newest first.
@@ -350,7 +276,7 @@ impl Sessions {
         check_text(subject, "subject", 1024)?;
         Ok(self
             .store
-            .list_sessions(subject, token::now())
+            .list_sessions(subject, clock::now())
             .await?
             .into_iter()
             .map(SessionInfo::from)
@@ -359,7 +285,7 @@ impl Sessions {
 
     /// Whether a session is still usable: lets a verifier honour revocation immediately (JWT-14).
     pub async fn is_active(&self, session_id: &str) -> Result<bool> {
-        self.is_active_at(session_id, token::now()).await
+        self.is_active_at(session_id, clock::now()).await
     }
 
     pub async fn is_active_at(&self, session_id: &str, now: i64) -> Result<bool> {

@@ -65,14 +65,15 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use crate::account::{normalize_login, Account, Accounts};
+use crate::clock;
 use crate::error::{Error, Result};
+use crate::input::{check_claims, check_required};
 use crate::mfa::{Mfa, MAX_THROTTLE_CONTEXT};
 use crate::onetime::OneTimeTokens;
 use crate::password::{PasswordHasher, PasswordPolicy};
-use crate::session::{check_claims, check_required, Sessions, TokenPair};
+use crate::session::{Sessions, TokenPair};
 use crate::store::Store;
 use crate::throttle::{Throttle, ThrottleConfig};
-use crate::token;
 
 /// The purpose of the one-time tokens that link the password step to the second factor.
 pub const MFA_PURPOSE: &str = "mfa_challenge";
@@ -231,7 +232,7 @@ impl Directory {
         match self {
             Directory::Builtin(a) => a
                 .store()
-                .account_set_password_hash(subject, Some(hash), token::now())
+                .account_set_password_hash(subject, Some(hash), clock::now())
                 .await?
                 .map(|_| ())
                 .ok_or_else(bad_reset_token),
@@ -495,7 +496,7 @@ impl SignIn {
             let step = Step {
                 id: random_id()?,
                 failures: 0,
-                deadline: token::now() + MFA_TOKEN_TTL as i64,
+                deadline: clock::now() + MFA_TOKEN_TTL as i64,
                 login: match self.directory {
                     Directory::Builtin(_) => None,
                     Directory::App { .. } => Some(login.clone()),
@@ -528,7 +529,7 @@ impl SignIn {
         recovery_code: Option<&str>,
         meta: Option<Map<String, Value>>,
     ) -> Result<SecondFactorOutcome> {
-        self.second_factor_at(mfa_token, code, recovery_code, meta, token::now())
+        self.second_factor_at(mfa_token, code, recovery_code, meta, clock::now())
             .await
     }
 
@@ -775,7 +776,7 @@ impl SignIn {
     /// [`MAX_SECOND_FACTOR_TRIES`] wrong codes or its deadline has passed.
     async fn retry(&self, subject: &str, step: Step, error: Error) -> Result<SecondFactorOutcome> {
         let failures = step.failures.saturating_add(1);
-        let ttl = step.deadline - token::now();
+        let ttl = step.deadline - clock::now();
         if failures >= MAX_SECOND_FACTOR_TRIES || ttl <= 0 {
             return Err(Error::TotpInvalid);
         }
@@ -829,7 +830,7 @@ impl SignIn {
         claims.insert("amr".into(), json!(amr));
         // When the user authenticated (OIDC `auth_time`): kept through refreshes, so a layer can
         // ask for a recent sign-in (RFC 9470 `max_age`) whatever the access token's `iat`.
-        claims.insert("auth_time".into(), json!(token::now()));
+        claims.insert("auth_time".into(), json!(clock::now()));
         self.sessions
             .start(&account.subject, claims, meta.unwrap_or_default())
             .await
@@ -837,7 +838,7 @@ impl SignIn {
 }
 
 fn random_id() -> Result<String> {
-    crate::session::random_b64(16)
+    crate::opaque::random_b64(16)
 }
 
 #[cfg(test)]

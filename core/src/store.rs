@@ -265,12 +265,20 @@ pub enum AccountMark {
 /// clock runs a little behind.
 pub(crate) fn lock_end(now: i64, lock: i64) -> i64 {
     if lock > 0 {
-        now.saturating_add(lock)
-            .min(crate::throttle::LOCKED_FOREVER)
+        now.saturating_add(lock).min(LOCKED_FOREVER)
     } else {
         0
     }
 }
+
+/// The highest `max_failures` a `Throttle` allows, and the hard ceiling of the schedule (RL-1: at most 100
+/// consecutive failures per key): from this count on a key stays locked until `reset`.
+/// Defined here, below the throttle, because every backend applies the lock schedule.
+pub const MAX_FAILURES_CEILING: i64 = 100;
+
+/// The `locked_until` of a key locked until `reset` (2^53 - 1 seconds since the epoch, so it is
+/// exact in every host language and in Redis' Lua). No lock ends later.
+pub const LOCKED_FOREVER: i64 = (1 << 53) - 1;
 
 /// How long a throttle counter is kept after its last failure and the end of its lock: `Throttle`
 /// accepts `reset_after` up to this, so below `max_failures` such a counter counts for nothing any
@@ -411,7 +419,7 @@ impl Store {
         let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if n.is_multiple_of(OPPORTUNISTIC_PURGE_EVERY) {
             let _ = self
-                .purge_step(crate::token::now(), OPPORTUNISTIC_PURGE_LIMIT)
+                .purge_step(crate::clock::now(), OPPORTUNISTIC_PURGE_LIMIT)
                 .await;
         }
     }
@@ -454,7 +462,7 @@ impl Store {
     /// of live sessions stay, used ones included: they are what detects reuse (RT-3). Returns the
     /// number of rows (Redis: keys) removed.
     pub async fn purge_expired(&self) -> Result<u64> {
-        self.purge_expired_at(crate::token::now()).await
+        self.purge_expired_at(crate::clock::now()).await
     }
 
     /// [`Store::purge_expired`] with an injected clock.
@@ -574,7 +582,7 @@ impl Store {
     /// Atomically counts a failure: starts over when `decay` says so (a count below
     /// `max_failures` whose last failure is `reset_after` or more seconds old), and extends
     /// `locked_until` to at least `lock_for(failures)` from now (never past `LOCKED_FOREVER`).
-    /// `lock_for(n)` must be constant for `n >= throttle::MAX_FAILURES_CEILING`.
+    /// `lock_for(n)` must be constant for `n >= MAX_FAILURES_CEILING`.
     pub async fn throttle_fail(
         &self,
         key: &str,

@@ -3,17 +3,10 @@
 
 use sha2::Digest;
 
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::store::{Attempt, Counter, Decay, Store, THROTTLE_RETENTION};
-use crate::token;
-
-/// The highest `max_failures` allowed, and the hard ceiling of the schedule (RL-1: at most 100
-/// consecutive failures per key): from this count on a key stays locked until `reset`.
-pub const MAX_FAILURES_CEILING: i64 = 100;
-
-/// The `locked_until` of a key locked until `reset` (2^53 - 1 seconds since the epoch, so it is
-/// exact in every host language and in Redis' Lua). No lock ends later.
-pub const LOCKED_FOREVER: i64 = (1 << 53) - 1;
+pub use crate::store::{LOCKED_FOREVER, MAX_FAILURES_CEILING};
 
 /// A throttle key for `id` (a subject, a login) within a context such as the client's IP address:
 /// `<kind>:<id length>:<id>:<context>` (the length keeps every id/context pair apart), or
@@ -141,7 +134,7 @@ impl Throttle {
 
     /// Fails with `rate_limited` (and the seconds to wait) while `key` is locked.
     pub async fn check(&self, key: &str) -> Result<()> {
-        self.check_at(key, token::now()).await
+        self.check_at(key, clock::now()).await
     }
 
     /// `check` at `now` (seconds since the epoch).
@@ -157,7 +150,7 @@ impl Throttle {
 
     /// Records a failure; returns the counter (failures so far, locked until).
     pub async fn fail(&self, key: &str) -> Result<Counter> {
-        self.fail_at(key, token::now()).await
+        self.fail_at(key, clock::now()).await
     }
 
     /// `fail` at `now` (seconds since the epoch).
@@ -173,7 +166,7 @@ impl Throttle {
     /// attempts cannot all pass before any is counted (as `check` then `fail` can). Call `reset`
     /// after a success.
     pub async fn attempt(&self, key: &str) -> Result<Counter> {
-        self.attempt_at(key, token::now()).await
+        self.attempt_at(key, clock::now()).await
     }
 
     /// `attempt` at `now` (seconds since the epoch).

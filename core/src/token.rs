@@ -3,7 +3,6 @@
 //! allowlist (JWT-12), and `typ` enforced so token kinds never substitute for each other (JWT-13).
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value};
@@ -22,12 +21,8 @@ pub const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jt
 /// The largest leeway accepted: clock skew, not a grace period.
 pub const MAX_LEEWAY: u64 = 300;
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+/// Seconds since the Unix epoch (kept here for the bindings and tests that call `token::now`).
+pub use crate::clock::now;
 
 /// Where verification keys come from.
 #[derive(Clone, Debug)]

@@ -95,240 +95,45 @@ impl fmt::Debug for RedisStore {
 /// KEYS: session, first refresh token, subject set.
 /// ARGV: ttl, zset score, wall now, id, subject, audience, claims, meta, created_at,
 /// last_used_at, expires_at, idle_ttl, generation, revoked_at ('' = none), issuer.
-static CREATE_SESSION: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
-  return 0
-end
-local ttl = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], 'id', ARGV[4], 'subject', ARGV[5], 'audience', ARGV[6],
-  'claims', ARGV[7], 'meta', ARGV[8], 'created_at', ARGV[9], 'last_used_at', ARGV[10],
-  'expires_at', ARGV[11], 'idle_ttl', ARGV[12], 'generation', ARGV[13], 'issuer', ARGV[15])
-if ARGV[14] ~= '' then
-  redis.call('HSET', KEYS[1], 'revoked_at', ARGV[14])
-end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('HSET', KEYS[2], 'sid', ARGV[4], 'gen', ARGV[13])
-redis.call('EXPIRE', KEYS[2], ttl)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
-if redis.call('TTL', KEYS[3]) < ttl then
-  redis.call('EXPIRE', KEYS[3], ttl)
-end
-return 1
-"#,
-    )
-});
+static CREATE_SESSION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/create_session.lua")));
 
 /// KEYS: presented token, new token. ARGV: key prefix, now, grace, issuer, audience.
 /// Returns {status, flat session hash (rotated/graced) or {}}. The decision is
 /// `store::rotation_step`; the binding (RT-8) is compared before anything is written.
-static ROTATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local row = redis.call('HMGET', KEYS[1], 'sid', 'gen', 'used_at')
-if not row[1] then
-  return {'unknown', {}}
-end
-local skey = ARGV[1] .. 'session:' .. row[1]
-if redis.call('EXISTS', skey) == 0 then
-  return {'unknown', {}}
-end
-local s = redis.call('HMGET', skey, 'revoked_at', 'expires_at', 'last_used_at', 'idle_ttl',
-  'generation', 'issuer', 'audience')
-if (s[6] or '') ~= ARGV[4] then
-  return {'wrong_issuer', {}}
-end
-if s[7] ~= ARGV[5] then
-  return {'wrong_audience', {}}
-end
-local now = tonumber(ARGV[2])
-local grace = tonumber(ARGV[3])
-if s[1] then
-  return {'revoked', {}}
-end
-if now >= tonumber(s[2]) or now - tonumber(s[3]) > tonumber(s[4]) then
-  return {'expired', {}}
-end
-local sgen = tonumber(s[5])
-local tgen = tonumber(row[2])
-local pttl = redis.call('PTTL', skey)
-local function store_token(gen)
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'sid', row[1], 'gen', gen)
-  if pttl > 0 then
-    redis.call('PEXPIRE', KEYS[2], pttl)
-  end
-end
-if not row[3] and tgen == sgen then
-  local ng = string.format('%d', sgen + 1)
-  redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
-  store_token(ng)
-  redis.call('HSET', skey, 'generation', ng, 'last_used_at', ARGV[2])
-  return {'rotated', redis.call('HGETALL', skey)}
-end
-if row[3] and grace > 0 and now - tonumber(row[3]) <= grace and tgen == sgen - 1 then
-  store_token(s[5])
-  redis.call('HSET', skey, 'last_used_at', ARGV[2])
-  return {'graced', redis.call('HGETALL', skey)}
-end
-redis.call('HSET', skey, 'revoked_at', ARGV[2])
-return {'reused', {}}
-"#,
-    )
-});
+static ROTATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/rotate.lua")));
 
 /// KEYS: a refresh token. ARGV: key prefix, now, issuer, audience. Revokes the token's session
 /// when it is bound to the caller and not yet revoked; returns 1 then.
-static REVOKE_BY_TOKEN: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local sid = redis.call('HGET', KEYS[1], 'sid')
-if not sid then
-  return 0
-end
-local skey = ARGV[1] .. 'session:' .. sid
-local s = redis.call('HMGET', skey, 'id', 'revoked_at', 'issuer', 'audience')
-if not s[1] or s[2] or (s[3] or '') ~= ARGV[3] or s[4] ~= ARGV[4] then
-  return 0
-end
-redis.call('HSET', skey, 'revoked_at', ARGV[2])
-return 1
-"#,
-    )
-});
+static REVOKE_BY_TOKEN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/revoke_by_token.lua")));
 
 /// One step of a purge. ARGV: key prefix, cursor, scan count, cutoff (now minus the margin).
 /// Deletes sessions that ended before the cutoff (and drops them from their subject's set) and
 /// one-time tokens used or expired before it; their refresh tokens expire on their own (a token
 /// whose session is gone is unknown). Returns {next cursor, keys removed}.
-static PURGE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local cutoff = tonumber(ARGV[4])
-local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1] .. '*', 'COUNT', tonumber(ARGV[3]))
-local removed = 0
-local ns = string.len(ARGV[1])
-for _, key in ipairs(r[2]) do
-  local rest = string.sub(key, ns + 1)
-  if string.sub(rest, 1, 8) == 'session:' then
-    local s = redis.call('HMGET', key, 'subject', 'revoked_at', 'expires_at', 'last_used_at',
-      'idle_ttl', 'id')
-    if s[6] and ((s[2] and tonumber(s[2]) <= cutoff) or tonumber(s[3]) <= cutoff
-        or tonumber(s[4]) + tonumber(s[5]) < cutoff) then
-      redis.call('DEL', key)
-      redis.call('ZREM', ARGV[1] .. 'subject:' .. s[1], s[6])
-      removed = removed + 1
-    end
-  elseif string.sub(rest, 1, 8) == 'onetime:' then
-    local o = redis.call('HMGET', key, 'used_at', 'expires_at')
-    if (o[1] and tonumber(o[1]) <= cutoff) or (o[2] and tonumber(o[2]) <= cutoff) then
-      redis.call('DEL', key)
-      removed = removed + 1
-    end
-  end
-end
-return {r[1], removed}
-"#,
-    )
-});
+static PURGE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/purge.lua")));
 
 /// KEYS: session. ARGV: now. Returns 1 when this call revoked it.
-static REVOKE_SESSION: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'revoked_at') == 1 then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1])
-return 1
-"#,
-    )
-});
+static REVOKE_SESSION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/revoke_session.lua")));
 
 /// KEYS: subject set. ARGV: key prefix, now. Returns how many sessions this call revoked.
-static REVOKE_SUBJECT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local skey = ARGV[1] .. 'session:' .. id
-  if redis.call('EXISTS', skey) == 0 then
-    redis.call('ZREM', KEYS[1], id)
-  elseif redis.call('HEXISTS', skey, 'revoked_at') == 0 then
-    redis.call('HSET', skey, 'revoked_at', ARGV[2])
-    n = n + 1
-  end
-end
-return n
-"#,
-    )
-});
+static REVOKE_SUBJECT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/revoke_subject.lua")));
 
 /// KEYS: subject set. ARGV: key prefix. Returns every stored session of the subject (flat
 /// hashes); the caller filters by activity and sorts, as `memory.rs` does.
-static LIST_SESSIONS: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local h = redis.call('HGETALL', ARGV[1] .. 'session:' .. id)
-  if #h == 0 then
-    redis.call('ZREM', KEYS[1], id)
-  else
-    out[#out + 1] = h
-  end
-end
-return out
-"#,
-    )
-});
+static LIST_SESSIONS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/list_sessions.lua")));
 
 /// KEYS: one-time token. ARGV: subject, purpose, expires_at, ttl, has data ('1'/'0'), data.
-static INSERT_ONE_TIME: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'subject', ARGV[1], 'purpose', ARGV[2], 'expires_at', ARGV[3])
-if ARGV[5] == '1' then
-  redis.call('HSET', KEYS[1], 'data', ARGV[6])
-end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-return 1
-"#,
-    )
-});
+static INSERT_ONE_TIME: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/insert_one_time.lua")));
 
 /// KEYS: one-time token. ARGV: purpose, now. Returns {status, {subject, has data, data}}.
-static CONSUME_ONE_TIME: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local r = redis.call('HMGET', KEYS[1], 'subject', 'purpose', 'data', 'expires_at', 'used_at')
-if not r[1] or not r[2] or not r[4] then
-  return {'unknown', {}}
-end
-if r[2] ~= ARGV[1] then
-  return {'wrong_purpose', {}}
-end
-if r[5] then
-  return {'used', {}}
-end
-if tonumber(ARGV[2]) >= tonumber(r[4]) then
-  return {'expired', {}}
-end
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'used_at', ARGV[2])
-end
-if r[3] then
-  return {'consumed', {r[1], '1', r[3]}}
-end
-return {'consumed', {r[1], '0', ''}}
-"#,
-    )
-});
+static CONSUME_ONE_TIME: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/consume_one_time.lua")));
 
 /// One failure or attempt, counted and locked in one atomic step (the rule of `memory.rs`).
 /// KEYS: counter. ARGV: now, reset_after, max_failures, check (1: count nothing while locked, as
@@ -338,235 +143,56 @@ return {'consumed', {r[1], '0', ''}}
 /// reset_after old starts over; from max_failures on it never does, and the key is kept for
 /// THROTTLE_RETENTION after its lock ends (the rule `purge_expired` applies in SQL).
 /// Returns {counted (1/0), failures, last_failure_at, locked_until}.
-static THROTTLE_STEP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local r = redis.call('HMGET', KEYS[1], 'failures', 'last_failure_at', 'locked_until')
-local failures = tonumber(r[1] or '0') or 0
-local last = tonumber(r[2] or '0') or 0
-local locked = tonumber(r[3] or '0') or 0
-local now = tonumber(ARGV[1])
-local reset_after = tonumber(ARGV[2])
-local max_failures = tonumber(ARGV[3])
-if ARGV[4] == '1' and locked > now then
-  return {0, failures, last, locked}
-end
-if failures > 0 and (now - last < reset_after or failures >= max_failures) then
-  failures = failures + 1
-else
-  failures = 1
-end
-local lock = tonumber(ARGV[8 + math.min(failures, #ARGV - 8)])
-if lock > 0 then
-  locked = math.max(locked, math.min(now + lock, tonumber(ARGV[5])))
-end
-redis.call('HSET', KEYS[1], 'failures', string.format('%d', failures), 'last_failure_at', ARGV[1],
-  'locked_until', string.format('%d', locked))
-local max_ttl = tonumber(ARGV[7])
-local keep = math.min(math.max(locked - now, reset_after), max_ttl) + tonumber(ARGV[6])
-if failures >= max_failures then
-  keep = math.min(math.max(locked - now, 0) + tonumber(ARGV[8]), max_ttl + tonumber(ARGV[6]))
-end
-if redis.call('TTL', KEYS[1]) < keep then
-  redis.call('EXPIRE', KEYS[1], keep)
-end
-return {1, failures, now, locked}
-"#,
-    )
-});
+static THROTTLE_STEP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/throttle_step.lua")));
 
 /// KEYS: factor, recovery codes. Returns {flat factor hash or {}, unused recovery codes}.
-static MFA_GET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then
-  return {{}, 0}
-end
-local n = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
-  if v == '-' then
-    n = n + 1
-  end
-end
-return {h, n}
-"#,
-    )
-});
+static MFA_GET: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/mfa_get.lua")));
 
 /// KEYS: factor. ARGV: pending secret, its expiry.
-static MFA_BEGIN: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'last_step', '-1')
-end
-redis.call('HSET', KEYS[1], 'pending_secret', ARGV[1], 'pending_expires_at', ARGV[2])
-return 1
-"#,
-    )
-});
+static MFA_BEGIN: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_begin.lua")));
 
 /// KEYS: factor, recovery codes. ARGV: expected pending secret, secret, step, now, code hashes...
-static MFA_CONFIRM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local p = redis.call('HMGET', KEYS[1], 'pending_secret', 'pending_expires_at')
-if not p[1] or p[1] ~= ARGV[1] or not p[2] or tonumber(p[2]) <= tonumber(ARGV[4]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'secret', ARGV[2], 'last_step', ARGV[3], 'confirmed_at', ARGV[4],
-  'last_used_at', ARGV[4])
-redis.call('HDEL', KEYS[1], 'pending_secret', 'pending_expires_at')
-redis.call('DEL', KEYS[2])
-for i = 5, #ARGV do
-  redis.call('HSET', KEYS[2], ARGV[i], '-')
-end
-return 1
-"#,
-    )
-});
+static MFA_CONFIRM: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_confirm.lua")));
 
 /// KEYS: factor. ARGV: expected secret, secret to store, step, now. Returns 1 when accepted.
-static MFA_ACCEPT_STEP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local r = redis.call('HMGET', KEYS[1], 'secret', 'last_step')
-if not r[1] or r[1] ~= ARGV[1] or tonumber(r[2] or '-1') >= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'secret', ARGV[2], 'last_step', ARGV[3], 'last_used_at', ARGV[4])
-return 1
-"#,
-    )
-});
+static MFA_ACCEPT_STEP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_accept_step.lua")));
 
 /// KEYS: recovery codes. ARGV: code hash, now. Returns {status, unused codes left}.
-static MFA_USE_CODE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if not v then
-  return {'unknown', 0}
-end
-if v ~= '-' then
-  return {'used', 0}
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local n = 0
-for _, x in ipairs(redis.call('HVALS', KEYS[1])) do
-  if x == '-' then
-    n = n + 1
-  end
-end
-return {'consumed', n}
-"#,
-    )
-});
+static MFA_USE_CODE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_use_code.lua")));
 
 /// KEYS: factor, recovery codes. ARGV: code hashes... Returns 0 without a confirmed factor.
-static MFA_REPLACE_CODES: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if not redis.call('HGET', KEYS[1], 'secret') then
-  return 0
-end
-redis.call('DEL', KEYS[2])
-for i = 1, #ARGV do
-  redis.call('HSET', KEYS[2], ARGV[i], '-')
-end
-return 1
-"#,
-    )
-});
+static MFA_REPLACE_CODES: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_replace_codes.lua")));
 
 /// KEYS: factor, recovery codes. Returns 1 when a factor (or pending enrollment) was removed.
-static MFA_DELETE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local n = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2])
-return n
-"#,
-    )
-});
+static MFA_DELETE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/mfa_delete.lua")));
 
 /// KEYS: account, login. ARGV: subject, login, has hash ('1'/'0'), hash, verified_at ('' =
 /// none), disabled_at ('' = none), claims, created_at, updated_at.
 /// Returns 'ok', 'exists' (the login is taken) or 'collision' (the subject exists).
-static ACCOUNT_INSERT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return 'exists'
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 'collision'
-end
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'subject', ARGV[1], 'login', ARGV[2], 'claims', ARGV[7],
-  'created_at', ARGV[8], 'updated_at', ARGV[9])
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'password_hash', ARGV[4])
-end
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[1], 'verified_at', ARGV[5])
-end
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[1], 'disabled_at', ARGV[6])
-end
-return 'ok'
-"#,
-    )
-});
+static ACCOUNT_INSERT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/account_insert.lua")));
 
 /// KEYS: login. ARGV: key prefix. Returns the flat account hash, or {} when the login is unknown.
-static ACCOUNT_FIND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local subject = redis.call('GET', KEYS[1])
-if not subject then
-  return {}
-end
-return redis.call('HGETALL', ARGV[1] .. 'account:' .. subject)
-"#,
-    )
-});
+static ACCOUNT_FIND: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/account_find.lua")));
 
 /// KEYS: account. ARGV: field ('password_hash', 'claims', 'verified_at' or 'disabled_at'),
 /// mode ('set': store the value; 'del': remove the field; 'once': store it unless present),
 /// value, now. Returns the flat account hash after the change, {} when the account is unknown.
-static ACCOUNT_UPDATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {}
-end
-if ARGV[2] == 'del' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-elseif ARGV[2] == 'set' or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
-return redis.call('HGETALL', KEYS[1])
-"#,
-    )
-});
+static ACCOUNT_UPDATE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/account_update.lua")));
 
 /// KEYS: account. ARGV: expected hash, new hash, now. Returns 1 when the hash was still the
 /// expected one and is replaced.
-static ACCOUNT_REPLACE_HASH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-local current = redis.call('HGET', KEYS[1], 'password_hash')
-if not current or current ~= ARGV[1] then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'password_hash', ARGV[2], 'updated_at', ARGV[3])
-return 1
-"#,
-    )
-});
+static ACCOUNT_REPLACE_HASH: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/account_replace_hash.lua")));
 
 // ---------------------------------------------------------------------------------------------
 // URL handling and errors.
@@ -884,7 +510,7 @@ impl RedisStore {
 
     pub async fn create_session(&self, session: &SessionRecord, token_hash: &str) -> Result<()> {
         let keep = ttl(session.expires_at.saturating_sub(session.created_at));
-        let wall = crate::token::now();
+        let wall = crate::clock::now();
         let mut inv = CREATE_SESSION.prepare_invoke();
         inv.key(self.key("session", &session.id))
             .key(self.key("refresh", token_hash))
@@ -1044,7 +670,7 @@ impl RedisStore {
         data: Option<&Value>,
         expires_at: i64,
     ) -> Result<()> {
-        let keep = ttl(expires_at.saturating_sub(crate::token::now()));
+        let keep = ttl(expires_at.saturating_sub(crate::clock::now()));
         let data = data.map(to_json).transpose()?;
         let mut inv = INSERT_ONE_TIME.prepare_invoke();
         inv.key(self.key("onetime", hash))
@@ -1143,16 +769,14 @@ impl RedisStore {
     ) -> Result<Attempt> {
         // The whole schedule goes to the script so that checking, counting and locking are one
         // atomic step; `lock_for` is constant from the ceiling on.
-        let schedule: Vec<i64> = (1..=crate::throttle::MAX_FAILURES_CEILING)
-            .map(lock_for)
-            .collect();
+        let schedule: Vec<i64> = (1..=super::MAX_FAILURES_CEILING).map(lock_for).collect();
         let mut inv = THROTTLE_STEP.prepare_invoke();
         inv.key(self.key("throttle", key))
             .arg(now)
             .arg(decay.reset_after)
             .arg(decay.max_failures)
             .arg(i64::from(check))
-            .arg(crate::throttle::LOCKED_FOREVER)
+            .arg(super::LOCKED_FOREVER)
             .arg(RETAIN)
             .arg(MAX_TTL)
             .arg(super::THROTTLE_RETENTION);
