@@ -104,9 +104,8 @@ class Case:
             s, old, new = v["replace"]
             return self.value(s).replace(old, new)
         if "totp" in v or "wrong_totp" in v:
-            code = TOTP.code(
-                self.saved[v.get("totp", v.get("wrong_totp"))]["secret"], now=self.base + v["at"]
-            )
+            name = str(v["totp"] if "totp" in v else v["wrong_totp"])
+            code = TOTP.code(self.saved[name]["secret"], now=self.base + v["at"])
             return code if "totp" in v else f"{(int(code) + 1) % 1_000_000:06d}"
         return {k: self.value(x) for k, x in v.items()}
 
@@ -215,13 +214,13 @@ class Case:
             self.saved[step["save"]] = token
             return {"issued": True}
         if op in ("consume", "peek"):
-            call = self.one_time.consume if op == "consume" else self.one_time.peek
-            subject, data = await call(self.arg(step, "token"), self.arg(step, "purpose"), now=now)
+            look = self.one_time.consume if op == "consume" else self.one_time.peek
+            subject, data = await look(self.arg(step, "token"), self.arg(step, "purpose"), now=now)
             return {"subject": subject, "data": data}
         # Throttle
         if op in ("fail", "attempt"):
-            call = throttle.fail if op == "fail" else throttle.attempt
-            return self.counter(step, await call(self.arg(step, "key"), now=now))
+            count = throttle.fail if op == "fail" else throttle.attempt
+            return self.counter(step, await count(self.arg(step, "key"), now=now))
         if op == "check":
             return await throttle.check(self.arg(step, "key"), now=now)
         if op == "reset":
@@ -273,9 +272,9 @@ class Case:
             Throttle(self.store, **step["options"])
             return {"ok": True}
         if op == "new_mfa":
-            options = {k: step[k] for k in ("enrollment_ttl",) if k in step}
+            ttl = {"enrollment_ttl": step["enrollment_ttl"]} if "enrollment_ttl" in step else {}
             keys = self.value(step["keys"])
-            return {"key_ids": len(Mfa(self.store, TOTP, keys, **options).key_ids)}
+            return {"key_ids": len(Mfa(self.store, TOTP, keys, **ttl).key_ids)}
         if op == "open_store":
             await Store.open(self.arg(step, "url"))
             return {"ok": True}
