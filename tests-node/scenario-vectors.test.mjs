@@ -15,6 +15,7 @@ const LOCKED_FOREVER = 2 ** 53 - 1
 const REFRESH = /^prt_[A-Za-z0-9_-]{43}$/
 const ONE_TIME = /^pot_[A-Za-z0-9_-]{43}$/
 const RECOVERY = /^[0-9a-hjkmnp-tv-z]{6}(-[0-9a-hjkmnp-tv-z]{6}){3}$/
+const LISTED = ['claims', 'createdAt', 'expiresAt', 'lastUsedAt', 'meta', 'sessionId', 'subject']
 const MFA_THROTTLE = { base_delay: 600, max_delay: 600 }
 
 /** camelCase keys of a vectors' snake_case options object. */
@@ -99,8 +100,10 @@ class Case {
     }
     const claims = tokens.verify(pair.accessToken)
     assert.equal(claims.sid, pair.sessionId)
+    assert.ok(!this.seen.has(claims.jti), 'a fresh jti')
+    this.seen.add(claims.jti)
     claims.sid = this.labels.get(pair.sessionId) ?? '?'
-    const out = { session: claims.sid, sub: claims.sub, expires_in: pair.expiresIn, refresh_expires_at: rel(pair.refreshExpiresAt, this.base) }
+    const out = { session: claims.sid, sub: claims.sub, expires_in: pair.expiresIn, access_lifetime: claims.exp - claims.iat, refresh_expires_at: rel(pair.refreshExpiresAt, this.base) }
     const want = step.expect ?? {}
     if (want.claims) out.claims = Object.fromEntries(Object.keys(want.claims).filter((k) => k in claims).map((k) => [k, claims[k]]))
     return Object.fromEntries(Object.keys(want).filter((k) => k in out).map((k) => [k, out[k]]))
@@ -151,8 +154,13 @@ class Case {
         return await sessions.revokeRefreshToken(this.arg(step, 'token'))
       case 'is_active':
         return await sessions.isActive(this.arg(step, 'session'), { now })
-      case 'list':
-        return (await sessions.list(subject)).map((s) => ({
+      case 'list': {
+        const listed = await sessions.list(subject)
+        for (const s of listed) {
+          assert.deepEqual(Object.keys(s).sort(), LISTED)
+          assert.equal(s.subject, subject)
+        }
+        return listed.map((s) => ({
           session: this.labels.get(s.sessionId) ?? '?',
           created_at: rel(s.createdAt, this.base),
           last_used_at: rel(s.lastUsedAt, this.base),
@@ -160,6 +168,7 @@ class Case {
           claims: s.claims,
           meta: s.meta,
         }))
+      }
       case 'purge':
         return { removed: (await this.store.purgeExpired({ now })) > 0 }
       // One-time tokens

@@ -37,6 +37,7 @@ LOCKED_FOREVER = 2**53 - 1
 REFRESH = re.compile(r"prt_[A-Za-z0-9_-]{43}")
 ONE_TIME = re.compile(r"pot_[A-Za-z0-9_-]{43}")
 RECOVERY = re.compile(r"[0-9a-hjkmnp-tv-z]{6}(-[0-9a-hjkmnp-tv-z]{6}){3}")
+LISTED = {"session_id", "subject", "created_at", "last_used_at", "expires_at", "claims", "meta"}
 MFA_THROTTLE = {"base_delay": 600, "max_delay": 600}
 
 
@@ -130,12 +131,14 @@ class Case:
                 "session_id": pair.session_id,
             }
         claims = tokens.verify(pair.access_token)
-        assert claims["sid"] == pair.session_id
+        assert claims["sid"] == pair.session_id and claims["jti"] not in self.seen, "a fresh jti"
+        self.seen.add(claims["jti"])
         claims["sid"] = self.labels.get(pair.session_id, "?")
         out: dict[str, Any] = {
             "session": claims["sid"],
             "sub": claims["sub"],
             "expires_in": pair.expires_in,
+            "access_lifetime": claims["exp"] - claims["iat"],
             "refresh_expires_at": rel(pair.refresh_expires_at, self.base),
         }
         want = step.get("expect")
@@ -192,6 +195,9 @@ class Case:
         if op == "is_active":
             return await sessions.is_active(self.arg(step, "session"), now=now)
         if op == "list":
+            listed = await sessions.list(self.arg(step, "subject"))
+            for s in listed:
+                assert set(s) == LISTED and s["subject"] == self.arg(step, "subject"), s
             return [
                 {
                     "session": self.labels.get(s["session_id"], "?"),
@@ -199,7 +205,7 @@ class Case:
                     "claims": s["claims"],
                     "meta": s["meta"],
                 }
-                for s in await sessions.list(self.arg(step, "subject"))
+                for s in listed
             ]
         if op == "purge":
             return {"removed": await self.store.purge_expired(now=now) > 0}

@@ -309,6 +309,9 @@ impl Case {
             .verify(&pair.access_token, &VerifyOptions::default())
             .unwrap();
         assert_eq!(claims["sid"], json!(pair.session_id));
+        let jti = claims["jti"].as_str().unwrap().to_owned();
+        assert!(self.seen.insert(jti), "a fresh jti");
+        let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
         let label = self
             .labels
             .get(&pair.session_id)
@@ -317,6 +320,7 @@ impl Case {
         claims.insert("sid".into(), json!(label));
         let mut out = json!({
             "session": label, "sub": claims["sub"], "expires_in": pair.expires_in,
+            "access_lifetime": lifetime,
             "refresh_expires_at": rel(Some(pair.refresh_expires_at), self.base),
         });
         let want = step["expect"].as_object().cloned().unwrap_or_default();
@@ -404,6 +408,7 @@ impl Case {
                     .await?
                     .into_iter()
                     .map(|s| {
+                        assert_eq!(s.subject, subject);
                         json!({
                             "session": self.labels.get(&s.session_id).cloned().unwrap_or_else(|| "?".into()),
                             "created_at": rel(Some(s.created_at), self.base),
