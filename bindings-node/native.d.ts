@@ -119,12 +119,18 @@ export declare class Mfa {
 /** Single-use, purpose-bound tokens. */
 export declare class OneTimeTokens {
   constructor(store: Store)
-  /** Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600). */
-  issue(subject: string, purpose: string, ttl?: number | undefined | null, data?: any | undefined | null): Promise<string>
-  /** Consumes `token` for `purpose`, once. */
-  consume(token: string, purpose: string): Promise<Consumed>
-  /** What `consume` would resolve to now, without spending the token (the same errors). */
-  peek(token: string, purpose: string): Promise<Consumed>
+  /**
+   * Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600)
+   * from `now` (seconds; default: the system clock).
+   */
+  issue(subject: string, purpose: string, ttl?: number | undefined | null, data?: any | undefined | null, now?: number | undefined | null): Promise<string>
+  /** Consumes `token` for `purpose`, once; `now` (seconds) injects the clock. */
+  consume(token: string, purpose: string, now?: number | undefined | null): Promise<Consumed>
+  /**
+   * What `consume` would resolve to at `now` (seconds; default: the system clock), without
+   * spending the token (the same errors).
+   */
+  peek(token: string, purpose: string, now?: number | undefined | null): Promise<Consumed>
 }
 
 /** Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). */
@@ -215,10 +221,16 @@ export declare class RemoteKeySet {
 /** Sessions with refresh-token rotation and reuse detection. */
 export declare class Sessions {
   constructor(store: Store, tokens: Tokens, options?: SessionsOptions | undefined | null)
-  /** Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`. */
-  start(subject: string, claims?: any | undefined | null, meta?: any | undefined | null): Promise<TokenPair>
-  /** Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`. */
-  refresh(refreshToken: string): Promise<TokenPair>
+  /**
+   * Starts a session; `claims` go into every access token of the session, `meta` is kept for
+   * `list`; `now` (seconds) injects the clock the session's lifetimes start from.
+   */
+  start(subject: string, claims?: any | undefined | null, meta?: any | undefined | null, now?: number | undefined | null): Promise<TokenPair>
+  /**
+   * Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
+   * `now` (seconds) injects the clock.
+   */
+  refresh(refreshToken: string, now?: number | undefined | null): Promise<TokenPair>
   /**
    * Revokes the session of a refresh token (logout when the access token has expired); false
    * for an unknown token, a session already revoked or one of another issuer or audience.
@@ -236,8 +248,11 @@ export declare class Sessions {
   revokeAll(subject: string): Promise<number>
   /** Active sessions of `subject`, newest first. */
   list(subject: string): Promise<Array<SessionInfo>>
-  /** Whether a session is usable (not revoked, not expired). */
-  isActive(sessionId: string): Promise<boolean>
+  /**
+   * Whether a session is usable (not revoked, not expired) at `now` (seconds; default: the
+   * system clock).
+   */
+  isActive(sessionId: string, now?: number | undefined | null): Promise<boolean>
 }
 
 /** The sign-in flow. */
@@ -281,15 +296,19 @@ export declare class Store {
 /** Failure counters with exponential backoff and a lockout ceiling. */
 export declare class Throttle {
   constructor(store: Store, options?: ThrottleOptions | undefined | null)
-  /** Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked. */
-  check(key: string): Promise<void>
-  /** Records a failure. */
-  fail(key: string): Promise<FailureCount>
+  /**
+   * Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked at `now`
+   * (seconds; default: the system clock).
+   */
+  check(key: string, now?: number | undefined | null): Promise<void>
+  /** Records a failure at `now` (seconds; default: the system clock). */
+  fail(key: string, now?: number | undefined | null): Promise<FailureCount>
   /**
    * Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
-   * otherwise counts it as a failure right away (call `reset` after a success).
+   * otherwise counts it as a failure right away (call `reset` after a success). `now`
+   * (seconds) injects the clock.
    */
-  attempt(key: string): Promise<FailureCount>
+  attempt(key: string, now?: number | undefined | null): Promise<FailureCount>
   /** Clears the counter after a success. */
   reset(key: string): Promise<void>
 }

@@ -1,7 +1,9 @@
 // The store-backed TOTP second factor (DESIGN.md §4 Mfa, §5 errors, §7 OTP-2/OTP-5/OTP-7/RL-1):
-// `Mfa`, `MfaEnrollment` and `Throttle.attempt` over every store backend (memory, SQLite in a
-// temporary file, PostgreSQL and Redis, each test on a fresh polyauth_namespace). Mirrors the core
-// conformance suite core/tests/mfa.rs.
+// what Node hands back (MfaEnrollment, inspect output, Buffers and numbers, TypeErrors),
+// concurrency, SQL rows tampered with on each backend, durability, otplib interop and the event
+// loop. The scenarios (enrollment, replay, recovery codes, re-enrollment, disable, throttling, key
+// rotation, bad input) are vectors/mfa.json and errors.json, run by scenario-vectors.test.mjs on
+// every backend.
 //
 // Clock discipline: every test injects `now` (a step start + 1 s, so codes for `now + 30 k` are
 // exact) and never mixes it with the real clock for one subject — a failure recorded at an
@@ -37,8 +39,6 @@ function stepStart() {
 }
 
 const codeAt = (secret, t) => TOTP.code(secret, { now: t })
-/** A well-formed code that is not `code`. */
-const otherCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
 const expectErr = (fn, code, message) => expectCode(PolyauthError, fn, code, message)
 
 /**
@@ -136,34 +136,13 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         return store
       }
 
-      test('status({ now }); undecodable secrets are not counted, subjects without a factor are', async () => {
-        const store = await open()
-        const mfa = newMfa(store)
-        const subject = unique()
-        const now = stepStart()
-        const e = await mfa.beginEnrollment(subject, ACCOUNT, { now })
-        assert.equal((await mfa.status(subject, { now: now + 899 })).pending, true)
-        assert.equal((await mfa.status(subject, { now: now + 900 })).pending, false)
-        await mfa.confirm(subject, codeAt(e.secret, now), { now })
-        // A key that cannot decrypt the secret is the application's failure, not the user's.
-        const otherKey = newMfa(store, [NEW_KEY])
-        for (let i = 0; i < 8; i++) await expectErr(() => otherKey.verify(subject, codeAt(e.secret, now + 30), { now: now + 30 }), 'invalid_key')
-        assert.equal(await mfa.verify(subject, codeAt(e.secret, now + 30), { now: now + 30 }), Math.floor((now + 30) / 30))
-        // Without a factor, attempts are throttled like wrong codes: the throttle does not tell who has MFA.
-        const nobody = unique('nobody')
-        for (let i = 0; i < 6; i++) await expectErr(() => mfa.verify(nobody, '123456', { now }), 'totp_invalid')
-        await expectErr(() => mfa.verify(nobody, '123456', { now }), 'rate_limited')
-        await expectErr(() => mfa.confirm(nobody, '123456', { now }), 'rate_limited')
-      })
-
-      test('enrollment, confirmation, replay guard and the window (OTP-2)', async () => {
+      test('the enrollment object; inspect output never shows a secret (the flow is vectors/mfa.json)', async () => {
         const store = await open()
         const key = Mfa.generateKey()
         const mfa = newMfa(store, key)
         const s = unique()
         const now = stepStart()
         assert.deepEqual(await mfa.status(s), { enabled: false, pending: false, confirmedAt: null, lastUsedAt: null, recoveryCodesRemaining: 0 })
-
         const e = await mfa.beginEnrollment(s, ACCOUNT, { now })
         assert.ok(e instanceof MfaEnrollment)
         assert.match(e.secret, /^[A-Z2-7]{26,}$/)
@@ -185,41 +164,11 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         assert.ok(util.inspect(e).includes(String(e.expiresAt)))
         assert.ok(util.inspect(mfa).includes(mfa.keyIds[0]))
         assert.match(mfa.keyIds[0], /^[0-9a-f]{16}$/)
-
-        const pending = await mfa.status(s)
-        assert.equal(pending.enabled, false)
-        assert.equal(pending.pending, true)
-        const code = codeAt(e.secret, now)
-        await expectErr(() => mfa.verify(s, code, { now }), 'totp_invalid', 'verify before confirm')
-        await expectErr(() => mfa.confirm(s, otherCode(code), { now }), 'totp_invalid', 'wrong confirm code')
-        await expectErr(() => mfa.confirm(unique(), code, { now }), 'totp_invalid', 'confirm with nothing pending')
-
-        const codes = await mfa.confirm(s, code, { now })
-        assert.equal(codes.length, 10)
-        assert.equal(new Set(codes).size, 10)
-        for (const c of codes) assert.match(c, RECOVERY_RE)
-        assert.deepEqual(await mfa.status(s), { enabled: true, pending: false, confirmedAt: now, lastUsedAt: now, recoveryCodesRemaining: 10 })
-        await expectErr(() => mfa.confirm(s, code, { now }), 'totp_invalid', 'confirm again: nothing pending')
-
-        // The confirming code is spent.
-        await expectErr(() => mfa.verify(s, code, { now }), 'totp_replayed', 'the confirming code')
-        // The next step's code works once.
-        const next = codeAt(e.secret, now + 30)
-        assert.equal(await mfa.verify(s, next, { now: now + 30 }), Math.floor((now + 30) / 30))
-        await expectErr(() => mfa.verify(s, next, { now: now + 31 }), 'totp_replayed', 'same code twice')
-        // Step T-1 is inside the window at T, but older than the last accepted step.
-        const later = codeAt(e.secret, now + 60)
-        assert.equal(await mfa.verify(s, later, { now: now + 60 }), Math.floor((now + 60) / 30))
-        await expectErr(() => mfa.verify(s, next, { now: now + 60 }), 'totp_replayed', 'T-1 after T')
-        const st = await mfa.status(s)
-        assert.equal(st.lastUsedAt, now + 60)
-        assert.equal(st.confirmedAt, now)
-        // Out of the window: invalid, not replayed.
-        await expectErr(() => mfa.verify(s, codeAt(e.secret, now + 300), { now: now + 90 }), 'totp_invalid', 'a future code outside the window')
-        // Another subject is unaffected.
-        await expectErr(() => mfa.verify(unique(), codeAt(e.secret, now + 90), { now: now + 90 }), 'totp_invalid', 'a subject without a factor')
-        // The window's next step is still usable.
-        assert.equal(await mfa.verify(s, codeAt(e.secret, now + 90), { now: now + 90 }), Math.floor((now + 90) / 30))
+        const codes = await mfa.confirm(s, codeAt(e.secret, now), { now })
+        assert.ok(Array.isArray(codes) && codes.every((c) => typeof c === 'string' && RECOVERY_RE.test(c)))
+        assert.deepEqual(await mfa.status(s, { now }), { enabled: true, pending: false, confirmedAt: now, lastUsedAt: now, recoveryCodesRemaining: 10 })
+        const err = await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now }).then(() => mfa.verifyRecoveryCode(s, codes[0], { now })), 'totp_replayed', 'a used recovery code')
+        assert.ok(!err.message.includes(codes[0]))
       })
 
       test('50 concurrent verifies of one code: one wins; 20 concurrent confirms: one wins', async () => {
@@ -248,223 +197,35 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
         assert.equal(await mfa.verifyRecoveryCode(s2, c.ok[0][0], { now }), 9)
       })
 
-      test('recovery codes are single use, forgiving in form, per subject, and regenerated (OTP-7)', async () => {
+      test('20 concurrent uses of one recovery code: one wins (the rest of OTP-7 is vectors/mfa.json)', async () => {
         const store = await open()
         const mfa = newMfa(store)
         const s = unique()
         const now = stepStart()
         const { codes } = await enrolled(mfa, s, now)
-        assert.equal(await mfa.verifyRecoveryCode(s, codes[0], { now }), 9)
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now }), 'totp_replayed', 'used code')
-        // Typed differently: upper case, spaces instead of dashes, padding; or no separators.
-        assert.equal(await mfa.verifyRecoveryCode(s, `  ${codes[1].toUpperCase().replaceAll('-', ' ')} `, { now }), 8)
-        assert.equal(await mfa.verifyRecoveryCode(s, codes[4].replaceAll('-', ''), { now }), 7)
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[1], { now }), 'totp_replayed', 'used code in its original form')
-        // Another subject's code is unknown here, and still works for its owner.
-        const other = unique()
-        const { codes: otherCodes } = await enrolled(mfa, other, now)
-        await expectErr(() => mfa.verifyRecoveryCode(s, otherCodes[0], { now }), 'totp_invalid', "another subject's code")
-        assert.equal(await mfa.verifyRecoveryCode(other, otherCodes[0], { now }), 9)
-        for (const bad of ['', 'not-a-code', '000000-000000-000000-00000u', `${codes[5]}0`, codes[5].slice(0, -1)]) {
-          await expectErr(() => mfa.verifyRecoveryCode(s, bad, { now }), 'totp_invalid', `recovery code ${JSON.stringify(bad)}`)
-        }
-        assert.equal((await mfa.status(s)).recoveryCodesRemaining, 7)
-        await unlock(store, s)
-
-        // Many concurrent uses of one code: one wins.
         const r = await race(20, () => mfa.verifyRecoveryCode(s, codes[2], { now }))
-        assert.deepEqual(r.ok, [6], 'exactly one concurrent use')
+        assert.deepEqual(r.ok, [9], 'exactly one concurrent use')
         assertErrorCodes(r.errors, ['totp_replayed', 'rate_limited'], 'concurrent recovery')
-        await unlock(store, s)
-
-        // Regeneration replaces every code.
-        const fresh = await mfa.regenerateRecoveryCodes(s)
-        assert.equal(fresh.length, 10)
-        assert.equal(new Set([...fresh, ...codes]).size, 20)
-        for (const c of fresh) assert.match(c, RECOVERY_RE)
-        assert.equal((await mfa.status(s)).recoveryCodesRemaining, 10)
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[3], { now }), 'totp_invalid', 'an old code after regeneration')
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now }), 'totp_invalid', 'an old used code after regeneration')
-        assert.equal(await mfa.verifyRecoveryCode(s, fresh[9], { now }), 9)
-        // Without a confirmed factor there is nothing to regenerate.
-        await expectErr(() => mfa.regenerateRecoveryCodes(unique()), 'invalid_input', 'regenerate for an unknown subject')
-        const pendingOnly = unique()
-        await mfa.beginEnrollment(pendingOnly, ACCOUNT, { now })
-        await expectErr(() => mfa.regenerateRecoveryCodes(pendingOnly), 'invalid_input', 'regenerate for a pending enrollment')
-        await expectErr(() => mfa.verifyRecoveryCode(pendingOnly, fresh[0], { now }), 'totp_invalid', 'recovery without a factor')
       })
 
-      test('re-enrollment keeps the old factor until confirmed; pending enrollments lapse; disable removes everything', async () => {
+      test('status defaults to the system clock; inspect shows enrollmentTtl (lapsing, re-enrollment and disable are vectors/mfa.json)', async () => {
         const store = await open()
-        const mfa = newMfa(store)
-        const s = unique()
-        const now = stepStart()
-        const { secret: oldSecret, codes: oldCodes } = await enrolled(mfa, s, now)
-        // A new enrollment does not disturb the confirmed factor until it is confirmed.
-        const e = await mfa.beginEnrollment(s, ACCOUNT, { now: now + 30 })
-        assert.notEqual(e.secret, oldSecret)
-        const st = await mfa.status(s)
-        assert.ok(st.enabled && st.pending, JSON.stringify(st))
-        assert.equal(st.recoveryCodesRemaining, 10)
-        await mfa.verify(s, codeAt(oldSecret, now + 30), { now: now + 30 })
-        assert.equal(await mfa.verifyRecoveryCode(s, oldCodes[9], { now: now + 30 }), 9)
-        // The old secret cannot confirm the new enrollment.
-        await expectErr(() => mfa.confirm(s, codeAt(oldSecret, now + 60), { now: now + 60 }), 'totp_invalid', 'confirm with the old secret')
-        const newCodes = await mfa.confirm(s, codeAt(e.secret, now + 60), { now: now + 60 })
-        assert.deepEqual(await mfa.status(s), { enabled: true, pending: false, confirmedAt: now + 60, lastUsedAt: now + 60, recoveryCodesRemaining: 10 })
-        await expectErr(() => mfa.verify(s, codeAt(oldSecret, now + 90), { now: now + 90 }), 'totp_invalid', 'the old secret is replaced')
-        await mfa.verify(s, codeAt(e.secret, now + 90), { now: now + 90 })
-        await expectErr(() => mfa.verifyRecoveryCode(s, oldCodes[0], { now: now + 90 }), 'totp_invalid', 'old recovery codes are replaced')
-        assert.equal(await mfa.verifyRecoveryCode(s, newCodes[0], { now: now + 90 }), 9)
-
-        // A pending enrollment lapses after enrollmentTtl (900 s by default): the last second
-        // before expiresAt still confirms, expiresAt itself does not.
-        // (Separate subjects: time only moves forward for each one.)
-        const [lapsed, lastSecond, shortLived] = [unique(), unique(), unique()]
-        const le = await mfa.beginEnrollment(lapsed, ACCOUNT, { now })
-        await expectErr(() => mfa.confirm(lapsed, codeAt(le.secret, now + 900), { now: now + 900 }), 'totp_invalid', 'confirm at expiresAt')
-        await expectErr(() => mfa.confirm(lapsed, codeAt(le.secret, now + 1000), { now: now + 1000 }), 'totp_invalid', 'confirm after expiresAt')
-        const ls = await mfa.beginEnrollment(lastSecond, ACCOUNT, { now })
-        assert.equal((await mfa.confirm(lastSecond, codeAt(ls.secret, now + 899), { now: now + 899 })).length, 10, 'confirm one second before expiresAt')
-        // With a custom enrollmentTtl.
         const short = newMfa(store, [OLD_KEY], { enrollmentTtl: 60 })
         assert.match(util.inspect(short), /enrollmentTtl: 60\b/)
-        const se = await short.beginEnrollment(shortLived, ACCOUNT, { now })
-        assert.equal(se.expiresAt, now + 60)
-        await expectErr(() => short.confirm(shortLived, codeAt(se.secret, now + 60), { now: now + 60 }), 'totp_invalid', 'confirm after a 60 s enrollmentTtl')
-        // status uses the real clock: an enrollment begun in the past has lapsed.
         const old = unique()
-        await short.beginEnrollment(old, ACCOUNT, { now: now - 3600 })
+        await short.beginEnrollment(old, ACCOUNT, { now: stepStart() - 3600 })
         assert.deepEqual(await short.status(old), { enabled: false, pending: false, confirmedAt: null, lastUsedAt: null, recoveryCodesRemaining: 0 })
-
-        // Disable removes everything.
-        assert.equal(await mfa.disable(s), true)
-        assert.equal(await mfa.disable(s), false, 'nothing left')
-        assert.equal(await mfa.disable(unique()), false, 'never enrolled')
-        assert.deepEqual(await mfa.status(s), { enabled: false, pending: false, confirmedAt: null, lastUsedAt: null, recoveryCodesRemaining: 0 })
-        await expectErr(() => mfa.verify(s, codeAt(e.secret, now + 120), { now: now + 120 }), 'totp_invalid', 'verify after disable')
-        await expectErr(() => mfa.verifyRecoveryCode(s, newCodes[1], { now: now + 120 }), 'totp_invalid', 'recovery after disable')
-        await expectErr(() => mfa.confirm(s, '123456', { now: now + 120 }), 'totp_invalid', 'confirm with nothing pending')
-        await expectErr(() => mfa.regenerateRecoveryCodes(s), 'invalid_input', 'regenerate after disable')
-        // Disabling a pending-only enrollment.
-        const p = unique()
-        const pe = await mfa.beginEnrollment(p, ACCOUNT, { now })
-        assert.equal(await mfa.disable(p), true)
-        await expectErr(() => mfa.confirm(p, codeAt(pe.secret, now), { now }), 'totp_invalid', 'confirm after disabling the enrollment')
-        // The subject can enroll again from scratch.
-        const again = await enrolled(mfa, s, now + 150)
-        assert.equal(again.codes.length, 10)
-        assert.equal((await mfa.status(s)).confirmedAt, now + 150)
+        const fresh = unique()
+        await short.beginEnrollment(fresh, ACCOUNT)
+        assert.equal((await short.status(fresh)).pending, true)
       })
 
-      test('failures are throttled under mfa:<subject> (RL-1)', async () => {
-        const store = await open()
-        const mfa = newMfa(store)
+      test('Mfa.throttleKey names the counters an administrator resets (counting per context is vectors/mfa.json)', async () => {
         const s = unique()
-        const now = stepStart()
-        const { secret, codes } = await enrolled(mfa, s, now)
-        const good = codeAt(secret, now + 30)
-        const bad = otherCode(good)
-        // Five free failures; the sixth sets a lock (600 s here).
-        for (let i = 1; i <= 6; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 30 }), 'totp_invalid', `failure ${i}`)
-        const err = await expectErr(() => mfa.verify(s, good, { now: now + 30 }), 'rate_limited', 'the right code while locked')
-        assert.ok(err.retryAfter >= 599 && err.retryAfter <= 600, `retryAfter ${err.retryAfter}`)
-        // Recovery codes and the confirmation of a re-enrollment share the counter.
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now: now + 30 }), 'rate_limited', 'recovery while locked')
-        const re = await mfa.beginEnrollment(s, ACCOUNT, { now: now + 30 })
-        await expectErr(() => mfa.confirm(s, codeAt(re.secret, now + 30), { now: now + 30 }), 'rate_limited', 'confirm while locked')
-        // After a reset (standing in for the lock passing), a success clears the counter.
-        await unlock(store, s)
-        for (let i = 1; i <= 5; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 31 }), 'totp_invalid', `free failure ${i} after unlock`)
-        assert.equal(await mfa.verify(s, good, { now: now + 31 }), Math.floor((now + 31) / 30))
-        for (let i = 1; i <= 5; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 31 }), 'totp_invalid', `free failure ${i} after the reset`)
-        // Malformed codes are refused before the store: they are not counted (were they, the
-        // sixth failure at now + 31 would lock the next attempt).
-        for (const junk of ['abcdef', '12345', '123456789', '123 456', '12 345', '', ' 123456', '１２３４５']) {
-          await expectErr(() => mfa.verify(s, junk, { now: now + 31 }), 'totp_invalid', `malformed ${JSON.stringify(junk)}`)
-          await expectErr(() => mfa.confirm(s, junk, { now: now + 31 }), 'totp_invalid', `malformed confirm ${JSON.stringify(junk)}`)
-          await expectErr(() => mfa.verifyRecoveryCode(s, junk, { now: now + 31 }), 'totp_invalid', `malformed recovery ${JSON.stringify(junk)}`)
-        }
-        assert.equal(await mfa.verify(s, codeAt(secret, now + 60), { now: now + 31 }), Math.floor((now + 60) / 30), 'not locked by malformed codes')
-
-        // Unknown recovery codes count towards the TOTP lock too.
-        for (let i = 1; i <= 6; i++) await expectErr(() => mfa.verifyRecoveryCode(s, otherCodeOf(codes[0]), { now: now + 90 }), 'totp_invalid', `recovery failure ${i}`)
-        await expectErr(() => mfa.verify(s, codeAt(secret, now + 90), { now: now + 90 }), 'rate_limited', 'TOTP after six recovery failures')
-        await unlock(store, s)
-        assert.equal(await mfa.verifyRecoveryCode(s, codes[0], { now: now + 91 }), 9, 'after the lock')
-
-        // disable clears the counter as well.
-        for (let i = 1; i <= 6; i++) await expectErr(() => mfa.verify(s, bad, { now: now + 120 }), 'totp_invalid', `failure ${i} before disable`)
-        await expectErr(() => mfa.verify(s, codeAt(secret, now + 120), { now: now + 120 }), 'rate_limited', 'locked before disable')
-        assert.equal(await mfa.disable(s), true)
-        assert.equal((await enrolled(mfa, s, now + 120)).codes.length, 10, 'confirm right after disable is not locked')
-
-        // Subjects are counted separately.
-        const t = unique()
-        const { secret: ts } = await enrolled(mfa, t, now)
-        assert.equal(await mfa.verify(t, codeAt(ts, now + 30), { now: now + 30 }), Math.floor((now + 30) / 30))
-      })
-
-      test('a custom throttle is honoured', async () => {
-        const store = await open()
-        const strict = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { freeAttempts: 1, baseDelay: 600, maxDelay: 600 }) })
-        const lenient = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { freeAttempts: 10 }) })
-        const now = stepStart()
-        const s = unique()
-        const { secret } = await enrolled(strict, s, now)
-        const good = codeAt(secret, now + 30)
-        for (let i = 1; i <= 2; i++) await expectErr(() => strict.verify(s, otherCode(good), { now: now + 30 }), 'totp_invalid', `strict failure ${i}`)
-        const err = await expectErr(() => strict.verify(s, good, { now: now + 30 }), 'rate_limited', 'locked after two failures with freeAttempts 1')
-        assert.ok(err.retryAfter >= 599 && err.retryAfter <= 600, `retryAfter ${err.retryAfter}`)
-        await unlock(store, s)
-        assert.equal(await strict.verify(s, good, { now: now + 31 }), Math.floor((now + 31) / 30))
-        // Seven failures are free with freeAttempts 10 (the default throttle would lock).
-        const t = unique()
-        const { secret: ts } = await enrolled(lenient, t, now)
-        const tg = codeAt(ts, now + 30)
-        for (let i = 1; i <= 7; i++) await expectErr(() => lenient.verify(t, otherCode(tg), { now: now + 30 }), 'totp_invalid', `lenient failure ${i}`)
-        assert.equal(await lenient.verify(t, tg, { now: now + 30 }), Math.floor((now + 30) / 30))
-      })
-
-      test('an injected now moves only the TOTP clock: a far-future call does not skip a lock', async () => {
-        const store = await open()
-        const mfa = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { maxFailures: 3, resetAfter: 3600 }) })
-        const s = unique()
-        const now = stepStart()
-        const { secret, codes } = await enrolled(mfa, s, now)
-        for (let i = 1; i <= 3; i++) await expectErr(() => mfa.verify(s, '000000'), 'totp_invalid', `failure ${i}`)
-        const far = now + 10 * 365 * 86400
-        const err = await expectErr(() => mfa.verify(s, codeAt(secret, far), { now: far }), 'rate_limited', 'a valid code in the far future')
-        assert.ok(err.retryAfter >= 3599 && err.retryAfter <= 3600, `retryAfter ${err.retryAfter}`)
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { now: far }), 'rate_limited', 'recovery in the far future')
-        const re = await mfa.beginEnrollment(s, ACCOUNT, { now: far })
-        await expectErr(() => mfa.confirm(s, codeAt(re.secret, far), { now: far }), 'rate_limited', 'confirm in the far future')
-      })
-
-      test('throttleContext: each (subject, context) has its own counter', async () => {
-        const store = await open()
-        const mfa = newMfa(store, [OLD_KEY], { throttle: new Throttle(store, { maxFailures: 3, resetAfter: 3600 }) })
-        const s = unique()
-        const now = stepStart()
-        const { secret, codes } = await enrolled(mfa, s, now)
-        const [ip1, ip2] = ['198.51.100.1', '2001:db8::2']
-        const good = codeAt(secret, now + 30)
-        for (let i = 1; i <= 3; i++) await expectErr(() => mfa.verify(s, otherCode(good), { now: now + 30, throttleContext: ip1 }), 'totp_invalid', `ip1 failure ${i}`)
-        await expectErr(() => mfa.verify(s, good, { now: now + 30, throttleContext: ip1 }), 'rate_limited', 'ip1 is locked')
-        await expectErr(() => mfa.verifyRecoveryCode(s, codes[0], { throttleContext: ip1 }), 'rate_limited', 'recovery shares ip1\'s key')
-        // Another address, and the subject's own key, are not locked.
-        assert.equal(await mfa.verify(s, good, { now: now + 30, throttleContext: ip2 }), Math.floor((now + 30) / 30))
-        assert.equal(await mfa.verify(s, codeAt(secret, now + 60), { now: now + 60 }), Math.floor((now + 60) / 30))
-        assert.equal(await mfa.verifyRecoveryCode(s, codes[0], { throttleContext: ip2 }), 9)
-        // An administrator unlocks one address by its key.
         assert.equal(Mfa.throttleKey(s), `mfa:${s}`)
-        assert.equal(Mfa.throttleKey(s, ip1), `mfa-ctx:${s.length}:${s}:${ip1}`)
-        await new Throttle(store).reset(Mfa.throttleKey(s, ip1))
-        assert.equal(await mfa.verify(s, codeAt(secret, now + 90), { now: now + 90, throttleContext: ip1 }), Math.floor((now + 90) / 30))
-        for (const bad of ['', 'a\0b', 'x'.repeat(257)]) {
-          await expectErr(() => mfa.verify(s, good, { throttleContext: bad }), 'invalid_input', `context ${JSON.stringify(bad)}`)
-          await expectErr(() => mfa.verifyRecoveryCode(s, codes[1], { throttleContext: bad }), 'invalid_input', `recovery context ${JSON.stringify(bad)}`)
-        }
+        assert.equal(Mfa.throttleKey(s, '198.51.100.1'), `mfa-ctx:${s.length}:${s}:198.51.100.1`)
+        const mfa = newMfa(await open())
+        await assert.rejects(() => mfa.verify(s, '123456', { throttleContext: 1 }), TypeError)
       })
 
       test('Throttle.attempt: a burst of 50 lets exactly failures 1..6 through; reset clears it', async () => {
@@ -497,11 +258,6 @@ describe('Mfa over every store backend', { concurrency: true }, () => {
     })
   }
 })
-
-/** A well-formed recovery code that differs from `code` in its first character. */
-function otherCodeOf(code) {
-  return (code[0] === '0' ? '1' : '0') + code.slice(1)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Encrypted secrets at rest (OTP-5): read and tamper with the rows directly.
@@ -635,19 +391,14 @@ describe('Mfa construction', () => {
     assert.equal(await newMfa(store, Buffer.from(a, 'base64url').toString('hex')).verify('u', codeAt(secret, now + 30), { now: now + 30 }), Math.floor((now + 30) / 30))
   })
 
-  test('bad keys are invalid_config; wrong types are TypeError', async () => {
+  test('bad keys are invalid_config; wrong types are TypeError (key texts are vectors/errors.json)', async () => {
     const store = await Store.open('memory://')
     const raw = Buffer.alloc(32, 7)
     for (const [key, what] of [
       [Buffer.alloc(16, 1), '16 bytes'],
       [Buffer.alloc(33, 1), '33 bytes'],
       [new Uint8Array(0), 'no bytes'],
-      ['', 'empty string'],
-      ['x', "'x'"],
-      ['a'.repeat(44), '33 bytes of base64'],
-      [Buffer.alloc(31, 1).toString('hex'), '62 hex digits'],
       [Buffer.alloc(16, 1).toString('base64url'), '16 bytes of base64url'],
-      ['!!!!', 'not base64'],
       [[raw, raw.toString('hex')], 'the same key twice'],
       [[raw, Buffer.from(raw)], 'the same bytes twice'],
       [[], 'no keys'],
@@ -673,7 +424,8 @@ describe('Mfa construction', () => {
 
   test('enrollmentTtl must be 60 to 86400 whole seconds', async () => {
     const store = await Store.open('memory://')
-    for (const ttl of [0, 59, 86401, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, '600', true]) {
+    // The range itself is vectors/errors.json; here Node's numbers (and the message).
+    for (const ttl of [0, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, '600', true]) {
       const e = await expectErr(() => newMfa(store, OLD_KEY, { enrollmentTtl: ttl }), 'invalid_config', `enrollmentTtl ${ttl}`)
       assert.match(e.message, /60 to 86400/, `enrollmentTtl ${ttl}: ${e.message}`)
     }
@@ -690,7 +442,7 @@ describe('Mfa construction', () => {
 // Input validation (memory store).
 
 describe('bad input', () => {
-  test('malformed, oversized and mistyped codes', async () => {
+  test('codes and subjects of the wrong type are TypeErrors (malformed and oversized codes are vectors/mfa.json)', async () => {
     const store = await Store.open('memory://')
     const mfa = newMfa(store)
     const now = stepStart()
@@ -698,20 +450,6 @@ describe('bad input', () => {
     const { secret, codes } = await enrolled(mfa, s, now)
     const pending = unique()
     await mfa.beginEnrollment(pending, ACCOUNT, { now })
-    for (const junk of ['abcdef', '123 456', '12345', '123456789', '', '12345a', '-12345', '1'.repeat(16)]) {
-      await expectErr(() => mfa.verify(s, junk, { now }), 'totp_invalid', `verify ${JSON.stringify(junk)}`)
-      await expectErr(() => mfa.confirm(pending, junk, { now }), 'totp_invalid', `confirm ${JSON.stringify(junk)}`)
-    }
-    const big = '1'.repeat(1 << 20)
-    for (const tooLong of [big, '1'.repeat(17)]) {
-      await expectErr(() => mfa.verify(s, tooLong, { now }), 'invalid_input', `verify of ${tooLong.length} bytes`)
-      await expectErr(() => mfa.confirm(pending, tooLong, { now }), 'invalid_input', `confirm of ${tooLong.length} bytes`)
-    }
-    await expectErr(() => mfa.verifyRecoveryCode(s, big, { now }), 'invalid_input', 'recovery code of 1 MB')
-    await expectErr(() => mfa.verifyRecoveryCode(s, '0'.repeat(65), { now }), 'invalid_input', 'recovery code of 65 bytes')
-    await expectErr(() => mfa.verifyRecoveryCode(s, ' '.repeat(40) + codes[0], { now }), 'invalid_input', 'recovery code over 64 bytes with spaces')
-    await expectErr(() => mfa.verifyRecoveryCode(s, '0'.repeat(64), { now }), 'totp_invalid', 'recovery code of 64 bytes')
-    assert.equal(await mfa.verifyRecoveryCode(s, `${' '.repeat(37)}${codes[0]}`, { now }), 9, 'a code padded to 64 bytes')
     for (const bad of [null, undefined, 123456, Buffer.from('123456'), ['123456'], { code: '123456' }]) {
       const what = util.inspect(bad)
       await assert.rejects(() => mfa.verify(s, bad, { now }), TypeError, `verify code ${what}`)
@@ -731,32 +469,12 @@ describe('bad input', () => {
     assert.equal(await mfa.verify(s, codeAt(secret, now + 30), { now: now + 30 }), Math.floor((now + 30) / 30))
   })
 
-  test('bad subjects, accounts and clocks are invalid_input', async () => {
+  test('bad clocks are invalid_input (bad subjects and accounts are vectors/mfa.json)', async () => {
     const store = await Store.open('memory://')
     const mfa = newMfa(store)
     const now = stepStart()
     const { secret, codes } = await enrolled(mfa, 'u', now)
-    for (const subject of ['', 'a\0b', 'x'.repeat(1025), 'é'.repeat(513)]) {
-      const what = `subject of ${Buffer.byteLength(subject)} bytes`
-      await expectErr(() => mfa.verify(subject, codeAt(secret, now), { now }), 'invalid_input', `verify: ${what}`)
-      await expectErr(() => mfa.confirm(subject, codeAt(secret, now), { now }), 'invalid_input', `confirm: ${what}`)
-      await expectErr(() => mfa.verifyRecoveryCode(subject, codes[0], { now }), 'invalid_input', `recovery: ${what}`)
-      await expectErr(() => mfa.beginEnrollment(subject, ACCOUNT, { now }), 'invalid_input', `begin: ${what}`)
-      await expectErr(() => mfa.status(subject), 'invalid_input', `status: ${what}`)
-      await expectErr(() => mfa.disable(subject), 'invalid_input', `disable: ${what}`)
-      await expectErr(() => mfa.regenerateRecoveryCodes(subject), 'invalid_input', `regenerate: ${what}`)
-    }
-    for (const account of ['', 'a:b', 'x'.repeat(257)]) {
-      await expectErr(() => mfa.beginEnrollment('u2', account, { now }), 'invalid_input', `account ${JSON.stringify(account.slice(0, 10))} (${account.length})`)
-    }
-    assert.equal((await mfa.status('u2')).pending, false, 'a refused enrollment stores nothing')
-    const wide = await mfa.beginEnrollment('u2', 'x'.repeat(256), { now })
-    assert.equal(Totp.parseUri(wide.uri).account, 'x'.repeat(256))
-    // A subject of 1024 bytes works (its throttle key is a digest).
-    const long = 'é'.repeat(512)
-    const { secret: ls } = await enrolled(mfa, long, now)
-    assert.equal(await mfa.verify(long, codeAt(ls, now + 30), { now: now + 30 }), Math.floor((now + 30) / 30))
-    assert.equal((await mfa.status(long)).enabled, true)
+    const wide = await mfa.beginEnrollment('u2', ACCOUNT, { now })
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 41]) {
       await expectErr(() => mfa.verify('u', codeAt(secret, now), { now: bad }), 'invalid_input', `verify now ${bad}`)
       await expectErr(() => mfa.confirm('u2', codeAt(wide.secret, now), { now: bad }), 'invalid_input', `confirm now ${bad}`)

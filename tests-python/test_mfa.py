@@ -1,6 +1,8 @@
-"""The store-backed TOTP second factor (``polyauth.Mfa``) and ``Throttle.attempt`` over every store
-backend: enrollment, replay-safe verification (OTP-2, OTP-3), recovery codes (OTP-7), encrypted
-secrets with key rotation (OTP-5) and throttled failures (RL-1). Mirrors core/tests/mfa.rs.
+"""The store-backed TOTP second factor (``polyauth.Mfa``) and ``Throttle.attempt``: what Python hands
+back (types, reprs, bytes keys, clocks, surrogates, messages), concurrency, encryption at rest in
+SQLite, durability and pyotp interop. The scenarios (enrollment, replay, recovery codes, key
+rotation, throttling, bad input) are ``vectors/mfa.json``, run by ``test_scenario_vectors.py`` on
+every backend.
 
 Every case injects ``now=`` for one subject throughout (a failure recorded at an injected future time
 would make a real-clock attempt look locked); codes come from ``Totp().code(secret, now=...)``.
@@ -164,21 +166,14 @@ def database_bytes(path: Path) -> bytes:
     return base64.b64decode(sqlite_child(op="bytes", path=path))
 
 
-# ---- enrollment, confirmation, replay (OTP-2, OTP-3) ---------------------------------------------
+# ---- what Python hands back (the scenarios are vectors/mfa.json, test_scenario_vectors.py) --------
 
 
-async def test_enrollment_confirmation_and_replay(store_url: str) -> None:
-    m = make_mfa(await open_store(store_url))
+async def test_the_enrollment_and_the_error_classes() -> None:
+    # The enrollment flow is vectors/mfa.json; here what Python hands back.
+    m = make_mfa(await Store.open("memory://"))
     s = new_subject()
     now = step_start()
-    status = await m.status(s)
-    assert status == {
-        "enabled": False,
-        "pending": False,
-        "confirmed_at": None,
-        "last_used_at": None,
-        "recovery_codes_remaining": 0,
-    }
     e = await m.begin_enrollment(s, ACCOUNT, now=now)
     assert isinstance(e, Enrollment)
     assert e.expires_at == now + 900
@@ -189,39 +184,29 @@ async def test_enrollment_confirmation_and_replay(store_url: str) -> None:
     assert (parsed["issuer"], parsed["account"]) == ("Polyauth Test", ACCOUNT)
     assert (parsed["digits"], parsed["period"], parsed["algorithm"]) == (6, 30, "SHA1")
     assert len(base64.b32decode(e.secret + "=" * (-len(e.secret) % 8))) >= 20, "OTP-5: >= 160 bits"
-    status = await m.status(s)
-    assert (status["enabled"], status["pending"]) == (False, True)
-    # Not confirmed yet: no code works for login.
     code = code_at(e.secret, now)
     err = await fails(polyauth.TotpInvalidError, m.verify(s, code, now=now))
     assert err.code == "totp_invalid"
-    await fails(polyauth.TotpInvalidError, m.confirm(s, wrong(code), now=now))
     codes = await m.confirm(s, code, now=now)
-    assert len(codes) == 10 and len(set(codes)) == 10
-    assert all(RECOVERY_CODE.fullmatch(c) for c in codes), codes
-    assert await m.status(s) == {
+    assert isinstance(codes, list) and all(isinstance(c, str) and RECOVERY_CODE.fullmatch(c) for c in codes)
+    assert await m.status(s, now=now) == {
         "enabled": True,
         "pending": False,
         "confirmed_at": now,
         "last_used_at": now,
         "recovery_codes_remaining": 10,
     }
-    # The confirming code is spent.
     replayed = await fails(polyauth.TotpReplayedError, m.verify(s, code, now=now))
     assert replayed.code == "totp_replayed"
-    # The next step's code works once.
-    following = code_at(e.secret, now + 30)
-    assert await m.verify(s, following, now=now + 30) == (now + 30) // 30
-    await fails(polyauth.TotpReplayedError, m.verify(s, following, now=now + 31))
-    # Step T-1 is inside the window at T+1, but older than the last accepted step T.
-    later = code_at(e.secret, now + 60)
-    assert await m.verify(s, later, now=now + 60) == (now + 60) // 30
-    await fails(polyauth.TotpReplayedError, m.verify(s, following, now=now + 60))
-    assert (await m.status(s))["last_used_at"] == now + 60
-    # Out of the window: invalid, not replayed.
-    await fails(polyauth.TotpInvalidError, m.verify(s, code_at(e.secret, now + 300), now=now + 90))
-    # A second confirm has nothing pending.
-    await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(e.secret, now + 90), now=now + 90))
+    assert await m.verify(s, code_at(e.secret, now + 30), now=now + 30) == (now + 30) // 30
+    assert await m.verify_recovery_code(s, codes[0], now=now) == 9
+    err2 = await fails(polyauth.TotpReplayedError, m.verify_recovery_code(s, codes[0], now=now))
+    assert codes[0] not in str(err2) and codes[0] not in repr(err2)
+    store = await Store.open("memory://")
+    other = make_mfa(store, NEW_KEY)
+    secret, _ = await enrolled(make_mfa(store), s, now)
+    err3 = await fails(polyauth.InvalidKeyError, other.verify(s, code_at(secret, now + 30), now=now + 30))
+    assert err3.code == "invalid_key" and secret not in str(err3) and secret not in repr(err3)
 
 
 async def test_reprs_never_show_secrets(store_url: str) -> None:
@@ -280,294 +265,43 @@ async def test_concurrent_confirms_have_one_winner(store_url: str) -> None:
 # ---- recovery codes (OTP-7) ----------------------------------------------------------------------
 
 
-async def test_recovery_codes_are_single_use(store_url: str) -> None:
+async def test_concurrent_uses_of_one_recovery_code_have_one_winner(store_url: str) -> None:
     store = await open_store(store_url)
     m = make_mfa(store)
     s = new_subject()
     now = step_start()
     _, codes = await enrolled(m, s, now)
-    assert await m.verify_recovery_code(s, codes[0], now=now) == 9
-    err = await fails(polyauth.TotpReplayedError, m.verify_recovery_code(s, codes[0], now=now))
-    assert codes[0] not in str(err)
-    # Typed differently: upper case, spaces instead of dashes, surrounding blanks.
-    typed = "  " + codes[1].upper().replace("-", " ") + " "
-    assert await m.verify_recovery_code(s, typed, now=now) == 8
-    await fails(polyauth.TotpReplayedError, m.verify_recovery_code(s, codes[1], now=now))
-    # Another subject's code is unknown here, and stays usable for its owner.
-    other = new_subject()
-    _, other_codes = await enrolled(m, other, now)
-    await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, other_codes[0], now=now))
-    assert (await m.status(other))["recovery_codes_remaining"] == 10
-    for bad in ["", "not-a-code", "000000-000000-000000-00000u", "0" * 25, "ééé"]:
-        await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, bad, now=now))
-    await unlock(store, s)
-    # Many concurrent uses of one code: one wins.
     results = await asyncio.gather(
         *(m.verify_recovery_code(s, codes[2], now=now) for _ in range(20)), return_exceptions=True
     )
     wins, errors = split(results)
-    assert wins == [7], results
+    assert wins == [9], results
     for r in errors:
         assert isinstance(r, (polyauth.TotpReplayedError, polyauth.RateLimitedError)), repr(r)
-    await unlock(store, s)
-    # Regeneration replaces every code.
-    fresh = await m.regenerate_recovery_codes(s)
-    assert len(fresh) == 10 and len(set(fresh)) == 10 and not set(fresh) & set(codes)
-    assert all(RECOVERY_CODE.fullmatch(c) for c in fresh), fresh
-    assert (await m.status(s))["recovery_codes_remaining"] == 10
-    await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, codes[3], now=now))
-    assert await m.verify_recovery_code(s, fresh[9], now=now) == 9
-    # Without a confirmed factor (none at all, or only a pending one) there is nothing to regenerate.
-    await fails(polyauth.InvalidInputError, m.regenerate_recovery_codes(new_subject()))
-    pending_only = new_subject()
-    await m.begin_enrollment(pending_only, ACCOUNT, now=now)
-    await fails(polyauth.InvalidInputError, m.regenerate_recovery_codes(pending_only))
 
 
-# ---- re-enrollment, expiry, disable --------------------------------------------------------------
-
-
-async def test_reenrollment_keeps_the_old_factor_until_confirmed(store_url: str) -> None:
-    m = make_mfa(await open_store(store_url))
-    s = new_subject()
-    now = step_start()
-    old_secret, old_codes = await enrolled(m, s, now)
-    e = await m.begin_enrollment(s, ACCOUNT, now=now + 30)
-    assert e.secret != old_secret
-    status = await m.status(s)
-    assert (status["enabled"], status["pending"], status["confirmed_at"]) == (True, True, now)
-    # The confirmed factor and its recovery codes keep working meanwhile.
-    await m.verify(s, code_at(old_secret, now + 30), now=now + 30)
-    assert await m.verify_recovery_code(s, old_codes[0], now=now + 30) == 9
-    new_codes = await m.confirm(s, code_at(e.secret, now + 60), now=now + 60)
-    assert not set(new_codes) & set(old_codes)
-    status = await m.status(s)
-    assert (status["pending"], status["confirmed_at"], status["recovery_codes_remaining"]) == (
-        False,
-        now + 60,
-        10,
-    )
-    # Now the old secret and the old recovery codes are gone.
-    await fails(polyauth.TotpInvalidError, m.verify(s, code_at(old_secret, now + 90), now=now + 90))
-    await m.verify(s, code_at(e.secret, now + 90), now=now + 90)
-    await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, old_codes[1], now=now + 90))
-    assert await m.verify_recovery_code(s, new_codes[0], now=now + 90) == 9
-
-
-async def test_pending_enrollment_lapses(store_url: str) -> None:
-    m = make_mfa(await open_store(store_url), enrollment_ttl=120)
-    s = new_subject()
-    now = step_start()
-    e = await m.begin_enrollment(s, ACCOUNT, now=now)
-    assert e.expires_at == now + 120
-    await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(e.secret, now + 120), now=now + 120))
-    # Restarting gives a new window (and a new secret); just inside it, confirm works.
-    again = await m.begin_enrollment(s, ACCOUNT, now=now + 120)
-    assert again.secret != e.secret and again.expires_at == now + 240
-    await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(e.secret, now + 239), now=now + 239))
-    await m.confirm(s, code_at(again.secret, now + 239), now=now + 239)
-    # status() judges "pending" at its now= (default: the real clock).
+async def test_status_defaults_to_the_system_clock() -> None:
+    # Lapsing at an injected clock is vectors/mfa.json; here the default clock and the repr.
+    store = await Store.open("memory://")
+    m = make_mfa(store, enrollment_ttl=120)
     stale = new_subject()
-    await m.begin_enrollment(stale, ACCOUNT, now=now)
-    assert (await m.status(stale, now=now + 119))["pending"] is True
-    assert (await m.status(stale, now=now + 120))["pending"] is False
-    await m.begin_enrollment(stale, ACCOUNT, now=now - 2000)
+    await m.begin_enrollment(stale, ACCOUNT, now=step_start() - 2000)
     assert (await m.status(stale))["pending"] is False
     fresh = new_subject()
     await m.begin_enrollment(fresh, ACCOUNT)
     assert (await m.status(fresh))["pending"] is True
-    # The default window is 900 seconds.
-    store = await open_store(store_url)
     d = make_mfa(store)
     assert repr(d).endswith("enrollment_ttl=900)") and store.backend in repr(d)
-    late = await d.begin_enrollment(s, ACCOUNT, now=now + 240)
-    assert late.expires_at == now + 1140
-    await fails(polyauth.TotpInvalidError, d.confirm(s, code_at(late.secret, now + 1140), now=now + 1140))
 
 
-async def test_disable_removes_everything(store_url: str) -> None:
-    store = await open_store(store_url)
-    m = make_mfa(store)
+async def test_throttle_keys() -> None:
+    # Counting per context is vectors/mfa.json; here the keys an administrator resets.
     s = new_subject()
-    now = step_start()
-    secret, codes = await enrolled(m, s, now)
-    # Leave the throttle locked: disable clears the counter too.
-    for _ in range(6):
-        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(code_at(secret, now + 30)), now=now + 30))
-    await fails(polyauth.RateLimitedError, m.verify(s, code_at(secret, now + 30), now=now + 30))
-    assert await m.disable(s) is True
-    assert await m.disable(s) is False
-    assert await m.status(s) == {
-        "enabled": False,
-        "pending": False,
-        "confirmed_at": None,
-        "last_used_at": None,
-        "recovery_codes_remaining": 0,
-    }
-    await fails(polyauth.TotpInvalidError, m.verify(s, code_at(secret, now + 60), now=now + 60))
-    await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, codes[0], now=now + 60))
-    await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(secret, now + 60), now=now + 60))
-    await fails(polyauth.InvalidInputError, m.regenerate_recovery_codes(s))
-    # A pending-only enrollment is removed too; re-enrolling afterwards starts clean.
-    e = await m.begin_enrollment(s, ACCOUNT, now=now + 60)
-    assert await m.disable(s) is True
-    await fails(polyauth.TotpInvalidError, m.confirm(s, code_at(e.secret, now + 60), now=now + 60))
-    await m.disable(s)
-    secret, _ = await enrolled(m, s, now + 60)
-    assert (await m.status(s))["recovery_codes_remaining"] == 10
-    assert await m.disable(new_subject()) is False
-
-
-# ---- throttling (RL-1) ---------------------------------------------------------------------------
-
-
-async def test_failures_are_throttled(store_url: str) -> None:
-    store = await open_store(store_url)
-    m = make_mfa(store)
-    s = new_subject()
-    now = step_start()
-    secret, codes = await enrolled(m, s, now)
-    good = code_at(secret, now + 30)
-    # Five free failures, the sixth sets a lock (600 s here).
-    for _ in range(6):
-        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
-    limited = await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30))
-    assert limited.code == "rate_limited" and 599 <= limited.retry_after <= 600
-    # Recovery codes share the counter; a locked attempt is not counted.
-    limited = await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], now=now + 30))
-    assert 599 <= limited.retry_after <= 600
-    # So do confirmations (here with nothing pending: counted alike).
-    await fails(polyauth.RateLimitedError, m.confirm(s, good, now=now + 30))
-    # After a reset (standing in for the lock passing), a success clears the counter.
-    await unlock(store, s)
-    for _ in range(5):
-        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 31))
-    assert await m.verify(s, good, now=now + 31) == (now + 30) // 30
-    for _ in range(5):
-        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 31))
-    # Malformed codes are refused before the store: they are not counted (a sixth counted failure
-    # would lock the next attempt).
-    for junk in MALFORMED:
-        await fails(polyauth.TotpInvalidError, m.verify(s, junk, now=now + 31))
-        await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, junk, now=now + 31))
-    assert await m.verify(s, code_at(secret, now + 60), now=now + 60) == (now + 60) // 30
-    # Recovery-code failures count like TOTP failures.
-    for _ in range(6):
-        await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, "0" * 24, now=now + 60))
-    await fails(polyauth.RateLimitedError, m.verify(s, code_at(secret, now + 90), now=now + 60))
-    # The counter lives under "mfa:<subject>" in the store.
-    await unlock(store, s)
-    assert await m.verify_recovery_code(s, codes[0], now=now + 60) == 9
-
-
-async def test_undecodable_secrets_are_not_counted_but_missing_factors_are(store_url: str) -> None:
-    # A key that cannot decrypt the secret (a botched rotation) is the application's failure:
-    # however often it happens, the user is not locked out.
-    store = await open_store(store_url)
-    m = make_mfa(store)
-    s = new_subject()
-    now = step_start()
-    secret, _ = await enrolled(m, s, now)
-    other_key = make_mfa(store, NEW_KEY)
-    for _ in range(8):
-        await fails(polyauth.InvalidKeyError, other_key.verify(s, code_at(secret, now + 30), now=now + 30))
-    assert await m.verify(s, code_at(secret, now + 30), now=now + 30) == (now + 30) // 30
-    # A subject without a factor is throttled like one with a factor and a wrong code, so the
-    # throttle does not tell who has MFA.
-    nobody = new_subject()
-    for _ in range(6):
-        await fails(polyauth.TotpInvalidError, m.verify(nobody, "123456", now=now))
-    await fails(polyauth.RateLimitedError, m.verify(nobody, "123456", now=now))
-    await fails(polyauth.RateLimitedError, m.confirm(nobody, "123456", now=now))
-
-
-async def test_confirm_failures_are_throttled(store_url: str) -> None:
-    store = await open_store(store_url)
-    m = make_mfa(store)
-    s = new_subject()
-    now = step_start()
-    e = await m.begin_enrollment(s, ACCOUNT, now=now)
-    code = code_at(e.secret, now)
-    for _ in range(6):
-        await fails(polyauth.TotpInvalidError, m.confirm(s, wrong(code), now=now))
-    limited = await fails(polyauth.RateLimitedError, m.confirm(s, code, now=now))
-    assert 599 <= limited.retry_after <= 600
-    await unlock(store, s)
-    assert len(await m.confirm(s, code, now=now + 1)) == 10
-
-
-async def test_a_custom_throttle_is_honoured(store_url: str) -> None:
-    store = await open_store(store_url)
-    m = make_mfa(store, throttle=Throttle(store, free_attempts=1, base_delay=600, max_delay=600))
-    s = new_subject()
-    now = step_start()
-    secret, _ = await enrolled(m, s, now)
-    good = code_at(secret, now + 30)
-    await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
-    await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30))
-    limited = await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30))
-    assert 599 <= limited.retry_after <= 600
-    # The default throttle (five free failures) would have let that through.
-    default = make_mfa(store)
-    other = new_subject()
-    other_secret, _ = await enrolled(default, other, now)
-    other_good = code_at(other_secret, now + 30)
-    for _ in range(2):
-        await fails(polyauth.TotpInvalidError, default.verify(other, wrong(other_good), now=now + 30))
-    await default.verify(other, other_good, now=now + 30)
-    # A shared counter: the default-throttled Mfa sees the lock the custom one set.
-    await fails(polyauth.RateLimitedError, default.verify(s, good, now=now + 30))
-    await unlock(store, s)
-    assert await m.verify(s, good, now=now + 30) == (now + 30) // 30
-
-
-async def test_an_injected_clock_does_not_skip_a_lock(store_url: str) -> None:
-    # now= moves only the TOTP clock: a far-future now used to move the throttle clock too and
-    # skip an active lock.
-    store = await open_store(store_url)
-    m = make_mfa(store, throttle=Throttle(store, max_failures=3, reset_after=3600))
-    s = new_subject()
-    now = step_start()
-    secret, codes = await enrolled(m, s, now)
-    for _ in range(3):
-        await fails(polyauth.TotpInvalidError, m.verify(s, "000000"))
-    far = now + 10 * 365 * 86400
-    limited = await fails(polyauth.RateLimitedError, m.verify(s, code_at(secret, far), now=far))
-    assert 3599 <= limited.retry_after <= 3600
-    await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], now=far))
-    e = await m.begin_enrollment(s, ACCOUNT, now=far)
-    await fails(polyauth.RateLimitedError, m.confirm(s, code_at(e.secret, far), now=far))
-
-
-async def test_throttle_contexts_are_counted_apart(store_url: str) -> None:
-    # throttle_context (e.g. the client IP) gives each (subject, context) its own counter.
-    store = await open_store(store_url)
-    m = make_mfa(store, throttle=Throttle(store, max_failures=3, reset_after=3600))
-    s = new_subject()
-    now = step_start()
-    secret, codes = await enrolled(m, s, now)
-    ip1, ip2 = "198.51.100.1", "2001:db8::2"
-    good = code_at(secret, now + 30)
-    for _ in range(3):
-        await fails(polyauth.TotpInvalidError, m.verify(s, wrong(good), now=now + 30, throttle_context=ip1))
-    await fails(polyauth.RateLimitedError, m.verify(s, good, now=now + 30, throttle_context=ip1))
-    await fails(polyauth.RateLimitedError, m.verify_recovery_code(s, codes[0], throttle_context=ip1))
-    # Another address, and the subject's own key, are not locked.
-    assert await m.verify(s, good, now=now + 30, throttle_context=ip2) == (now + 30) // 30
-    assert await m.verify(s, code_at(secret, now + 60), now=now + 60) == (now + 60) // 30
-    assert await m.verify_recovery_code(s, codes[0], throttle_context=ip2) == 9
-    # An administrator unlocks one address by its key.
     assert Mfa.throttle_key(s) == "mfa:" + s
-    assert Mfa.throttle_key(s, ip1) == f"mfa-ctx:{len(s)}:{s}:{ip1}"
-    await Throttle(store).reset(Mfa.throttle_key(s, ip1))
-    assert (
-        await m.verify(s, code_at(secret, now + 90), now=now + 90, throttle_context=ip1) == (now + 90) // 30
-    )
-    for bad in ["", "a\0b", "x" * 257]:
-        await fails(polyauth.InvalidInputError, m.verify(s, good, throttle_context=bad))
-        await fails(polyauth.InvalidInputError, m.verify_recovery_code(s, codes[1], throttle_context=bad))
+    assert Mfa.throttle_key(s, "198.51.100.1") == f"mfa-ctx:{len(s)}:{s}:198.51.100.1"
+    m = make_mfa(await Store.open("memory://"))
     t: Any = m
-    await assert_type_error(lambda: t.verify(s, good, throttle_context=1))
+    await assert_type_error(lambda: t.verify(s, "123456", throttle_context=1))
 
 
 # ---- encryption at rest and keys (OTP-5) ---------------------------------------------------------
@@ -605,31 +339,6 @@ async def test_secrets_are_encrypted_at_rest_in_sqlite(tmp_path: Path) -> None:
         assert text.encode() not in raw
     for value in [*row, *(h for (h,) in hashes)]:
         assert not any(text in str(value) for text in plain)
-
-
-async def test_wrong_keys_and_rotation(store_url: str) -> None:
-    store = await open_store(store_url)
-    old = make_mfa(store, OLD_KEY)
-    s = new_subject()
-    now = step_start()
-    secret, _ = await enrolled(old, s, now)
-    # A wrong key never yields the secret.
-    new_only = make_mfa(store, NEW_KEY)
-    err = await fails(polyauth.InvalidKeyError, new_only.verify(s, code_at(secret, now + 30), now=now + 30))
-    assert err.code == "invalid_key"
-    assert secret not in str(err) and secret not in repr(err)
-    # Rotation: the new key encrypts, the old one still decrypts, and a successful verify re-encrypts.
-    rotated = make_mfa(store, [NEW_KEY, OLD_KEY])
-    assert rotated.key_ids == [new_only.key_ids[0], old.key_ids[0]]
-    assert await rotated.verify(s, code_at(secret, now + 30), now=now + 30) == (now + 30) // 30
-    assert await new_only.verify(s, code_at(secret, now + 60), now=now + 60) == (now + 60) // 30
-    await fails(polyauth.InvalidKeyError, old.verify(s, code_at(secret, now + 90), now=now + 90))
-    # A pending enrollment under the old key is confirmed under the new one.
-    p = new_subject()
-    e = await old.begin_enrollment(p, ACCOUNT, now=now)
-    await fails(polyauth.InvalidKeyError, new_only.confirm(p, code_at(e.secret, now), now=now))
-    await rotated.confirm(p, code_at(e.secret, now), now=now)
-    await new_only.verify(p, code_at(e.secret, now + 30), now=now + 30)
 
 
 async def test_rotation_rewrites_the_stored_secret_in_sqlite(tmp_path: Path) -> None:
@@ -736,11 +445,6 @@ async def test_bad_keys_and_config() -> None:
         bytes(33),
         bytearray(31),
         b"",
-        "",
-        "x",
-        "!!!!",
-        "a" * 44,
-        bytes(31).hex(),
         base64.b64encode(short).decode(),
         [OLD_KEY, OLD_KEY.hex()],  # the same key twice
         [],
@@ -751,8 +455,9 @@ async def test_bad_keys_and_config() -> None:
             make_mfa(store, key)
         assert e.value.code == "invalid_config"
         assert base64.b64encode(short).decode() not in str(e.value)
-    # A wrong type is invalid_config too, as in Node (vectors/argument-checks.json).
-    for ttl in [0, 59, 86401, -1, 2**64, 1.5, True, "900"]:
+    # Key texts and the enrollment_ttl range are vectors/errors.json; here Python's bytes and
+    # numbers. A wrong type is invalid_config too, as in Node (vectors/argument-checks.json).
+    for ttl in [-1, 2**64, 1.5, True, "900"]:
         with pytest.raises(polyauth.InvalidConfigError):
             make_mfa(store, enrollment_ttl=ttl)
     for ttl in [60, 86400]:
@@ -774,54 +479,10 @@ async def test_bad_keys_and_config() -> None:
 # ---- bad input -----------------------------------------------------------------------------------
 
 
-async def test_malformed_and_oversized_codes() -> None:
-    store = await Store.open("memory://")
-    m = make_mfa(store)
-    s = new_subject()
-    now = step_start()
-    secret, codes = await enrolled(m, s, now)
-    pending = new_subject()
-    e = await m.begin_enrollment(pending, ACCOUNT, now=now)
-    for junk in [*MALFORMED, "1" * 16, "1234567", "12345678", "١٢٣٤٥٦"]:
-        await fails(polyauth.TotpInvalidError, m.verify(s, junk, now=now + 30))
-        await fails(polyauth.TotpInvalidError, m.confirm(pending, junk, now=now))
-    big = "1" * (1 << 20)
-    for code in [big, "1" * 17, FULL_WIDTH]:  # over 16 bytes (FULL_WIDTH is 18)
-        err = await fails(polyauth.InvalidInputError, m.verify(s, code, now=now + 30))
-        assert err.code == "invalid_input" and isinstance(err, ValueError)
-        await fails(polyauth.InvalidInputError, m.confirm(pending, code, now=now))
-    for code in [big, "0" * 65, "-" * 65]:
-        await fails(polyauth.InvalidInputError, m.verify_recovery_code(s, code, now=now + 30))
-    await fails(polyauth.TotpInvalidError, m.verify_recovery_code(s, "0" * 64, now=now + 30))
-    # None of that was counted: the right codes still go through.
-    await m.verify(s, code_at(secret, now + 30), now=now + 30)
-    await m.confirm(pending, code_at(e.secret, now), now=now)
-    assert await m.verify_recovery_code(s, codes[0].replace("-", ""), now=now + 30) == 9
-
-
-async def test_bad_subjects_accounts_and_clocks() -> None:
+async def test_bad_clocks_and_surrogates() -> None:
+    # Bad subjects and accounts are vectors/mfa.json; here Python's clocks and str.
     m = make_mfa(await Store.open("memory://"))
     now = step_start()
-    for bad in ["", "a\0b", "x" * 1025, "é" * 512 + "x"]:
-        for pending in [
-            m.begin_enrollment(bad, ACCOUNT, now=now),
-            m.confirm(bad, "123456", now=now),
-            m.verify(bad, "123456", now=now),
-            m.verify_recovery_code(bad, "0" * 24, now=now),
-            m.regenerate_recovery_codes(bad),
-            m.disable(bad),
-            m.status(bad),
-        ]:
-            await fails(polyauth.InvalidInputError, pending)
-    for account in ["", "a:b", "x" * 257]:
-        await fails(polyauth.InvalidInputError, m.begin_enrollment(new_subject(), account, now=now))
-    await m.begin_enrollment(new_subject(), "x" * 256, now=now)
-    # A subject of 1024 bytes works (its throttle key is a digest), and so do 508 and 509 bytes
-    # (around the longest plain "mfa:<subject>" key).
-    for long in ["é" * 512, "y" * 508, "y" * 509]:
-        secret, _ = await enrolled(m, long, now)
-        await m.verify(long, code_at(secret, now + 30), now=now + 30)
-        await fails(polyauth.TotpReplayedError, m.verify(long, code_at(secret, now + 30), now=now + 30))
     s = new_subject()
     secret, codes = await enrolled(m, s, now)
     # A bad clock is refused when the call is made (as a bad str is), before anything is awaited.
@@ -954,10 +615,8 @@ async def test_throttle_attempt_bursts_are_counted_before_they_pass(store_url: s
 
 
 async def test_throttle_attempt_input() -> None:
+    # Key lengths and NUL are vectors/throttle.json.
     throttle = Throttle(await Store.open("memory://"))
-    for bad in ["", "k" * 513, "a\0b"]:
-        await fails(polyauth.InvalidInputError, throttle.attempt(bad))
-    assert (await throttle.attempt("k" * 512))[0] == 1
     t: Any = throttle
     for call in [lambda: t.attempt(None), lambda: t.attempt(1), lambda: t.attempt(b"k")]:
         await assert_type_error(call)

@@ -65,6 +65,13 @@ pub fn whole_arg(value: Option<Number>, default: u64, max: u64, what: &str) -> n
     })
 }
 
+/// The injected clock of a call (`now`, whole seconds since the epoch, up to 2^40), or the
+/// system clock; a bad value is `invalid_input`.
+pub fn now_or(now: Option<Number>) -> napi::Result<i64> {
+    let default = polyauth_core::token::now().max(0) as u64;
+    whole_arg(now, default, 1 << 40, "now").map(|n| n as i64)
+}
+
 fn checked(value: Option<Number>, default: u64, max: u64) -> Option<u64> {
     match value.map(|n| n.0) {
         None => Some(default),

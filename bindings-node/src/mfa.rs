@@ -8,15 +8,10 @@ use napi_derive::napi;
 use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
 use zeroize::Zeroizing;
 
-use crate::errors::{run, text, to_napi, whole, whole_arg, Number};
+use crate::errors::{now_or, run, text, to_napi, whole, Number};
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::totp::Totp;
-
-fn now_or(now: Option<Number>) -> Result<i64> {
-    let default = polyauth_core::token::now().max(0) as u64;
-    whole_arg(now, default, 1 << 40, "now").map(|n| n as i64)
-}
 
 fn plain(codes: Vec<Zeroizing<String>>) -> Vec<String> {
     codes.iter().map(|c| c.as_str().to_owned()).collect()

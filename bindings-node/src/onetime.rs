@@ -8,7 +8,7 @@ use napi_derive::napi;
 use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
 use serde_json::Value;
 
-use crate::errors::{text, to_napi, whole_arg, Number, MAX_SECONDS};
+use crate::errors::{now_or, text, to_napi, whole_arg, Number, MAX_SECONDS};
 use crate::store::Store;
 
 /// What `OneTimeTokens.consume` resolves to.
@@ -33,7 +33,8 @@ impl OneTimeTokens {
         }
     }
 
-    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600).
+    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds (default 3600)
+    /// from `now` (seconds; default: the system clock).
     #[napi]
     pub fn issue<'env>(
         &self,
@@ -42,47 +43,60 @@ impl OneTimeTokens {
         purpose: Utf16String,
         ttl: Option<Number>,
         data: Option<Value>,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, String>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
             let data = data.filter(|d| !d.is_null());
             let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
+            let now = now_or(now)?;
             inner
-                .issue(&subject, &purpose, ttl, data)
+                .issue_at(&subject, &purpose, ttl, data, now)
                 .await
                 .map_err(to_napi)
         })
     }
 
-    /// Consumes `token` for `purpose`, once.
+    /// Consumes `token` for `purpose`, once; `now` (seconds) injects the clock.
     #[napi]
     pub fn consume<'env>(
         &self,
         env: &'env Env,
         token: Utf16String,
         purpose: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, Consumed>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
-            let (subject, data) = inner.consume(&token, &purpose).await.map_err(to_napi)?;
+            let now = now_or(now)?;
+            let (subject, data) = inner
+                .consume_at(&token, &purpose, now)
+                .await
+                .map_err(to_napi)?;
             Ok(Consumed { subject, data })
         })
     }
 
-    /// What `consume` would resolve to now, without spending the token (the same errors).
+    /// What `consume` would resolve to at `now` (seconds; default: the system clock), without
+    /// spending the token (the same errors).
     #[napi]
     pub fn peek<'env>(
         &self,
         env: &'env Env,
         token: Utf16String,
         purpose: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, Consumed>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let (token, purpose) = (text(token, "token")?, text(purpose, "purpose")?);
-            let (subject, data) = inner.peek(&token, &purpose).await.map_err(to_napi)?;
+            let now = now_or(now)?;
+            let (subject, data) = inner
+                .peek_at(&token, &purpose, now)
+                .await
+                .map_err(to_napi)?;
             Ok(Consumed { subject, data })
         })
     }

@@ -8,7 +8,7 @@ use napi_derive::napi;
 use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
 use serde_json::Value;
 
-use crate::errors::{object, run, text, to_napi, whole, Number, MAX_SECONDS};
+use crate::errors::{now_or, object, run, text, to_napi, whole, Number, MAX_SECONDS};
 use crate::store::Store;
 use crate::tokens::Tokens;
 
@@ -84,7 +84,8 @@ impl Sessions {
         })
     }
 
-    /// Starts a session; `claims` go into every access token of the session, `meta` is kept for `list`.
+    /// Starts a session; `claims` go into every access token of the session, `meta` is kept for
+    /// `list`; `now` (seconds) injects the clock the session's lifetimes start from.
     #[napi]
     pub fn start<'env>(
         &self,
@@ -92,13 +93,15 @@ impl Sessions {
         subject: Utf16String,
         claims: Option<Value>,
         meta: Option<Value>,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, TokenPair>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let subject = text(subject, "subject")?;
             let (claims, meta) = (object(claims, "claims")?, object(meta, "meta")?);
+            let now = now_or(now)?;
             inner
-                .start(&subject, claims, meta)
+                .start_at(&subject, claims, meta, now)
                 .await
                 .map(TokenPair::from)
                 .map_err(to_napi)
@@ -106,17 +109,20 @@ impl Sessions {
     }
 
     /// Rotates a refresh token; reuse revokes the session and rejects with `refresh_reused`.
+    /// `now` (seconds) injects the clock.
     #[napi]
     pub fn refresh<'env>(
         &self,
         env: &'env Env,
         refresh_token: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, TokenPair>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let refresh_token = text(refresh_token, "refreshToken")?;
+            let now = now_or(now)?;
             inner
-                .refresh(&refresh_token)
+                .refresh_at(&refresh_token, now)
                 .await
                 .map(TokenPair::from)
                 .map_err(to_napi)
@@ -217,17 +223,20 @@ impl Sessions {
         })
     }
 
-    /// Whether a session is usable (not revoked, not expired).
+    /// Whether a session is usable (not revoked, not expired) at `now` (seconds; default: the
+    /// system clock).
     #[napi]
     pub fn is_active<'env>(
         &self,
         env: &'env Env,
         session_id: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, bool>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let session_id = text(session_id, "sessionId")?;
-            inner.is_active(&session_id).await.map_err(to_napi)
+            let now = now_or(now)?;
+            inner.is_active_at(&session_id, now).await.map_err(to_napi)
         })
     }
 }

@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use polyauth_core::store::{OpenOptions, Store as CoreStore};
 
-use crate::errors::{to_napi, whole_arg, Number};
+use crate::errors::{now_or, to_napi, Number};
 
 /// An open store (`sqlite://path`, `postgres://...`, `redis://...`, `memory://`).
 #[napi]
@@ -71,8 +71,7 @@ impl Store {
     ) -> Result<PromiseRaw<'env, f64>> {
         let inner = self.inner.clone();
         promise(env, async move {
-            let default = polyauth_core::token::now().max(0) as u64;
-            let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+            let now = now_or(now)?;
             inner
                 .purge_expired_at(now)
                 .await

@@ -7,7 +7,7 @@ use napi::Env;
 use napi_derive::napi;
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 
-use crate::errors::{run, text, to_napi, whole, Number, MAX_SECONDS};
+use crate::errors::{now_or, run, text, to_napi, whole, Number, MAX_SECONDS};
 use crate::store::Store;
 
 #[napi(object)]
@@ -68,27 +68,36 @@ impl Throttle {
         })
     }
 
-    /// Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked.
+    /// Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked at `now`
+    /// (seconds; default: the system clock).
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn check<'env>(&self, env: &'env Env, key: Utf16String) -> Result<PromiseRaw<'env, ()>> {
+    pub fn check<'env>(
+        &self,
+        env: &'env Env,
+        key: Utf16String,
+        now: Option<Number>,
+    ) -> Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let key = text(key, "key")?;
-            inner.check(&key).await.map_err(to_napi)
+            let now = now_or(now)?;
+            inner.check_at(&key, now).await.map_err(to_napi)
         })
     }
 
-    /// Records a failure.
+    /// Records a failure at `now` (seconds; default: the system clock).
     #[napi]
     pub fn fail<'env>(
         &self,
         env: &'env Env,
         key: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, FailureCount>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let key = text(key, "key")?;
-            let c = inner.fail(&key).await.map_err(to_napi)?;
+            let now = now_or(now)?;
+            let c = inner.fail_at(&key, now).await.map_err(to_napi)?;
             Ok(FailureCount {
                 failures: c.failures,
                 locked_until: c.locked_until,
@@ -97,17 +106,20 @@ impl Throttle {
     }
 
     /// Reserves an attempt atomically: rejects with `rate_limited` while `key` is locked,
-    /// otherwise counts it as a failure right away (call `reset` after a success).
+    /// otherwise counts it as a failure right away (call `reset` after a success). `now`
+    /// (seconds) injects the clock.
     #[napi]
     pub fn attempt<'env>(
         &self,
         env: &'env Env,
         key: Utf16String,
+        now: Option<Number>,
     ) -> Result<PromiseRaw<'env, FailureCount>> {
         let inner = self.inner.clone();
         promise(env, async move {
             let key = text(key, "key")?;
-            let c = inner.attempt(&key).await.map_err(to_napi)?;
+            let now = now_or(now)?;
+            let c = inner.attempt_at(&key, now).await.map_err(to_napi)?;
             Ok(FailureCount {
                 failures: c.failures,
                 locked_until: c.locked_until,

@@ -43,14 +43,21 @@ export class Sessions {
     this.native = call(() => new native.Sessions(store.native, tokens.native, options))
   }
 
-  /** Starts a session; `claims` go into every access token of the session, `meta` (user agent, IP) is kept for `list`. */
-  start(subject: string, options: { claims?: Record<string, unknown>; meta?: Record<string, unknown> } = {}): Promise<TokenPair> {
-    return callAsync(() => this.native.start(subject, options.claims, options.meta)).then(redacted)
+  /**
+   * Starts a session; `claims` go into every access token of the session, `meta` (user agent, IP)
+   * is kept for `list`. `now` (seconds since the epoch) injects the clock the session's lifetimes
+   * start from (the access token is signed on the system clock).
+   */
+  start(subject: string, options: { claims?: Record<string, unknown>; meta?: Record<string, unknown>; now?: number } = {}): Promise<TokenPair> {
+    return callAsync(() => this.native.start(subject, options.claims, options.meta, options.now)).then(redacted)
   }
 
-  /** Rotates a refresh token. Reuse of a rotated token revokes the session and rejects with `refresh_reused`. */
-  refresh(refreshToken: string): Promise<TokenPair> {
-    return callAsync(() => this.native.refresh(refreshToken)).then(redacted)
+  /**
+   * Rotates a refresh token. Reuse of a rotated token revokes the session and rejects with
+   * `refresh_reused`. `now` (seconds since the epoch) injects the clock.
+   */
+  refresh(refreshToken: string, options: { now?: number } = {}): Promise<TokenPair> {
+    return callAsync(() => this.native.refresh(refreshToken, options.now)).then(redacted)
   }
 
   /**
@@ -94,7 +101,7 @@ export class Sessions {
   }
 
   /** Whether a session is usable: check it where revocation must take effect before the access token expires. */
-  isActive(sessionId: string): Promise<boolean> {
-    return callAsync(() => this.native.isActive(sessionId))
+  isActive(sessionId: string, options: { now?: number } = {}): Promise<boolean> {
+    return callAsync(() => this.native.isActive(sessionId, options.now))
   }
 }

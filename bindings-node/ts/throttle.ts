@@ -33,23 +33,27 @@ export class Throttle {
     this.native = call(() => new native.Throttle(store.native, options))
   }
 
-  /** Rejects with `rate_limited` (and `retryAfter` seconds) while `key` is locked. */
-  check(key: string): Promise<void> {
-    return callAsync(() => this.native.check(key))
+  /**
+   * Rejects with `rate_limited` (and `retryAfter` seconds) while `key` is locked at `now` (seconds
+   * since the epoch; default: the system clock).
+   */
+  check(key: string, options: { now?: number } = {}): Promise<void> {
+    return callAsync(() => this.native.check(key, options.now))
   }
 
-  /** Records a failure. */
-  fail(key: string): Promise<{ failures: number; lockedUntil: number }> {
-    return callAsync(() => this.native.fail(key))
+  /** Records a failure at `now` (seconds since the epoch; default: the system clock). */
+  fail(key: string, options: { now?: number } = {}): Promise<{ failures: number; lockedUntil: number }> {
+    return callAsync(() => this.native.fail(key, options.now))
   }
 
   /**
    * Reserves an attempt in one atomic step: rejects with `rate_limited` while `key` is locked,
    * otherwise counts the attempt as a failure right away (call `reset` after a success). Unlike
    * `check` then `fail`, a burst of concurrent attempts cannot all pass before any is counted.
+   * `now` (seconds since the epoch) injects the clock.
    */
-  attempt(key: string): Promise<{ failures: number; lockedUntil: number }> {
-    return callAsync(() => this.native.attempt(key))
+  attempt(key: string, options: { now?: number } = {}): Promise<{ failures: number; lockedUntil: number }> {
+    return callAsync(() => this.native.attempt(key, options.now))
   }
 
   /** Clears the counter after a success. */

@@ -96,6 +96,12 @@ pub fn arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<
     whole(obj, true, MAX)
 }
 
+/// The injected clock of a call (`now=`, seconds since the epoch, read with
+/// `opt_arg::<i64, MAX_TIME>`), or the system clock.
+pub(crate) fn now_or(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(polyauth_core::token::now)
+}
+
 /// [`arg`] for an optional argument: `None` stays `None` (the default: e.g. the current time).
 pub fn opt_arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     if obj.is_none() {

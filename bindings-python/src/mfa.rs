@@ -8,7 +8,7 @@ use pyo3::IntoPyObjectExt;
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::{opt_arg, setting, str_arg, MAX_TIME};
+use crate::convert::{now_or, opt_arg, setting, str_arg, MAX_TIME};
 use crate::errors::run;
 use crate::store::Store;
 use crate::throttle::Throttle;
@@ -45,10 +45,6 @@ pub(crate) fn context_arg(context: Option<&Bound<'_, PyAny>>) -> PyResult<Option
         Some(c) if !c.is_none() => Ok(Some(str_arg(c, "throttle_context")?)),
         _ => Ok(None),
     }
-}
-
-fn now_arg(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(polyauth_core::token::now)
 }
 
 fn strings<'py>(py: Python<'py>, codes: Vec<Zeroizing<String>>) -> PyResult<Bound<'py, PyAny>> {
@@ -138,10 +134,7 @@ impl Mfa {
         let m = self.inner.clone();
         spawn(
             py,
-            async move {
-                m.begin_enrollment_at(&subject, &account, now_arg(now))
-                    .await
-            },
+            async move { m.begin_enrollment_at(&subject, &account, now_or(now)).await },
             |py, e| {
                 let enrollment = Enrollment {
                     secret: e.secret.as_str().to_owned(),
@@ -168,7 +161,7 @@ impl Mfa {
         let m = self.inner.clone();
         spawn(
             py,
-            async move { m.confirm_at(&subject, &code, now_arg(now)).await },
+            async move { m.confirm_at(&subject, &code, now_or(now)).await },
             strings,
         )
     }
@@ -191,7 +184,7 @@ impl Mfa {
         spawn(
             py,
             async move {
-                m.verify_in(&subject, &code, context.as_deref(), now_arg(now))
+                m.verify_in(&subject, &code, context.as_deref(), now_or(now))
                     .await
             },
             |py, step| step.into_bound_py_any(py),
@@ -216,7 +209,7 @@ impl Mfa {
         spawn(
             py,
             async move {
-                m.verify_recovery_code_in(&subject, &code, context.as_deref(), now_arg(now))
+                m.verify_recovery_code_in(&subject, &code, context.as_deref(), now_or(now))
                     .await
             },
             |py, left| left.into_bound_py_any(py),
@@ -277,7 +270,7 @@ impl Mfa {
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let m = self.inner.clone();
-        let fut = async move { m.status_at(&subject, now_arg(now)).await };
+        let fut = async move { m.status_at(&subject, now_or(now)).await };
         spawn(py, fut, |py, s| {
             let d = PyDict::new(py);
             d.set_item("enabled", s.enabled)?;

@@ -7,7 +7,7 @@ use pyo3::IntoPyObjectExt;
 use serde_json::Value;
 
 use crate::asyncio::spawn;
-use crate::convert::{arg, plain, str_arg, to_python, MAX_SECONDS};
+use crate::convert::{arg, now_or, opt_arg, plain, str_arg, to_python, MAX_SECONDS, MAX_TIME};
 use crate::store::Store;
 
 /// Single-use, purpose-bound tokens (email verification, password reset, magic links).
@@ -25,8 +25,9 @@ impl OneTimeTokens {
         }
     }
 
-    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds; awaitable → str.
-    #[pyo3(signature = (subject, purpose, ttl=3600, data=None))]
+    /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds from `now`
+    /// (seconds; default: the system clock); awaitable → str.
+    #[pyo3(signature = (subject, purpose, ttl=3600, data=None, *, now=None))]
     fn issue<'py>(
         &self,
         py: Python<'py>,
@@ -34,6 +35,7 @@ impl OneTimeTokens {
         purpose: &Bound<'py, PyAny>,
         #[pyo3(from_py_with = arg::<u64, MAX_SECONDS>)] ttl: u64,
         data: Option<&Bound<'py, PyAny>>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let purpose = str_arg(purpose, "purpose")?;
@@ -46,46 +48,54 @@ impl OneTimeTokens {
             ),
         };
         let o = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { o.issue(&subject, &purpose, ttl, data).await },
+            async move { o.issue_at(&subject, &purpose, ttl, data, now).await },
             plain,
         )
     }
 
     /// Consumes `token` for `purpose`, once; awaitable → (subject, data). Wrong purpose raises
-    /// `InvalidTypeError`, expiry `TokenExpiredError`, reuse `TokenUsedError`.
+    /// `InvalidTypeError`, expiry `TokenExpiredError`, reuse `TokenUsedError`. `now` (seconds)
+    /// injects the clock.
+    #[pyo3(signature = (token, purpose, *, now=None))]
     fn consume<'py>(
         &self,
         py: Python<'py>,
         token: &Bound<'py, PyAny>,
         purpose: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let purpose = str_arg(purpose, "purpose")?;
         let token = str_arg(token, "token")?;
         let o = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { o.consume(&token, &purpose).await },
+            async move { o.consume_at(&token, &purpose, now).await },
             subject_and_data,
         )
     }
 
     /// What `consume` would return now, without spending the token (the same errors);
     /// awaitable → (subject, data). Never a substitute for `consume`: two peeks can both
-    /// succeed, one consumption only.
+    /// succeed, one consumption only. `now` (seconds) injects the clock.
+    #[pyo3(signature = (token, purpose, *, now=None))]
     fn peek<'py>(
         &self,
         py: Python<'py>,
         token: &Bound<'py, PyAny>,
         purpose: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let purpose = str_arg(purpose, "purpose")?;
         let token = str_arg(token, "token")?;
         let o = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { o.peek(&token, &purpose).await },
+            async move { o.peek_at(&token, &purpose, now).await },
             subject_and_data,
         )
     }

@@ -5,7 +5,9 @@ use pyo3::prelude::*;
 use serde_json::Value;
 
 use crate::asyncio::spawn;
-use crate::convert::{map_arg, plain, setting, str_arg, to_python, MAX_SECONDS};
+use crate::convert::{
+    map_arg, now_or, opt_arg, plain, setting, str_arg, to_python, MAX_SECONDS, MAX_TIME,
+};
 use crate::errors::run;
 use crate::store::Store;
 use crate::tokens::Tokens;
@@ -75,35 +77,41 @@ impl Sessions {
     }
 
     /// Starts a session for `subject`; `claims` go into every access token of the session,
-    /// `meta` (user agent, IP) is kept for `list`. Awaitable → TokenPair.
-    #[pyo3(signature = (subject, claims=None, meta=None))]
+    /// `meta` (user agent, IP) is kept for `list`; `now` (seconds) injects the session's clock.
+    /// Awaitable → TokenPair.
+    #[pyo3(signature = (subject, claims=None, meta=None, *, now=None))]
     fn start<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         claims: Option<&Bound<'py, PyAny>>,
         meta: Option<&Bound<'py, PyAny>>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let subject = str_arg(subject, "subject")?;
         let (claims, meta) = (map_arg(claims, "claims")?, map_arg(meta, "meta")?);
         let s = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { s.start(&subject, claims, meta).await },
+            async move { s.start_at(&subject, claims, meta, now).await },
             pair,
         )
     }
 
     /// Rotates a refresh token. Reuse of a rotated token revokes the session and raises
-    /// `RefreshReusedError`. Awaitable → TokenPair.
+    /// `RefreshReusedError`; `now` (seconds) injects the clock. Awaitable → TokenPair.
+    #[pyo3(signature = (refresh_token, *, now=None))]
     fn refresh<'py>(
         &self,
         py: Python<'py>,
         refresh_token: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let token = str_arg(refresh_token, "refresh_token")?;
         let s = self.inner.clone();
-        spawn(py, async move { s.refresh(&token).await }, pair)
+        let now = now_or(now);
+        spawn(py, async move { s.refresh_at(&token, now).await }, pair)
     }
 
     /// Revokes the session of a refresh token (logout when the access token has expired);
@@ -187,15 +195,23 @@ impl Sessions {
         })
     }
 
-    /// Whether a session is usable (not revoked, not expired); awaitable → bool.
+    /// Whether a session is usable (not revoked, not expired) at `now` (seconds; default: the
+    /// system clock); awaitable → bool.
+    #[pyo3(signature = (session_id, *, now=None))]
     fn is_active<'py>(
         &self,
         py: Python<'py>,
         session_id: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let session_id = str_arg(session_id, "session_id")?;
         let s = self.inner.clone();
-        spawn(py, async move { s.is_active(&session_id).await }, plain)
+        let now = now_or(now);
+        spawn(
+            py,
+            async move { s.is_active_at(&session_id, now).await },
+            plain,
+        )
     }
 
     fn __repr__(&self) -> String {

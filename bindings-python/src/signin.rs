@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 
 use crate::accounts::{account, secret_arg, Accounts};
 use crate::asyncio::{spawn_calling_python, CallContext};
-use crate::convert::{map_arg, opt_arg, str_arg, MAX_SECONDS, MAX_TIME};
+use crate::convert::{map_arg, now_or, opt_arg, str_arg, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 use crate::mfa::{context_arg, Mfa};
 use crate::onetime::OneTimeTokens;
@@ -491,7 +491,7 @@ impl SignIn {
             .filter(|m| !m.is_none())
             .map(|m| map_arg(Some(m), "meta"))
             .transpose()?;
-        let now = now.unwrap_or_else(polyauth_core::token::now);
+        let now = now_or(now);
         let s = self.inner.clone();
         spawn_calling_python(
             py,

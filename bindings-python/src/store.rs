@@ -5,7 +5,7 @@ use polyauth_core::store::{OpenOptions, Store as CoreStore};
 use pyo3::prelude::*;
 
 use crate::asyncio::spawn;
-use crate::convert::{none, opt_arg, plain, MAX_TIME};
+use crate::convert::{none, now_or, opt_arg, plain, MAX_TIME};
 
 /// An open store: `sqlite://path` (default `sqlite://polyauth.db`), `postgres://...`,
 /// `redis://...` or `memory://`. Migrations are applied on open.
@@ -40,7 +40,7 @@ impl Store {
         #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let s = self.inner.clone();
-        let now = now.unwrap_or_else(polyauth_core::token::now);
+        let now = now_or(now);
         spawn(py, async move { s.purge_expired_at(now).await }, plain)
     }
 

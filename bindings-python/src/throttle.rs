@@ -4,7 +4,7 @@ use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use pyo3::prelude::*;
 
 use crate::asyncio::spawn;
-use crate::convert::{none, plain, setting, str_arg, MAX_SECONDS};
+use crate::convert::{none, now_or, opt_arg, plain, setting, str_arg, MAX_SECONDS, MAX_TIME};
 use crate::errors::run;
 use crate::store::Store;
 
@@ -41,38 +41,65 @@ impl Throttle {
         })
     }
 
-    /// Raises `RateLimitedError` (with `retry_after` seconds) while `key` is locked; awaitable.
-    fn check<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    /// Raises `RateLimitedError` (with `retry_after` seconds) while `key` is locked at `now`
+    /// (seconds; default: the system clock); awaitable.
+    #[pyo3(signature = (key, *, now=None))]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let key = str_arg(key, "key")?;
         let t = self.inner.clone();
-        spawn(py, async move { t.check(&key).await }, none)
+        let now = now_or(now);
+        spawn(py, async move { t.check_at(&key, now).await }, none)
     }
 
-    /// Records a failure; awaitable → (failures, locked_until).
-    fn fail<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    /// Records a failure at `now` (seconds; default: the system clock); awaitable →
+    /// (failures, locked_until).
+    #[pyo3(signature = (key, *, now=None))]
+    fn fail<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let key = str_arg(key, "key")?;
         let t = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { t.fail(&key).await.map(|c| (c.failures, c.locked_until)) },
+            async move {
+                t.fail_at(&key, now)
+                    .await
+                    .map(|c| (c.failures, c.locked_until))
+            },
             plain,
         )
     }
 
     /// Reserves an attempt in one atomic step: raises `RateLimitedError` while `key` is locked,
     /// otherwise counts the attempt as a failure right away (call `reset` after a success), so
-    /// concurrent attempts cannot all pass before any is counted; awaitable →
-    /// (failures, locked_until).
+    /// concurrent attempts cannot all pass before any is counted; `now` (seconds) injects the
+    /// clock; awaitable → (failures, locked_until).
+    #[pyo3(signature = (key, *, now=None))]
     fn attempt<'py>(
         &self,
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = str_arg(key, "key")?;
         let t = self.inner.clone();
+        let now = now_or(now);
         spawn(
             py,
-            async move { t.attempt(&key).await.map(|c| (c.failures, c.locked_until)) },
+            async move {
+                t.attempt_at(&key, now)
+                    .await
+                    .map(|c| (c.failures, c.locked_until))
+            },
             plain,
         )
     }

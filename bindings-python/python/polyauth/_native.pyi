@@ -319,13 +319,20 @@ class Sessions:
         ``reuse_grace`` keeps the immediate parent token usable that many seconds (default 0, at
         most 300); all in seconds. Raises ``InvalidConfigError`` otherwise."""
     def start(
-        self, subject: str, claims: dict[str, Any] | None = None, meta: dict[str, Any] | None = None
+        self,
+        subject: str,
+        claims: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        *,
+        now: int | None = None,
     ) -> Awaitable[TokenPair]:
         """Starts a session for ``subject``; ``claims`` go into every access token of the session,
-        ``meta`` (user agent, IP) is kept for ``list``."""
-    def refresh(self, refresh_token: str) -> Awaitable[TokenPair]:
+        ``meta`` (user agent, IP) is kept for ``list``. ``now`` (seconds since the epoch) injects
+        the clock the session's lifetimes start from (the access token is signed on the system
+        clock)."""
+    def refresh(self, refresh_token: str, *, now: int | None = None) -> Awaitable[TokenPair]:
         """Rotates a refresh token. Reuse of a rotated token revokes the session and raises
-        ``RefreshReusedError``."""
+        ``RefreshReusedError``. ``now`` (seconds since the epoch) injects the clock."""
     def revoke_refresh_token(self, refresh_token: str) -> Awaitable[bool]:
         """Revokes the session of ``refresh_token`` (logout when the access token has expired,
         like RFC 7009); a used token of the session works too. False for an unknown token, a
@@ -347,8 +354,9 @@ class Sessions:
     def list(self, subject: str) -> Awaitable[builtins.list[dict[str, Any]]]:
         """Active sessions of ``subject``, newest first, as dicts (``session_id``, ``subject``,
         ``created_at``, ``last_used_at``, ``expires_at``, ``claims``, ``meta``)."""
-    def is_active(self, session_id: str) -> Awaitable[bool]:
-        """Whether a session is usable (not revoked, not expired)."""
+    def is_active(self, session_id: str, *, now: int | None = None) -> Awaitable[bool]:
+        """Whether a session is usable (not revoked, not expired) at ``now`` (seconds since the
+        epoch; default: the system clock)."""
 
 @final
 class OneTimeTokens:
@@ -356,17 +364,20 @@ class OneTimeTokens:
 
     def __new__(cls, store: Store) -> Self:
         """One-time tokens kept in ``store``."""
-    def issue(self, subject: str, purpose: str, ttl: int = 3600, data: Any = None) -> Awaitable[str]:
-        """Issues a ``pot_...`` token for ``subject`` and ``purpose``, valid ``ttl`` seconds, carrying
-        the JSON-compatible ``data``."""
-    def consume(self, token: str, purpose: str) -> Awaitable[tuple[str, Any]]:
+    def issue(
+        self, subject: str, purpose: str, ttl: int = 3600, data: Any = None, *, now: int | None = None
+    ) -> Awaitable[str]:
+        """Issues a ``pot_...`` token for ``subject`` and ``purpose``, valid ``ttl`` seconds from
+        ``now`` (seconds since the epoch; default: the system clock), carrying the JSON-compatible
+        ``data``."""
+    def consume(self, token: str, purpose: str, *, now: int | None = None) -> Awaitable[tuple[str, Any]]:
         """Consumes ``token`` for ``purpose``, once: ``(subject, data)``. A wrong purpose raises
         ``InvalidTypeError`` (the token stays usable), expiry ``TokenExpiredError``, reuse
-        ``TokenUsedError``."""
-    def peek(self, token: str, purpose: str) -> Awaitable[tuple[str, Any]]:
-        """What ``consume`` would return now, ``(subject, data)``, without spending the token (the
-        same errors): e.g. to show a password-reset form only for a usable link. Never a substitute
-        for ``consume``: two peeks can both succeed, one consumption only."""
+        ``TokenUsedError``. ``now`` (seconds since the epoch) injects the clock."""
+    def peek(self, token: str, purpose: str, *, now: int | None = None) -> Awaitable[tuple[str, Any]]:
+        """What ``consume`` would return at ``now``, ``(subject, data)``, without spending the
+        token (the same errors): e.g. to show a password-reset form only for a usable link. Never a
+        substitute for ``consume``: two peeks can both succeed, one consumption only."""
 
 @final
 class Throttle:
@@ -388,15 +399,18 @@ class Throttle:
         (1 to 100) on the count never starts over by itself: the key is locked for ``reset_after``
         seconds, doubled by every further failure, and at 100 failures it stays locked until
         ``reset`` (``locked_until`` is then 2**53 - 1)."""
-    def check(self, key: str) -> Awaitable[None]:
-        """Raises ``RateLimitedError`` (with ``retry_after`` seconds) while ``key`` is locked."""
-    def fail(self, key: str) -> Awaitable[tuple[int, int]]:
-        """Records a failure: ``(failures, locked_until)`` (seconds since the epoch)."""
-    def attempt(self, key: str) -> Awaitable[tuple[int, int]]:
+    def check(self, key: str, *, now: int | None = None) -> Awaitable[None]:
+        """Raises ``RateLimitedError`` (with ``retry_after`` seconds) while ``key`` is locked at
+        ``now`` (seconds since the epoch; default: the system clock)."""
+    def fail(self, key: str, *, now: int | None = None) -> Awaitable[tuple[int, int]]:
+        """Records a failure at ``now`` (default: the system clock): ``(failures, locked_until)``
+        (seconds since the epoch)."""
+    def attempt(self, key: str, *, now: int | None = None) -> Awaitable[tuple[int, int]]:
         """Reserves an attempt in one atomic step: raises ``RateLimitedError`` while ``key`` is
         locked, otherwise counts the attempt as a failure right away and returns ``(failures,
         locked_until)``. Call ``reset`` after a success. Unlike ``check`` then ``fail``, a burst
-        of concurrent attempts cannot all pass before any of them is counted."""
+        of concurrent attempts cannot all pass before any of them is counted. ``now`` (seconds since
+        the epoch) injects the clock."""
     def reset(self, key: str) -> Awaitable[None]:
         """Clears the counter after a success."""
 
