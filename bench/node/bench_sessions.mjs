@@ -333,7 +333,7 @@ async function setupSameWork(namespace, tmp) {
 
 async function cleanup(namespace) {
   await run('psql', [...PG_ARGS, '-q', '-c', `DROP SCHEMA IF EXISTS ${namespace} CASCADE`, 'postgres'])
-  const keys = (await run('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `polyauth:${namespace}:*`])).stdout.split('\n').filter(Boolean)
+  const keys = (await run('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `polyauth:*${namespace}*`])).stdout.split('\n').filter(Boolean)
   if (keys.length) {
     let lines = ''
     for (let i = 0; i < keys.length; i += 1000) lines += `UNLINK ${keys.slice(i, i + 1000).join(' ')}\n`

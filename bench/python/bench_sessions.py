@@ -448,7 +448,7 @@ def cleanup(namespace: str) -> None:
         check=False,
     )
     keys = subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", f"polyauth:{namespace}:*"],
+        ["redis-cli", "-h", "127.0.0.1", "--scan", "--pattern", f"polyauth:*{namespace}*"],
         capture_output=True,
         text=True,
         check=False,
