@@ -80,7 +80,7 @@ export declare class Mfa {
    * `keys`: the encryption keys, the encrypting one first (32 bytes each: bytes,
    * base64url/base64 or hex text). `throttle` counts failures (default: a new `Throttle`).
    */
-  constructor(store: Store, totp: Totp, keys: Array<string | Uint8Array>, enrollmentTtl?: number | undefined | null, throttle?: Throttle | undefined | null)
+  constructor(store: Store, totp: Totp, keys: Array<string | Uint8Array>, options?: object, throttle?: Throttle | undefined | null)
   /** A fresh random 256-bit encryption key, base64url. */
   static generateKey(): string
   /** The throttle key a subject's failures (within `throttle_context`) are counted under. */
@@ -135,7 +135,7 @@ export declare class OneTimeTokens {
 
 /** Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline). */
 export declare class PasswordHasher {
-  constructor(options?: HasherOptions | undefined | null, policy?: PasswordPolicy | undefined | null)
+  constructor(options?: object, policy?: PasswordPolicy | undefined | null)
   /** Hashes on the libuv pool; resolves to an argon2id PHC string. */
   hash(password: string | Uint8Array, signal?: AbortSignal | undefined | null): Promise<string>
   /**
@@ -171,7 +171,7 @@ export declare class PasswordHasher {
 
 /** NIST SP 800-63B password policy. */
 export declare class PasswordPolicy {
-  constructor(options?: PolicyOptions | undefined | null)
+  constructor(options?: object)
   /**
    * Reason codes why `password` fails (`too_short`, `too_long`, `common_password`,
    * `contains_context_word`, `repetitive`); empty when it passes.
@@ -190,10 +190,11 @@ export declare class PasswordPolicy {
  */
 export declare class RemoteKeySet {
   /**
-   * `timeout_ms` is the deadline of one whole fetch; `max_stale` seconds after the last
-   * successful fetch the cached keys stop verifying; `http://` needs `allow_insecure_http`.
+   * `options`: `cacheTtl`, `cooldown`, `timeout` (seconds, the deadline of one whole fetch),
+   * `maxStale` (seconds after the last successful fetch the cached keys stop verifying) and
+   * `allowInsecureHttp` (for an `http://` URL), read by the core.
    */
-  constructor(url: string, cacheTtl?: number | undefined | null, cooldown?: number | undefined | null, timeoutMs?: number | undefined | null, maxStale?: number | undefined | null, allowInsecureHttp?: boolean | undefined | null)
+  constructor(url: string, options?: object)
   /** The JWKS URL as configured (credentials included). */
   get url(): string
   /** The URL for display: no userinfo, no query string. */
@@ -220,7 +221,7 @@ export declare class RemoteKeySet {
 
 /** Sessions with refresh-token rotation and reuse detection. */
 export declare class Sessions {
-  constructor(store: Store, tokens: Tokens, options?: SessionsOptions | undefined | null)
+  constructor(store: Store, tokens: Tokens, options?: object)
   /**
    * Starts a session; `claims` go into every access token of the session, `meta` is kept for
    * `list`; `now` (seconds) injects the clock the session's lifetimes start from.
@@ -295,7 +296,7 @@ export declare class Store {
 
 /** Failure counters with exponential backoff and a lockout ceiling. */
 export declare class Throttle {
-  constructor(store: Store, options?: ThrottleOptions | undefined | null)
+  constructor(store: Store, options?: object)
   /**
    * Rejects with `rate_limited` (`retryAfter` seconds) while `key` is locked at `now`
    * (seconds; default: the system clock).
@@ -315,7 +316,7 @@ export declare class Throttle {
 
 /** Issues and verifies access tokens. */
 export declare class Tokens {
-  constructor(keys: KeySet | RemoteKeySet, options: TokensOptions)
+  constructor(keys: KeySet | RemoteKeySet, options: object)
   /** Issues an access token for `subject`. */
   issue(subject: string, options?: IssueOptions | undefined | null): string
   /**
@@ -335,7 +336,7 @@ export declare class Tokens {
 
 /** RFC 6238 TOTP. */
 export declare class Totp {
-  constructor(options?: TotpOptions | undefined | null)
+  constructor(options?: object)
   /** A fresh random secret (base32, at least 160 bits). */
   generateSecret(): string
   /** The code for `secret` at `now` (seconds since the epoch; default: the system clock). */
@@ -435,18 +436,11 @@ export interface FailureCount {
   lockedUntil: number
 }
 
-export interface HasherOptions {
-  /** argon2 passes (default 2). */
-  timeCost?: number
-  /** argon2 memory in KiB (default 19456). */
-  memoryKib?: number
-  /** argon2 lanes (default 1). */
-  parallelism?: number
-  /** Optional server-side secret (argon2's secret input). */
-  pepper?: string | Buffer
-  /** Largest memory cost accepted from a stored hash, in KiB (default 262144). */
-  maxMemoryKib?: number
-}
+/**
+ * How many argon2 jobs may run at once without starving the event loop (cores - 1, at least
+ * 1): the core's limit, which the Python binding's pool also uses.
+ */
+export declare function hashConcurrency(): number
 
 export interface IssueOptions {
   /** Application claims (`sid`, `scope`, `amr`, roles, ...). */
@@ -502,16 +496,13 @@ export interface NativeVerifyOptions {
 }
 
 /** Opens (and, unless `migrate: false`, migrates) a store. */
-export declare function openStore(url: string, options?: OpenStoreOptions | undefined | null): Promise<Store>
+export declare function openStore(url?: string | undefined | null, options?: object): Promise<Store>
 
-/** Options of `openStore`. */
-export interface OpenStoreOptions {
-  /**
-   * Apply pending migrations (default true). With false the schema must be current
-   * (`invalid_config` otherwise), for an application role without DDL rights.
-   */
-  migrate?: boolean
-}
+/**
+ * Every option default of the core, by type and snake_case name (the TypeScript option types'
+ * documentation is checked against it).
+ */
+export declare function optionDefaults(): any
 
 /** What `parseUri` returns. */
 export interface ParsedUri {
@@ -527,21 +518,6 @@ export interface ParsedUri {
 export interface PasswordStep {
   pair?: TokenPair
   mfaToken?: string
-}
-
-export interface PolicyOptions {
-  /** Minimum length in code points (default 15). */
-  minLength?: number
-  /** Maximum length in code points (default 128, at least 64). */
-  maxLength?: number
-  /** Minimum for accounts with a second factor (default 8). */
-  minLengthMfa?: number
-  /** The application's own forbidden passwords. */
-  blocklist?: Array<string>
-  /** Words always forbidden inside a password (e.g. the service name). */
-  contextWords?: Array<string>
-  /** Check the built-in list of 20,000 common passwords (default true). */
-  useBuiltinBlocklist?: boolean
 }
 
 /**
@@ -575,15 +551,6 @@ export interface SessionInfo {
   meta: Record<string, unknown>
 }
 
-export interface SessionsOptions {
-  /** Absolute session lifetime in seconds (default 30 days). */
-  refreshTtl?: number
-  /** Idle lifetime in seconds (default 7 days). */
-  idleTtl?: number
-  /** Grace window for the immediate parent token in seconds (default 0). */
-  reuseGrace?: number
-}
-
 /**
  * An account as the TypeScript layer passes it on from the application's `find`, its shape
  * already checked there.
@@ -606,14 +573,6 @@ export interface SourceReply {
   account?: SourceAccount
 }
 
-export interface ThrottleOptions {
-  freeAttempts?: number
-  baseDelay?: number
-  maxDelay?: number
-  maxFailures?: number
-  resetAfter?: number
-}
-
 /** What `Sessions.start` and `Sessions.refresh` resolve to. */
 export interface TokenPair {
   accessToken: string
@@ -623,39 +582,6 @@ export interface TokenPair {
   expiresIn: number
   /** When the session ends at the latest (seconds since the epoch). */
   refreshExpiresAt: number
-}
-
-export interface TokensOptions {
-  issuer: string
-  audience: string | Array<string>
-  /** Access-token lifetime in seconds (default 900). */
-  accessTtl?: number
-  /** Clock skew allowed in seconds (default 30, at most 300). */
-  leeway?: number
-  /** Longest token accepted, in bytes (default 8192). */
-  maxTokenSize?: number
-  /** Allow signing with RS256/384/512 keys (verification always works). */
-  allowRsaPkcs1Signing?: boolean
-  /** Verified tokens remembered (default 10000, 0: off). */
-  verifyCache?: number
-  /**
-   * Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
-   * present must still match.
-   */
-  requireTyp?: boolean
-}
-
-export interface TotpOptions {
-  /** Shown by authenticator apps. */
-  issuer?: string
-  /** 6 to 8 (default 6). */
-  digits?: number
-  /** Seconds per step (default 30). */
-  period?: number
-  /** SHA1 (default), SHA256 or SHA512. */
-  algorithm?: string
-  /** Steps accepted on each side of the current one: 0 or 1 (default 1). */
-  window?: number
 }
 
 /** A compact JWS verified by {@link KeySet.verifyJws}. */

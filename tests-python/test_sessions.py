@@ -220,10 +220,12 @@ async def test_wrong_types_raise_type_error(tokens: Tokens) -> None:
     for call in calls:
         await assert_type_error(call)
     # A number of the wrong type is invalid_config, as in Node (vectors/argument-checks.json).
-    bads: list[dict[str, Any]] = [{"refresh_ttl": "60"}, {"reuse_grace": None}, {"idle_ttl": True}]
+    bads: list[dict[str, Any]] = [{"refresh_ttl": "60"}, {"reuse_grace": 1.5}, {"idle_ttl": True}]
     for bad in bads:
         with pytest.raises(polyauth.InvalidConfigError):
             cls(store, tokens, **bad)
+    # None is the core's default, as an absent option is.
+    assert cls(store, tokens, reuse_grace=None).reuse_grace == 0
     # Nothing above hurt the session.
     assert await sessions.is_active(pair.session_id)
 

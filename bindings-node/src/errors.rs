@@ -2,6 +2,7 @@
 //! the TypeScript layer turns them into `PolyauthError` with `.code` (and `.retryAfter`).
 //! `napi::Task` only carries `napi::Status`, so the code travels in the message.
 
+use polyauth_core::options::{Arg, Role};
 use polyauth_core::Error;
 use serde_json::{Map, Value};
 
@@ -41,45 +42,28 @@ pub fn run<T>(f: impl FnOnce() -> polyauth_core::Result<T>) -> napi::Result<T> {
     polyauth_core::catch_panic(f).map_err(to_napi)
 }
 
-/// Upper bound for durations and counts given in seconds (about 31 years); the core narrows it.
-pub const MAX_SECONDS: u64 = 1 << 30;
+// The bounds are the core's (`polyauth_core::options`), shared with the Python binding.
+pub use polyauth_core::options::{MAX_SECONDS, MAX_TIME};
 
-/// Reads an optional JavaScript number that must be a whole number in `0..=max` (not a boolean,
-/// a string, NaN, an infinity or a fraction). napi's own
-/// `u32` conversion wraps negative and oversized numbers around (-1 becomes 4294967295), which
-/// would turn a typo into "no throttling" or "sessions never idle out".
-pub fn whole(value: Option<Number>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
-    checked(value, default, max).ok_or_else(|| {
-        to_napi(Error::InvalidConfig(format!(
-            "{what} must be a whole number from 0 to {max}"
-        )))
-    })
-}
-
-/// [`whole`] for a per-call argument: a bad value is `invalid_input`, not `invalid_config`.
+/// Reads an optional per-call JavaScript number that must be a whole number in `0..=max` (not a
+/// boolean, a string, NaN, an infinity or a fraction), judged by the core: a bad value is
+/// `invalid_input`. napi's own `u32` conversion wraps negative and oversized numbers around (-1
+/// becomes 4294967295), which would turn a typo into "no throttling".
 pub fn whole_arg(value: Option<Number>, default: u64, max: u64, what: &str) -> napi::Result<u64> {
-    checked(value, default, max).ok_or_else(|| {
-        to_napi(Error::InvalidInput(format!(
-            "{what} must be a whole number from 0 to {max}"
-        )))
-    })
+    let Some(Number(n)) = value else {
+        return Ok(default);
+    };
+    let arg = n.map_or(Arg::Other("value that is not a number".into()), |v| {
+        crate::options::number(v)
+    });
+    polyauth_core::options::whole(&arg, what, 0..=max as i128, Role::Input).map_err(to_napi)
 }
 
-/// The injected clock of a call (`now`, whole seconds since the epoch, up to 2^40), or the
-/// system clock; a bad value is `invalid_input`.
+/// The injected clock of a call (`now`, whole seconds since the epoch, up to [`MAX_TIME`]), or
+/// the system clock; a bad value is `invalid_input`.
 pub fn now_or(now: Option<Number>) -> napi::Result<i64> {
     let default = polyauth_core::token::now().max(0) as u64;
-    whole_arg(now, default, 1 << 40, "now").map(|n| n as i64)
-}
-
-fn checked(value: Option<Number>, default: u64, max: u64) -> Option<u64> {
-    match value.map(|n| n.0) {
-        None => Some(default),
-        Some(Some(v)) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 => {
-            Some(v as u64)
-        }
-        Some(_) => None,
-    }
+    whole_arg(now, default, MAX_TIME, "now").map(|n| n as i64)
 }
 
 /// Reads a string argument that names something (subject, session id, purpose, throttle key,

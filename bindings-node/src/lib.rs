@@ -7,6 +7,7 @@ mod cli;
 mod errors;
 mod mfa;
 mod onetime;
+mod options;
 mod password;
 mod promise;
 mod sessions;

@@ -1,14 +1,15 @@
 //! `Mfa` for Node: the store-backed TOTP second factor. Every store call returns a Promise.
 
+use crate::options::{read, HostOptions};
 use crate::promise::promise;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
-use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
+use polyauth_core::mfa::{self, KeyMaterial, Mfa as CoreMfa};
 use zeroize::Zeroizing;
 
-use crate::errors::{now_or, run, text, to_napi, whole, Number};
+use crate::errors::{now_or, run, text, to_napi, Number};
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::totp::Totp;
@@ -51,7 +52,7 @@ impl Mfa {
         store: &Store,
         totp: &Totp,
         keys: Vec<Either<String, Uint8Array>>,
-        enrollment_ttl: Option<Number>,
+        #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
         throttle: Option<&Throttle>,
     ) -> Result<Self> {
         let materials: Vec<KeyMaterial> = keys
@@ -61,23 +62,14 @@ impl Mfa {
                 Either::B(b) => KeyMaterial::Bytes(Zeroizing::new(b.to_vec())),
             })
             .collect();
-        let d = MfaConfig::default();
-        let config = MfaConfig {
-            enrollment_ttl: whole(enrollment_ttl, d.enrollment_ttl as u64, 86_400, "").map_err(
-                |_| {
-                    to_napi(polyauth_core::Error::InvalidConfig(
-                        "enrollmentTtl must be a whole number of seconds from 60 to 86400".into(),
-                    ))
-                },
-            )? as i64,
-        };
+        let o = read(options, "Mfa");
         let inner = run(|| {
-            CoreMfa::new(
+            CoreMfa::from_options(
                 store.inner.clone(),
                 totp.inner.clone(),
-                EncryptionKeys::new(&materials)?,
+                &materials,
                 throttle.map(|t| t.inner.clone()),
-                config,
+                o,
             )
         })?;
         Ok(Mfa { inner })

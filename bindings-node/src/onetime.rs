@@ -49,7 +49,7 @@ impl OneTimeTokens {
         promise(env, async move {
             let (subject, purpose) = (text(subject, "subject")?, text(purpose, "purpose")?);
             let data = data.filter(|d| !d.is_null());
-            let ttl = whole_arg(ttl, 3600, MAX_SECONDS, "ttl")?;
+            let ttl = whole_arg(ttl, polyauth_core::onetime::DEFAULT_TTL, MAX_SECONDS, "ttl")?;
             let now = now_or(now)?;
             inner
                 .issue_at(&subject, &purpose, ttl, data, now)

@@ -4,11 +4,11 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use polyauth_core::password::{
     self, HasherConfig, PasswordHasher as CoreHasher, PasswordPolicy as CorePolicy, PolicyConfig,
-    Violation,
 };
 use zeroize::Zeroizing;
 
-use crate::errors::{run, to_napi, whole, Number};
+use crate::errors::{run, to_napi};
+use crate::options::{read, HostOptions};
 
 /// Reads a password given as a string or UTF-8 bytes. Strings are read as UTF-16 so that lone
 /// surrogates are refused (`invalid_input`) rather than replaced by U+FFFD.
@@ -17,22 +17,6 @@ fn password_arg(password: Either<Utf16String, Uint8Array>) -> Result<Zeroizing<S
         Either::A(s) => password::password_from_utf16(&s).map_err(to_napi),
         Either::B(bytes) => password::password_from_utf8(&bytes).map_err(to_napi),
     }
-}
-
-#[napi(object)]
-pub struct PolicyOptions {
-    /// Minimum length in code points (default 15).
-    pub min_length: Option<Number>,
-    /// Maximum length in code points (default 128, at least 64).
-    pub max_length: Option<Number>,
-    /// Minimum for accounts with a second factor (default 8).
-    pub min_length_mfa: Option<Number>,
-    /// The application's own forbidden passwords.
-    pub blocklist: Option<Vec<String>>,
-    /// Words always forbidden inside a password (e.g. the service name).
-    pub context_words: Option<Vec<String>>,
-    /// Check the built-in list of 20,000 common passwords (default true).
-    pub use_builtin_blocklist: Option<bool>,
 }
 
 #[napi(object)]
@@ -52,30 +36,10 @@ pub struct PasswordPolicy {
 #[napi]
 impl PasswordPolicy {
     #[napi(constructor)]
-    pub fn new(options: Option<PolicyOptions>) -> Result<Self> {
-        let o = options.unwrap_or(PolicyOptions {
-            min_length: None,
-            max_length: None,
-            min_length_mfa: None,
-            blocklist: None,
-            context_words: None,
-            use_builtin_blocklist: None,
-        });
-        let d = PolicyConfig::default();
-        let config = PolicyConfig {
-            min_length: whole(o.min_length, d.min_length as u64, 4096, "minLength")? as usize,
-            max_length: whole(o.max_length, d.max_length as u64, 4096, "maxLength")? as usize,
-            min_length_mfa: whole(
-                o.min_length_mfa,
-                d.min_length_mfa as u64,
-                4096,
-                "minLengthMfa",
-            )? as usize,
-            use_builtin_blocklist: o.use_builtin_blocklist.unwrap_or(d.use_builtin_blocklist),
-            blocklist: o.blocklist.unwrap_or_default(),
-            context_words: o.context_words.unwrap_or_default(),
-        };
-        run(|| CorePolicy::new(config)).map(|inner| PasswordPolicy { inner })
+    pub fn new(#[napi(ts_arg_type = "object")] options: Option<HostOptions>) -> Result<Self> {
+        let o = read(options, "PasswordPolicy");
+        run(|| CorePolicy::new(PolicyConfig::from_options(o)?))
+            .map(|inner| PasswordPolicy { inner })
     }
 
     /// Reason codes why `password` fails (`too_short`, `too_long`, `common_password`,
@@ -90,13 +54,7 @@ impl PasswordPolicy {
         let (context, mfa) = options.map_or((Vec::new(), false), |o| {
             (o.context.unwrap_or_default(), o.mfa.unwrap_or(false))
         });
-        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        Ok(self
-            .inner
-            .check(&pw, &ctx, mfa)
-            .iter()
-            .map(Violation::code)
-            .collect())
+        Ok(self.inner.check_codes(&pw, &context, mfa))
     }
 
     /// Like `check`, but throws a `password_policy` error (with `.reasons`) when it fails.
@@ -110,8 +68,7 @@ impl PasswordPolicy {
         let (context, mfa) = options.map_or((Vec::new(), false), |o| {
             (o.context.unwrap_or_default(), o.mfa.unwrap_or(false))
         });
-        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        run(|| self.inner.validate(&pw, &ctx, mfa))
+        run(|| self.inner.validate(&pw, &context, mfa))
     }
 
     #[napi(getter)]
@@ -126,20 +83,6 @@ impl PasswordPolicy {
     pub fn max_length(&self) -> u32 {
         self.inner.config().max_length as u32
     }
-}
-
-#[napi(object)]
-pub struct HasherOptions {
-    /// argon2 passes (default 2).
-    pub time_cost: Option<Number>,
-    /// argon2 memory in KiB (default 19456).
-    pub memory_kib: Option<Number>,
-    /// argon2 lanes (default 1).
-    pub parallelism: Option<Number>,
-    /// Optional server-side secret (argon2's secret input).
-    pub pepper: Option<Either<String, Buffer>>,
-    /// Largest memory cost accepted from a stored hash, in KiB (default 262144).
-    pub max_memory_kib: Option<Number>,
 }
 
 /// What a hashing task computes on the libuv pool.
@@ -215,6 +158,13 @@ impl Task for HashTask {
     }
 }
 
+/// How many argon2 jobs may run at once without starving the event loop (cores - 1, at least
+/// 1): the core's limit, which the Python binding's pool also uses.
+#[napi]
+pub fn hash_concurrency() -> u32 {
+    password::async_concurrency().min(u32::MAX as usize) as u32
+}
+
 /// Argon2id password hasher (defaults m=19456 KiB, t=2, p=1: the OWASP baseline).
 #[napi]
 pub struct PasswordHasher {
@@ -224,34 +174,14 @@ pub struct PasswordHasher {
 #[napi]
 impl PasswordHasher {
     #[napi(constructor)]
-    pub fn new(options: Option<HasherOptions>, policy: Option<&PasswordPolicy>) -> Result<Self> {
-        let d = HasherConfig::default();
-        let config = match options {
-            None => d,
-            Some(o) => HasherConfig {
-                time_cost: whole(o.time_cost, d.time_cost.into(), 4294967295, "timeCost")? as u32,
-                memory_kib: whole(o.memory_kib, d.memory_kib.into(), 4294967295, "memoryKib")?
-                    as u32,
-                parallelism: whole(
-                    o.parallelism,
-                    d.parallelism.into(),
-                    4294967295,
-                    "parallelism",
-                )? as u32,
-                pepper: o.pepper.map(|p| match p {
-                    Either::A(s) => Zeroizing::new(s.into_bytes()),
-                    Either::B(b) => Zeroizing::new(b.to_vec()),
-                }),
-                max_memory_kib: whole(
-                    o.max_memory_kib,
-                    d.max_memory_kib.into(),
-                    4294967295,
-                    "maxMemoryKib",
-                )? as u32,
-            },
-        };
+    pub fn new(
+        #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
+        policy: Option<&PasswordPolicy>,
+    ) -> Result<Self> {
+        let o = read(options, "PasswordHasher");
         let policy = policy.map_or_else(CorePolicy::default, |p| p.inner.clone());
-        run(|| CoreHasher::new(config, policy)).map(|inner| PasswordHasher { inner })
+        run(|| CoreHasher::new(HasherConfig::from_options(o)?, policy))
+            .map(|inner| PasswordHasher { inner })
     }
 
     fn task(&self, job: Job, signal: Option<AbortSignal>) -> AsyncTask<HashTask> {

@@ -1,5 +1,6 @@
 //! `Sessions` for Node (refresh-token rotation over a `Store`; Promises).
 
+use crate::options::{read, HostOptions};
 use crate::promise::promise;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
@@ -8,7 +9,7 @@ use napi_derive::napi;
 use polyauth_core::session::{Sessions as CoreSessions, SessionsConfig, TokenPair as CorePair};
 use serde_json::Value;
 
-use crate::errors::{now_or, object, run, text, to_napi, whole, Number, MAX_SECONDS};
+use crate::errors::{now_or, object, run, text, to_napi, Number};
 use crate::store::Store;
 use crate::tokens::Tokens;
 
@@ -50,16 +51,6 @@ pub struct SessionInfo {
     pub meta: Value,
 }
 
-#[napi(object)]
-pub struct SessionsOptions {
-    /// Absolute session lifetime in seconds (default 30 days).
-    pub refresh_ttl: Option<Number>,
-    /// Idle lifetime in seconds (default 7 days).
-    pub idle_ttl: Option<Number>,
-    /// Grace window for the immediate parent token in seconds (default 0).
-    pub reuse_grace: Option<Number>,
-}
-
 /// Sessions with refresh-token rotation and reuse detection.
 #[napi]
 pub struct Sessions {
@@ -69,18 +60,20 @@ pub struct Sessions {
 #[napi]
 impl Sessions {
     #[napi(constructor)]
-    pub fn new(store: &Store, tokens: &Tokens, options: Option<SessionsOptions>) -> Result<Self> {
-        let d = SessionsConfig::default();
-        let config = match options {
-            None => d,
-            Some(o) => SessionsConfig {
-                refresh_ttl: whole(o.refresh_ttl, d.refresh_ttl, MAX_SECONDS, "refreshTtl")?,
-                idle_ttl: whole(o.idle_ttl, d.idle_ttl, MAX_SECONDS, "idleTtl")?,
-                reuse_grace: whole(o.reuse_grace, d.reuse_grace, MAX_SECONDS, "reuseGrace")?,
-            },
-        };
+    pub fn new(
+        store: &Store,
+        tokens: &Tokens,
+        #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
+    ) -> Result<Self> {
+        let o = read(options, "Sessions");
         Ok(Sessions {
-            inner: run(|| CoreSessions::new(store.inner.clone(), tokens.inner.clone(), config))?,
+            inner: run(|| {
+                CoreSessions::new(
+                    store.inner.clone(),
+                    tokens.inner.clone(),
+                    SessionsConfig::from_options(o)?,
+                )
+            })?,
         })
     }
 

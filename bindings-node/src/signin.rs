@@ -308,7 +308,7 @@ impl SignIn {
                 .transpose()?;
             let meta = object(meta, "meta")?;
             let default = polyauth_core::token::now().max(0) as u64;
-            let now = whole_arg(now, default, 1 << 40, "now")? as i64;
+            let now = whole_arg(now, default, crate::errors::MAX_TIME, "now")? as i64;
             let outcome = inner
                 .second_factor_at(
                     &mfa_token,

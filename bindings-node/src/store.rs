@@ -1,6 +1,8 @@
 //! `Store` for Node: every store call returns a Promise driven by napi-rs's tokio runtime, so
 //! the event loop never waits on I/O.
 
+use crate::errors::run;
+use crate::options::{read, HostOptions};
 use crate::promise::promise;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
@@ -16,24 +18,17 @@ pub struct Store {
     pub(crate) inner: CoreStore,
 }
 
-/// Options of `openStore`.
-#[napi(object)]
-pub struct OpenStoreOptions {
-    /// Apply pending migrations (default true). With false the schema must be current
-    /// (`invalid_config` otherwise), for an application role without DDL rights.
-    pub migrate: Option<bool>,
-}
-
 /// Opens (and, unless `migrate: false`, migrates) a store.
 #[napi]
 pub fn open_store<'env>(
     env: &'env Env,
-    url: String,
-    options: Option<OpenStoreOptions>,
+    url: Option<String>,
+    #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
 ) -> Result<PromiseRaw<'env, Store>> {
+    let options = run(|| OpenOptions::from_options(read(options, "Store.open")))?;
+    let url = url.unwrap_or_else(|| polyauth_core::store::DEFAULT_URL.to_owned());
     promise(env, async move {
-        let migrate = options.and_then(|o| o.migrate).unwrap_or(true);
-        CoreStore::open_with(&url, OpenOptions { migrate })
+        CoreStore::open_with(&url, options)
             .await
             .map(|inner| Store { inner })
             .map_err(to_napi)

@@ -1,5 +1,6 @@
 //! `Throttle` for Node (failure counters shared through a `Store`; Promises).
 
+use crate::options::{read, HostOptions};
 use crate::promise::promise;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::bindgen_prelude::*;
@@ -7,17 +8,8 @@ use napi::Env;
 use napi_derive::napi;
 use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 
-use crate::errors::{now_or, run, text, to_napi, whole, Number, MAX_SECONDS};
+use crate::errors::{now_or, run, text, to_napi, Number};
 use crate::store::Store;
-
-#[napi(object)]
-pub struct ThrottleOptions {
-    pub free_attempts: Option<Number>,
-    pub base_delay: Option<Number>,
-    pub max_delay: Option<Number>,
-    pub max_failures: Option<Number>,
-    pub reset_after: Option<Number>,
-}
 
 /// A failure counter after `fail`.
 #[napi(object)]
@@ -35,36 +27,15 @@ pub struct Throttle {
 #[napi]
 impl Throttle {
     #[napi(constructor)]
-    pub fn new(store: &Store, options: Option<ThrottleOptions>) -> Result<Self> {
-        let d = ThrottleConfig::default();
-        let config = match options {
-            None => d,
-            Some(o) => ThrottleConfig {
-                free_attempts: whole(
-                    o.free_attempts,
-                    d.free_attempts as u64,
-                    MAX_SECONDS,
-                    "freeAttempts",
-                )? as i64,
-                base_delay: whole(o.base_delay, d.base_delay as u64, MAX_SECONDS, "baseDelay")?
-                    as i64,
-                max_delay: whole(o.max_delay, d.max_delay as u64, MAX_SECONDS, "maxDelay")? as i64,
-                max_failures: whole(
-                    o.max_failures,
-                    d.max_failures as u64,
-                    MAX_SECONDS,
-                    "maxFailures",
-                )? as i64,
-                reset_after: whole(
-                    o.reset_after,
-                    d.reset_after as u64,
-                    MAX_SECONDS,
-                    "resetAfter",
-                )? as i64,
-            },
-        };
+    pub fn new(
+        store: &Store,
+        #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
+    ) -> Result<Self> {
+        let o = read(options, "Throttle");
         Ok(Throttle {
-            inner: run(|| CoreThrottle::new(store.inner.clone(), config))?,
+            inner: run(|| {
+                CoreThrottle::new(store.inner.clone(), ThrottleConfig::from_options(o)?)
+            })?,
         })
     }
 

@@ -3,14 +3,15 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use polyauth_core::jws;
 use polyauth_core::keys::{Alg, KeySet as CoreKeySet};
 use polyauth_core::remote::{RemoteConfig, RemoteKeySet as CoreRemote};
 use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, VerifyOptions};
-use polyauth_core::verify_cache;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::errors::{run, text, whole, whole_arg, Number};
+use crate::errors::{run, text, whole_arg, Number};
+use crate::options::{read, HostOptions};
 
 fn alg_arg(alg: Option<String>) -> Result<Option<Alg>> {
     alg.map(|a| run(|| Alg::parse(&a))).transpose()
@@ -55,7 +56,7 @@ impl KeySet {
     /// A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512.
     #[napi(factory)]
     pub fn generate(alg: Option<String>, kid: Option<String>) -> Result<KeySet> {
-        let alg = alg_arg(alg)?.unwrap_or(Alg::EdDSA);
+        let alg = alg_arg(alg)?.unwrap_or(polyauth_core::keys::DEFAULT_ALG);
         Ok(KeySet {
             inner: run(|| CoreKeySet::generate(alg, kid))?,
         })
@@ -95,7 +96,7 @@ impl KeySet {
             Either::B(b) => b.to_vec(),
         });
         let (alg, kid) = options.map_or((None, None), |o| (o.alg, o.kid));
-        let alg = alg_arg(alg)?.unwrap_or(Alg::HS256);
+        let alg = alg_arg(alg)?.unwrap_or(polyauth_core::keys::DEFAULT_SECRET_ALG);
         Ok(KeySet {
             inner: run(|| CoreKeySet::from_secret(&bytes, alg, kid))?,
         })
@@ -143,8 +144,13 @@ impl KeySet {
     /// (no claim checks).
     #[napi]
     pub fn verify_jws(&self, token: String, max_size: Option<Number>) -> Result<VerifiedJws> {
-        let max = whole_arg(max_size, 8192, 1 << 20, "maxSize")? as usize;
-        let (header, payload) = run(|| polyauth_core::jws::verify(&token, &self.inner, max))?;
+        let max = whole_arg(
+            max_size,
+            jws::DEFAULT_MAX_SIZE as u64,
+            jws::MAX_SIZE_LIMIT as u64,
+            "maxSize",
+        )? as usize;
+        let (header, payload) = run(|| jws::verify(&token, &self.inner, max))?;
         Ok(VerifiedJws {
             header: Value::Object(header.protected),
             payload: payload.into(),
@@ -184,32 +190,17 @@ pub struct RemoteKeySet {
 
 #[napi]
 impl RemoteKeySet {
-    /// `timeout_ms` is the deadline of one whole fetch; `max_stale` seconds after the last
-    /// successful fetch the cached keys stop verifying; `http://` needs `allow_insecure_http`.
+    /// `options`: `cacheTtl`, `cooldown`, `timeout` (seconds, the deadline of one whole fetch),
+    /// `maxStale` (seconds after the last successful fetch the cached keys stop verifying) and
+    /// `allowInsecureHttp` (for an `http://` URL), read by the core.
     #[napi(constructor)]
     pub fn new(
         url: String,
-        cache_ttl: Option<Number>,
-        cooldown: Option<Number>,
-        timeout_ms: Option<Number>,
-        max_stale: Option<Number>,
-        allow_insecure_http: Option<bool>,
+        #[napi(ts_arg_type = "object")] options: Option<HostOptions>,
     ) -> Result<Self> {
-        let config = RemoteConfig {
-            url,
-            cache_ttl: whole(cache_ttl, 300, 1 << 30, "cacheTtl")?,
-            cooldown: whole(cooldown, 30, 1 << 30, "cooldown")?,
-            timeout_ms: whole(timeout_ms, 5000, 1 << 30, "timeout")?,
-            max_stale: whole(
-                max_stale,
-                polyauth_core::remote::DEFAULT_MAX_STALE,
-                1 << 40,
-                "maxStale",
-            )?,
-            allow_insecure_http: allow_insecure_http.unwrap_or(false),
-        };
+        let o = read(options, "RemoteKeySet");
         Ok(RemoteKeySet {
-            inner: run(|| CoreRemote::new(config))?,
+            inner: run(|| CoreRemote::new(RemoteConfig::from_options(url, o)?))?,
         })
     }
 
@@ -280,25 +271,6 @@ impl RemoteKeySet {
 }
 
 #[napi(object)]
-pub struct TokensOptions {
-    pub issuer: String,
-    pub audience: Either<String, Vec<String>>,
-    /// Access-token lifetime in seconds (default 900).
-    pub access_ttl: Option<Number>,
-    /// Clock skew allowed in seconds (default 30, at most 300).
-    pub leeway: Option<Number>,
-    /// Longest token accepted, in bytes (default 8192).
-    pub max_token_size: Option<Number>,
-    /// Allow signing with RS256/384/512 keys (verification always works).
-    pub allow_rsa_pkcs1_signing: Option<bool>,
-    /// Verified tokens remembered (default 10000, 0: off).
-    pub verify_cache: Option<Number>,
-    /// Refuse tokens without a `typ` header (default true); false accepts them, a `typ` that is
-    /// present must still match.
-    pub require_typ: Option<bool>,
-}
-
-#[napi(object)]
 pub struct IssueOptions {
     /// Application claims (`sid`, `scope`, `amr`, roles, ...).
     pub claims: Option<Value>,
@@ -333,34 +305,17 @@ pub struct Tokens {
 #[napi]
 impl Tokens {
     #[napi(constructor)]
-    pub fn new(keys: Either<&KeySet, &RemoteKeySet>, options: TokensOptions) -> Result<Self> {
+    pub fn new(
+        keys: Either<&KeySet, &RemoteKeySet>,
+        #[napi(ts_arg_type = "object")] options: HostOptions,
+    ) -> Result<Self> {
         let source = match keys {
             Either::A(k) => KeySource::Local(k.inner.clone()),
             Either::B(r) => KeySource::Remote(r.inner.clone()),
         };
-        let d = TokensConfig::new(String::new(), Vec::new());
-        let config = TokensConfig {
-            issuer: options.issuer,
-            audience: audience_list(options.audience),
-            access_ttl: whole(options.access_ttl, d.access_ttl, 1 << 30, "accessTtl")?,
-            leeway: whole(options.leeway, d.leeway, 1 << 30, "leeway")?,
-            max_token_size: whole(
-                options.max_token_size,
-                d.max_token_size as u64,
-                1 << 30,
-                "maxTokenSize",
-            )? as usize,
-            allow_rsa_pkcs1_signing: options.allow_rsa_pkcs1_signing.unwrap_or(false),
-            require_typ: options.require_typ.unwrap_or(d.require_typ),
-        };
-        let cache = whole(
-            options.verify_cache,
-            verify_cache::DEFAULT_CAPACITY as u64,
-            verify_cache::MAX_CAPACITY as u64,
-            "verifyCache",
-        )? as usize;
+        let o = options.into_options("Tokens");
         Ok(Tokens {
-            inner: run(|| CoreTokens::new(source, config))?.with_verify_cache(cache),
+            inner: run(|| CoreTokens::new(source, TokensConfig::from_options(o)?))?,
         })
     }
 
@@ -379,7 +334,7 @@ impl Tokens {
                     }
                 },
                 o.ttl
-                    .map(|t| whole_arg(Some(t), 0, 1 << 30, "ttl"))
+                    .map(|t| whole_arg(Some(t), 0, crate::errors::MAX_SECONDS, "ttl"))
                     .transpose()?,
             ),
         };
@@ -404,7 +359,9 @@ impl Tokens {
                 required: o.required.unwrap_or(d.required),
                 now: o
                     .now
-                    .map(|n| whole_arg(Some(n), 0, 1 << 40, "now").map(|n| n as i64))
+                    .map(|n| {
+                        whole_arg(Some(n), 0, crate::errors::MAX_TIME, "now").map(|n| n as i64)
+                    })
                     .transpose()?,
             },
         };

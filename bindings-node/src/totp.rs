@@ -2,28 +2,15 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
+use polyauth_core::totp::{self, Totp as CoreTotp, TotpConfig};
 
-use crate::errors::{run, text, whole, whole_arg, Number};
+use crate::errors::{run, text, whole_arg, Number};
+use crate::options::{read, HostOptions};
 use zeroize::Zeroizing;
 
 fn now_or(now: Option<Number>) -> Result<u64> {
     let default = polyauth_core::token::now().max(0) as u64;
-    whole_arg(now, default, 1 << 40, "now")
-}
-
-#[napi(object)]
-pub struct TotpOptions {
-    /// Shown by authenticator apps.
-    pub issuer: Option<String>,
-    /// 6 to 8 (default 6).
-    pub digits: Option<Number>,
-    /// Seconds per step (default 30).
-    pub period: Option<Number>,
-    /// SHA1 (default), SHA256 or SHA512.
-    pub algorithm: Option<String>,
-    /// Steps accepted on each side of the current one: 0 or 1 (default 1).
-    pub window: Option<Number>,
+    whole_arg(now, default, crate::errors::MAX_TIME, "now")
 }
 
 /// What `parseUri` returns.
@@ -46,28 +33,10 @@ pub struct Totp {
 #[napi]
 impl Totp {
     #[napi(constructor)]
-    pub fn new(options: Option<TotpOptions>) -> Result<Self> {
-        let d = TotpConfig::default();
-        let o = options.unwrap_or(TotpOptions {
-            issuer: None,
-            digits: None,
-            period: None,
-            algorithm: None,
-            window: None,
-        });
-        let algorithm = match o.algorithm {
-            Some(a) => run(|| TotpAlgorithm::parse(&a))?,
-            None => d.algorithm,
-        };
-        let config = TotpConfig {
-            issuer: o.issuer.unwrap_or_default(),
-            digits: whole(o.digits, d.digits.into(), 255, "digits")? as u8,
-            period: whole(o.period, d.period, 1 << 30, "period")?,
-            algorithm,
-            window: whole(o.window, d.window, 1 << 30, "window")?,
-        };
+    pub fn new(#[napi(ts_arg_type = "object")] options: Option<HostOptions>) -> Result<Self> {
+        let o = read(options, "Totp");
         Ok(Totp {
-            inner: run(|| CoreTotp::new(config))?,
+            inner: run(|| CoreTotp::new(TotpConfig::from_options(o)?))?,
         })
     }
 
@@ -98,7 +67,7 @@ impl Totp {
         let code = Zeroizing::new(text(code, "code")?);
         let now = now_or(now)?;
         let after = after_step
-            .map(|s| whole_arg(Some(s), 0, 1 << 40, "afterStep"))
+            .map(|s| whole_arg(Some(s), 0, crate::errors::MAX_TIME, "afterStep"))
             .transpose()?;
         run(|| self.inner.verify(&secret, &code, after, now)).map(|s| s.map(|v| v as f64))
     }

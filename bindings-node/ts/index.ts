@@ -11,6 +11,7 @@ export { PasswordHasher, PasswordPolicy, BUILTIN_BLOCKLIST_SIZE } from './passwo
 export type { Password, PolicyOptions, CheckOptions, HasherOptions, VerifyOutcome, PolicyReason, EngineInfo } from './password'
 export { KeySet, RemoteKeySet, Tokens } from './tokens'
 export { Store } from './store'
+export type { OpenOptions } from './store'
 export { Sessions } from './sessions'
 export { OneTimeTokens } from './onetime'
 export { Throttle } from './throttle'

@@ -94,7 +94,8 @@ export class Mfa {
     if (options === null || typeof options !== 'object') throw new TypeError('options with encryptionKey are required')
     const keys = keyList(options.encryptionKey)
     if (options.throttle !== undefined && !(options.throttle instanceof Throttle)) throw new TypeError('throttle must be a Throttle')
-    this.native = call(() => new native.Mfa(store.native, totp.native, keys, options.enrollmentTtl, options.throttle?.native))
+    const { encryptionKey: _, throttle, ...settings } = options
+    this.native = call(() => new native.Mfa(store.native, totp.native, keys, settings, throttle?.native))
   }
 
   /** A fresh random 256-bit encryption key, base64url (keep it in a secret store). */

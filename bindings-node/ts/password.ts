@@ -1,14 +1,13 @@
 /** Password hashing (argon2id) and the NIST password policy. */
-import { availableParallelism } from 'node:os'
 import * as native from '../native'
 import { call, callAsync } from './errors'
 
 /**
  * argon2 tasks run on libuv's pool (4 threads by default, whatever the core count). Running more
  * of them than cores - 1 lets them take every core and starve the event loop, so extra tasks wait
- * here, in a queue that costs nothing while it waits.
+ * here, in a queue that costs nothing while it waits. The limit is the core's, as in Python.
  */
-const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1)
+const HASH_CONCURRENCY = native.hashConcurrency()
 let running = 0
 const queue: Array<() => void> = []
 

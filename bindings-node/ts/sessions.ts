@@ -26,9 +26,9 @@ export function redacted(pair: TokenPair): TokenPair {
 
 /** Options of {@link Sessions}. */
 export interface SessionsOptions {
-  /** Absolute session lifetime in seconds (default 30 days). */
+  /** Absolute session lifetime in seconds (default 2592000, 30 days). */
   refreshTtl?: number
-  /** A session unused this long ends (seconds, default 7 days). */
+  /** A session unused this long ends (seconds, default 604800, 7 days). */
   idleTtl?: number
   /** Seconds the immediate parent refresh token stays usable after rotation (default 0). */
   reuseGrace?: number

@@ -2,6 +2,15 @@
 import * as native from '../native'
 import { callAsync } from './errors'
 
+/** Options of {@link Store.open}. */
+export interface OpenOptions {
+  /**
+   * Apply pending migrations (default true). With false nothing is created: the schema must be
+   * current (`invalid_config` otherwise), for an application role without DDL rights.
+   */
+  migrate?: boolean
+}
+
 /** An open store: `sqlite://path` (default `sqlite://polyauth.db`), `postgres://...`, `redis://...` or `memory://`. */
 export class Store {
   /** @internal */
@@ -16,7 +25,7 @@ export class Store {
    * the schema must be current (`invalid_config` otherwise), so the application can connect as a
    * role without DDL rights while an owner role runs {@link Store.migrationsSql}.
    */
-  static async open(url = 'sqlite://polyauth.db', options: { migrate?: boolean } = {}): Promise<Store> {
+  static async open(url?: string, options: OpenOptions = {}): Promise<Store> {
     return new Store(await callAsync(() => native.openStore(url, options)))
   }
 

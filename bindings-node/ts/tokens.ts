@@ -137,7 +137,7 @@ export interface RemoteKeySetOptions {
    * `jwks_unavailable`.
    */
   maxStale?: number
-  /** Accept an `http://` URL. For local development only: over plain HTTP anyone on the path can serve keys. */
+  /** Accept an `http://` URL (default false). For local development only: over plain HTTP anyone on the path can serve keys. */
   allowInsecureHttp?: boolean
 }
 
@@ -158,18 +158,7 @@ export class RemoteKeySet {
    * @param options see {@link RemoteKeySetOptions}
    */
   constructor(url: string, options: RemoteKeySetOptions = {}) {
-    // Only a number is scaled to milliseconds; anything else goes through as is and the native
-    // layer refuses it with `invalid_config` (`true * 1000` would otherwise pass as 1 s).
-    const t: unknown = options.timeout
-    const timeoutMs = typeof t === 'number' ? Math.ceil(t * 1000) : (t as number | undefined)
-    const insecure: unknown = options.allowInsecureHttp
-    if (insecure !== undefined && typeof insecure !== 'boolean') {
-      throw new PolyauthError('invalid_config', 'allowInsecureHttp must be a boolean')
-    }
-    this.native = call(
-      () =>
-        new native.RemoteKeySet(url, options.cacheTtl, options.cooldown, timeoutMs, options.maxStale, options.allowInsecureHttp),
-    )
+    this.native = call(() => new native.RemoteKeySet(url, { ...options }))
   }
 
   /** The JWKS URL as configured (credentials included; `util.inspect` hides them). */
@@ -304,7 +293,7 @@ export interface TokensOptions {
   leeway?: number
   /** Longest token accepted, in bytes (default 8192). */
   maxTokenSize?: number
-  /** Allow signing with RS256/384/512 keys (verification always works). */
+  /** Allow signing with RS256/384/512 keys (default false; verification always works). */
   allowRsaPkcs1Signing?: boolean
   /**
    * How many verified tokens are remembered, so that presenting one again skips its signature

@@ -4,13 +4,13 @@ import { call } from './errors'
 
 /** Options of {@link Totp}. */
 export interface TotpOptions {
-  /** Shown by authenticator apps. */
+  /** Shown by authenticator apps (default ''). */
   issuer?: string
   /** 6 to 8 (default 6). */
   digits?: number
   /** Seconds per step, 15 to 300 (default 30). */
   period?: number
-  /** SHA1 (default, what authenticator apps expect), SHA256 or SHA512. */
+  /** SHA1 (default 'SHA1', what authenticator apps expect), SHA256 or SHA512. */
   algorithm?: 'SHA1' | 'SHA256' | 'SHA512'
   /** Steps accepted on each side of the current one: 0 or 1 (default 1). */
   window?: number

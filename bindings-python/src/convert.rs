@@ -3,11 +3,15 @@
 //! goes through serde's generic machinery; claims are converted on every token verification, and
 //! building the dict is most of the time the Python side spends there).
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use polyauth_core::options::{Arg, Role};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use pyo3::IntoPyObjectExt;
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 pub fn value<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     match v {
@@ -42,58 +46,83 @@ pub fn object<'py>(py: Python<'py>, m: &Map<String, Value>) -> PyResult<Bound<'p
     Ok(dict)
 }
 
-/// Upper bound for durations and counts in seconds (about 34 years), as in the Node binding; the
-/// core narrows each further.
-pub const MAX_SECONDS: u64 = 1 << 30;
-/// Upper bound for `now=` and `after_step=` (seconds since the epoch, or time steps), as in Node.
-pub const MAX_TIME: u64 = 1 << 40;
-/// Upper bound for the argon2 parameters (`u32`), as in Node.
-pub const MAX_U32: u64 = u32::MAX as u64;
+// The bounds are the core's (`polyauth_core::options`), shared with the Node binding.
+pub use polyauth_core::options::{MAX_SECONDS, MAX_TIME};
 
-fn refused(input: bool, rule: &str, why: &str) -> PyErr {
-    let e = if input {
-        polyauth_core::Error::InvalidInput(format!("an argument must be {rule} ({why})"))
-    } else {
-        polyauth_core::Error::InvalidConfig(format!("a setting must be {rule} ({why})"))
-    };
-    Python::attach(|py| crate::errors::to_py(py, e))
-}
-
-/// Reads an `int` in `0..=max`. PyO3's own `u64`/`i64` extraction raises `OverflowError` for a
-/// negative or huge int and `TypeError` for a float or a str, and takes `True` as 1; here every
-/// wrong value is `InvalidConfigError` (a setting) or `InvalidInputError` (a per-call argument),
-/// with the same bounds and codes as the Node binding.
-fn whole<T: TryFrom<u64>>(obj: &Bound<'_, PyAny>, input: bool, max: u64) -> PyResult<T> {
-    let rule = format!("a whole number from 0 to {max}");
-    if obj.is_instance_of::<PyBool>() {
-        return Err(refused(input, &rule, "got a bool"));
+/// A Python value as `polyauth_core::options` judges it: converted, never judged here.
+pub fn to_arg(obj: &Bound<'_, PyAny>) -> Arg {
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Arg::Bool(b.is_true());
     }
-    if !obj.is_instance_of::<PyInt>() && obj.hasattr("__index__").ok() != Some(true) {
-        return Err(refused(input, &rule, "not an int"));
+    if obj.is_instance_of::<PyFloat>() {
+        return obj
+            .extract::<f64>()
+            .map_or(Arg::Other("float".into()), Arg::Float);
     }
-    let v = match obj.extract::<i64>() {
-        Ok(v) => v,
-        Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
-            return Err(refused(input, &rule, "out of range"))
+    if obj.is_instance_of::<PyInt>() || obj.hasattr("__index__").ok() == Some(true) {
+        return match obj.extract::<i128>() {
+            Ok(i) => Arg::Int(i),
+            Err(_) => Arg::Other("int out of range".into()),
+        };
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_cow()
+            .map_or(Arg::BadText, |c| Arg::Text(c.into_owned()));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Arg::Bytes(Zeroizing::new(b.as_bytes().to_vec()));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Arg::Bytes(Zeroizing::new(b.to_vec()));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        if let Ok(items) = obj.try_iter() {
+            return Arg::List(
+                items
+                    .map(|i| i.map_or(Arg::Other("?".into()), |i| to_arg(&i)))
+                    .collect(),
+            );
         }
-        Err(_) => return Err(refused(input, &rule, "not an int")),
-    };
-    match u64::try_from(v) {
-        Ok(u) if u <= max => T::try_from(u).map_err(|_| refused(input, &rule, "out of range")),
-        _ => Err(refused(input, &rule, "out of range")),
     }
+    Arg::Other(
+        obj.get_type()
+            .name()
+            .map_or_else(|_| "value".to_owned(), |n| n.to_string()),
+    )
 }
 
-/// `#[pyo3(from_py_with = setting::<T, MAX>)]`: a constructor option, an `int` in `0..=MAX`,
-/// else `InvalidConfigError` (never `OverflowError` or `TypeError`; `True` is not 1).
-pub fn setting<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
-    whole(obj, false, MAX)
+/// The options a constructor received as keyword arguments (`None` is absent: the core's
+/// default), for `polyauth_core::options`: `options!("Throttle"; free_attempts, base_delay)`
+/// with each name an `Option<&Bound<PyAny>>` parameter of the same name.
+macro_rules! options {
+    ($what:literal; $($name:ident),* $(,)?) => {{
+        let mut o = polyauth_core::options::Options::new($what, polyauth_core::options::Case::Snake);
+        $(
+            if let Some(v) = $name {
+                if !v.is_none() {
+                    o.push(stringify!($name), $crate::convert::to_arg(v));
+                }
+            }
+        )*
+        o
+    }};
+}
+pub(crate) use options;
+
+/// Every option default of the core, by type and name (`_native.pyi` is checked against it).
+#[pyfunction]
+pub fn option_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    value(py, &polyauth_core::options::defaults())
 }
 
-/// `#[pyo3(from_py_with = arg::<T, MAX>)]`: a per-call argument, an `int` in `0..=MAX`, else
-/// `InvalidInputError`.
-pub fn arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
-    whole(obj, true, MAX)
+/// Reads an `int` in `0..=max` for a per-call argument, judged by the core: PyO3's own
+/// `u64`/`i64` extraction raises `OverflowError` for a negative or huge int and `TypeError` for a
+/// float or a str, and takes `True` as 1; here every wrong value is `InvalidInputError`, with the
+/// same bounds and code as the Node binding.
+fn whole<T: TryFrom<i128>>(obj: &Bound<'_, PyAny>, max: u64) -> PyResult<T> {
+    polyauth_core::options::whole(&to_arg(obj), "an argument", 0..=max as i128, Role::Input)
+        .map_err(|e| Python::attach(|py| crate::errors::to_py(py, e)))
 }
 
 /// The injected clock of a call (`now=`, seconds since the epoch, read with
@@ -102,38 +131,19 @@ pub(crate) fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(polyauth_core::token::now)
 }
 
-/// [`arg`] for an optional argument: `None` stays `None` (the default: e.g. the current time).
-pub fn opt_arg<T: TryFrom<u64>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
+/// A per-call whole number in `0..=MAX`, or `None` (the default: e.g. the current time).
+pub fn opt_arg<T: TryFrom<i128>, const MAX: u64>(obj: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
     if obj.is_none() {
         return Ok(None);
     }
-    whole(obj, true, MAX).map(Some)
+    whole(obj, MAX).map(Some)
 }
 
-fn seconds(obj: &Bound<'_, PyAny>, input: bool) -> PyResult<f64> {
-    let rule = "a finite number of seconds, 0 or more";
-    if obj.is_instance_of::<PyBool>() {
-        return Err(refused(input, rule, "got a bool"));
-    }
-    if !(obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>()) {
-        return Err(refused(input, rule, "not a number"));
-    }
-    match obj.extract::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        // NaN, an infinity, a negative number, or an int too large for a float.
-        _ => Err(refused(input, rule, "out of range")),
-    }
-}
-
-/// `#[pyo3(from_py_with = seconds_setting)]`: a duration that may be fractional (an `int` or a
-/// `float`, not a `bool`), finite and not negative, else `InvalidConfigError`.
-pub fn seconds_setting(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
-    seconds(obj, false)
-}
-
-/// [`seconds_setting`] for a per-call argument: `InvalidInputError`.
+/// `#[pyo3(from_py_with = seconds_arg)]`: a per-call duration that may be fractional (an `int`
+/// or a `float`, not a `bool`), finite and not negative, else `InvalidInputError`.
 pub fn seconds_arg(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
-    seconds(obj, true)
+    polyauth_core::options::seconds(&to_arg(obj), "an argument", f64::MAX, Role::Input)
+        .map_err(|e| Python::attach(|py| crate::errors::to_py(py, e)))
 }
 
 pub(crate) fn none(py: Python<'_>, _: ()) -> PyResult<Bound<'_, PyAny>> {

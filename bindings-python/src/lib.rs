@@ -42,6 +42,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::option_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(asyncio::_drain, m)?)?;
     password::register(m)?;
     tokens::register(m)?;

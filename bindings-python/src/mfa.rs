@@ -1,6 +1,6 @@
 //! `Mfa` for Python: the store-backed TOTP second factor. Every call returns an awaitable.
 
-use polyauth_core::mfa::{self, EncryptionKeys, KeyMaterial, Mfa as CoreMfa, MfaConfig};
+use polyauth_core::mfa::{self, KeyMaterial, Mfa as CoreMfa};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -8,7 +8,8 @@ use pyo3::IntoPyObjectExt;
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::{now_or, opt_arg, setting, str_arg, MAX_TIME};
+use crate::convert::options;
+use crate::convert::{now_or, opt_arg, str_arg, MAX_TIME};
 use crate::errors::run;
 use crate::store::Store;
 use crate::throttle::Throttle;
@@ -92,22 +93,23 @@ pub struct Mfa {
 #[pymethods]
 impl Mfa {
     #[new]
-    #[pyo3(signature = (store, totp, encryption_key, *, enrollment_ttl=900, throttle=None))]
+    #[pyo3(signature = (store, totp, encryption_key, *, enrollment_ttl=None, throttle=None))]
     fn new(
         store: &Store,
         totp: &Totp,
         encryption_key: &Bound<'_, PyAny>,
-        #[pyo3(from_py_with = setting::<i64, 86_400>)] enrollment_ttl: i64,
+        enrollment_ttl: Option<&Bound<'_, PyAny>>,
         throttle: Option<&Throttle>,
     ) -> PyResult<Self> {
         let materials = key_materials(encryption_key)?;
+        let o = options!("Mfa"; enrollment_ttl);
         let inner = run(|| {
-            CoreMfa::new(
+            CoreMfa::from_options(
                 store.inner.clone(),
                 totp.inner.clone(),
-                EncryptionKeys::new(&materials)?,
+                &materials,
                 throttle.map(|t| t.inner.clone()),
-                MfaConfig { enrollment_ttl },
+                o,
             )
         })?;
         Ok(Mfa { inner })

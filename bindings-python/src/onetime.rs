@@ -1,13 +1,14 @@
 //! `OneTimeTokens` for Python (single-use, purpose-bound tokens over a `Store`; awaitables).
 
 use polyauth_core::onetime::OneTimeTokens as CoreOneTime;
+use polyauth_core::onetime::DEFAULT_TTL;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use serde_json::Value;
 
 use crate::asyncio::spawn;
-use crate::convert::{arg, now_or, opt_arg, plain, str_arg, to_python, MAX_SECONDS, MAX_TIME};
+use crate::convert::{now_or, opt_arg, plain, str_arg, to_python, MAX_SECONDS, MAX_TIME};
 use crate::store::Store;
 
 /// Single-use, purpose-bound tokens (email verification, password reset, magic links).
@@ -27,13 +28,13 @@ impl OneTimeTokens {
 
     /// Issues a `pot_...` token for `subject` and `purpose`, valid `ttl` seconds from `now`
     /// (seconds; default: the system clock); awaitable → str.
-    #[pyo3(signature = (subject, purpose, ttl=3600, data=None, *, now=None))]
+    #[pyo3(signature = (subject, purpose, ttl=None, data=None, *, now=None))]
     fn issue<'py>(
         &self,
         py: Python<'py>,
         subject: &Bound<'py, PyAny>,
         purpose: &Bound<'py, PyAny>,
-        #[pyo3(from_py_with = arg::<u64, MAX_SECONDS>)] ttl: u64,
+        #[pyo3(from_py_with = opt_arg::<u64, MAX_SECONDS>)] ttl: Option<u64>,
         data: Option<&Bound<'py, PyAny>>,
         #[pyo3(from_py_with = opt_arg::<i64, MAX_TIME>)] now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -51,7 +52,10 @@ impl OneTimeTokens {
         let now = now_or(now);
         spawn(
             py,
-            async move { o.issue_at(&subject, &purpose, ttl, data, now).await },
+            async move {
+                o.issue_at(&subject, &purpose, ttl.unwrap_or(DEFAULT_TTL), data, now)
+                    .await
+            },
             plain,
         )
     }

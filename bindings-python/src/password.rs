@@ -2,7 +2,6 @@
 
 use polyauth_core::password::{
     self, HasherConfig, PasswordHasher as CoreHasher, PasswordPolicy as CorePolicy, PolicyConfig,
-    Violation,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -10,7 +9,7 @@ use pyo3::types::{PyBytes, PyString};
 use zeroize::Zeroizing;
 
 use crate::asyncio::spawn;
-use crate::convert::{setting, MAX_U32};
+use crate::convert::options;
 use crate::errors::{run, run_detached, to_py};
 use pyo3::IntoPyObjectExt;
 
@@ -53,24 +52,18 @@ pub struct PasswordPolicy {
 #[pymethods]
 impl PasswordPolicy {
     #[new]
-    #[pyo3(signature = (min_length=15, max_length=128, *, min_length_mfa=8, blocklist=None, context_words=None, use_builtin_blocklist=true))]
+    #[pyo3(signature = (min_length=None, max_length=None, *, min_length_mfa=None, blocklist=None, context_words=None, use_builtin_blocklist=None))]
     fn new(
-        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length: usize,
-        #[pyo3(from_py_with = setting::<usize, 4096>)] max_length: usize,
-        #[pyo3(from_py_with = setting::<usize, 4096>)] min_length_mfa: usize,
-        blocklist: Option<Vec<String>>,
-        context_words: Option<Vec<String>>,
-        use_builtin_blocklist: bool,
+        min_length: Option<&Bound<'_, PyAny>>,
+        max_length: Option<&Bound<'_, PyAny>>,
+        min_length_mfa: Option<&Bound<'_, PyAny>>,
+        blocklist: Option<&Bound<'_, PyAny>>,
+        context_words: Option<&Bound<'_, PyAny>>,
+        use_builtin_blocklist: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let config = PolicyConfig {
-            min_length,
-            min_length_mfa,
-            max_length,
-            use_builtin_blocklist,
-            blocklist: blocklist.unwrap_or_default(),
-            context_words: context_words.unwrap_or_default(),
-        };
-        run(|| CorePolicy::new(config)).map(|inner| PasswordPolicy { inner })
+        let o = options!("PasswordPolicy"; min_length, max_length, min_length_mfa, blocklist, context_words, use_builtin_blocklist);
+        run(|| CorePolicy::new(PolicyConfig::from_options(o)?))
+            .map(|inner| PasswordPolicy { inner })
     }
 
     /// Returns the reasons `password` fails the policy as stable codes (`too_short`, `too_long`,
@@ -84,13 +77,7 @@ impl PasswordPolicy {
         mfa: bool,
     ) -> PyResult<Vec<&'static str>> {
         let pw = password_arg(password)?;
-        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        Ok(self
-            .inner
-            .check(&pw, &ctx, mfa)
-            .iter()
-            .map(Violation::code)
-            .collect())
+        Ok(self.inner.check_codes(&pw, &context, mfa))
     }
 
     /// Like `check`, but raises `PasswordPolicyError` (with `.reasons`) when the password fails.
@@ -102,8 +89,7 @@ impl PasswordPolicy {
         mfa: bool,
     ) -> PyResult<()> {
         let pw = password_arg(password)?;
-        let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-        run(|| self.inner.validate(&pw, &ctx, mfa))
+        run(|| self.inner.validate(&pw, &context, mfa))
     }
 
     #[getter]
@@ -148,26 +134,18 @@ pub struct PasswordHasher {
 #[pymethods]
 impl PasswordHasher {
     #[new]
-    #[pyo3(signature = (time_cost=2, memory_kib=19456, parallelism=1, pepper=None, policy=None, *, max_memory_kib=262_144))]
+    #[pyo3(signature = (time_cost=None, memory_kib=None, parallelism=None, pepper=None, policy=None, *, max_memory_kib=None))]
     fn new(
         py: Python<'_>,
-        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] time_cost: u32,
-        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] memory_kib: u32,
-        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] parallelism: u32,
+        time_cost: Option<&Bound<'_, PyAny>>,
+        memory_kib: Option<&Bound<'_, PyAny>>,
+        parallelism: Option<&Bound<'_, PyAny>>,
         pepper: Option<&Bound<'_, PyAny>>,
         policy: Option<Py<PasswordPolicy>>,
-        #[pyo3(from_py_with = setting::<u32, MAX_U32>)] max_memory_kib: u32,
+        max_memory_kib: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let pepper = match pepper {
-            None => None,
-            Some(p) => Some(if let Ok(s) = p.cast::<PyString>() {
-                Zeroizing::new(s.to_cow()?.as_bytes().to_vec())
-            } else if let Ok(b) = p.cast::<PyBytes>() {
-                Zeroizing::new(b.as_bytes().to_vec())
-            } else {
-                return Err(PyTypeError::new_err("pepper must be str or bytes"));
-            }),
-        };
+        let o =
+            options!("PasswordHasher"; time_cost, memory_kib, parallelism, pepper, max_memory_kib);
         let policy = match policy {
             Some(p) => p,
             None => Py::new(
@@ -177,15 +155,8 @@ impl PasswordHasher {
                 },
             )?,
         };
-        let config = HasherConfig {
-            time_cost,
-            memory_kib,
-            parallelism,
-            pepper,
-            max_memory_kib,
-        };
         let core_policy = policy.get().inner.clone();
-        let inner = run(|| CoreHasher::new(config, core_policy))?;
+        let inner = run(|| CoreHasher::new(HasherConfig::from_options(o)?, core_policy))?;
         Ok(PasswordHasher { inner, policy })
     }
 

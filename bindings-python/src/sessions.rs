@@ -5,9 +5,8 @@ use pyo3::prelude::*;
 use serde_json::Value;
 
 use crate::asyncio::spawn;
-use crate::convert::{
-    map_arg, now_or, opt_arg, plain, setting, str_arg, to_python, MAX_SECONDS, MAX_TIME,
-};
+use crate::convert::options;
+use crate::convert::{map_arg, now_or, opt_arg, plain, str_arg, to_python, MAX_TIME};
 use crate::errors::run;
 use crate::store::Store;
 use crate::tokens::Tokens;
@@ -58,21 +57,23 @@ pub struct Sessions {
 #[pymethods]
 impl Sessions {
     #[new]
-    #[pyo3(signature = (store, tokens, *, refresh_ttl=30 * 86_400, idle_ttl=7 * 86_400, reuse_grace=0))]
+    #[pyo3(signature = (store, tokens, *, refresh_ttl=None, idle_ttl=None, reuse_grace=None))]
     fn new(
         store: &Store,
         tokens: &Bound<'_, Tokens>,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] refresh_ttl: u64,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] idle_ttl: u64,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] reuse_grace: u64,
+        refresh_ttl: Option<&Bound<'_, PyAny>>,
+        idle_ttl: Option<&Bound<'_, PyAny>>,
+        reuse_grace: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let config = SessionsConfig {
-            refresh_ttl,
-            idle_ttl,
-            reuse_grace,
-        };
+        let o = options!("Sessions"; refresh_ttl, idle_ttl, reuse_grace);
         let core_tokens = tokens.get().inner.clone();
-        let inner = run(|| CoreSessions::new(store.inner.clone(), core_tokens, config))?;
+        let inner = run(|| {
+            CoreSessions::new(
+                store.inner.clone(),
+                core_tokens,
+                SessionsConfig::from_options(o)?,
+            )
+        })?;
         Ok(Sessions { inner })
     }
 

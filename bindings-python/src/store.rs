@@ -5,7 +5,9 @@ use polyauth_core::store::{OpenOptions, Store as CoreStore};
 use pyo3::prelude::*;
 
 use crate::asyncio::spawn;
+use crate::convert::options;
 use crate::convert::{none, now_or, opt_arg, plain, MAX_TIME};
+use crate::errors::run;
 
 /// An open store: `sqlite://path` (default `sqlite://polyauth.db`), `postgres://...`,
 /// `redis://...` or `memory://`. Migrations are applied on open.
@@ -20,9 +22,14 @@ impl Store {
     /// schema must be current (`InvalidConfigError` otherwise), so the application can connect
     /// as a role without DDL rights.
     #[staticmethod]
-    #[pyo3(signature = (url=String::from("sqlite://polyauth.db"), *, migrate=true))]
-    fn open(py: Python<'_>, url: String, migrate: bool) -> PyResult<Bound<'_, PyAny>> {
-        let options = OpenOptions { migrate };
+    #[pyo3(signature = (url=None, *, migrate=None))]
+    fn open<'py>(
+        py: Python<'py>,
+        url: Option<String>,
+        migrate: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = run(|| OpenOptions::from_options(options!("Store.open"; migrate)))?;
+        let url = url.unwrap_or_else(|| polyauth_core::store::DEFAULT_URL.to_owned());
         spawn(
             py,
             async move { CoreStore::open_with(&url, options).await },

@@ -4,7 +4,8 @@ use polyauth_core::throttle::{Throttle as CoreThrottle, ThrottleConfig};
 use pyo3::prelude::*;
 
 use crate::asyncio::spawn;
-use crate::convert::{none, now_or, opt_arg, plain, setting, str_arg, MAX_SECONDS, MAX_TIME};
+use crate::convert::options;
+use crate::convert::{none, now_or, opt_arg, plain, str_arg, MAX_TIME};
 use crate::errors::run;
 use crate::store::Store;
 
@@ -20,24 +21,21 @@ pub struct Throttle {
 #[pymethods]
 impl Throttle {
     #[new]
-    #[pyo3(signature = (store, *, free_attempts=5, base_delay=1, max_delay=900, max_failures=100, reset_after=86_400))]
+    #[pyo3(signature = (store, *, free_attempts=None, base_delay=None, max_delay=None, max_failures=None, reset_after=None))]
     fn new(
         store: &Store,
-        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] free_attempts: i64,
-        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] base_delay: i64,
-        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_delay: i64,
-        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] max_failures: i64,
-        #[pyo3(from_py_with = setting::<i64, MAX_SECONDS>)] reset_after: i64,
+        free_attempts: Option<&Bound<'_, PyAny>>,
+        base_delay: Option<&Bound<'_, PyAny>>,
+        max_delay: Option<&Bound<'_, PyAny>>,
+        max_failures: Option<&Bound<'_, PyAny>>,
+        reset_after: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let config = ThrottleConfig {
-            free_attempts,
-            base_delay,
-            max_delay,
-            max_failures,
-            reset_after,
-        };
+        let o =
+            options!("Throttle"; free_attempts, base_delay, max_delay, max_failures, reset_after);
         Ok(Throttle {
-            inner: run(|| CoreThrottle::new(store.inner.clone(), config))?,
+            inner: run(|| {
+                CoreThrottle::new(store.inner.clone(), ThrottleConfig::from_options(o)?)
+            })?,
         })
     }
 

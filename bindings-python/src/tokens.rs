@@ -1,6 +1,7 @@
 //! `KeySet`, `RemoteKeySet` and `Tokens` for Python. Token operations take microseconds, so they
 //! run inline (no thread-pool hop); keys were parsed when the set was built.
 
+use polyauth_core::jws;
 use polyauth_core::keys::{Alg, KeySet as CoreKeySet};
 use polyauth_core::remote::{RemoteConfig, RemoteKeySet as CoreRemote};
 use polyauth_core::token::{self, KeySource, Tokens as CoreTokens, TokensConfig, VerifyOptions};
@@ -9,7 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroizing;
 
-use crate::convert::{arg, opt_arg, seconds_setting, setting, MAX_SECONDS, MAX_TIME};
+use crate::convert::options;
+use crate::convert::{opt_arg, MAX_SECONDS, MAX_TIME};
 use crate::errors::{run, to_py};
 
 fn alg_arg(alg: Option<&str>) -> PyResult<Option<Alg>> {
@@ -50,9 +52,9 @@ pub struct KeySet {
 impl KeySet {
     /// A set with one new key: EdDSA (default), ES256, ES384, ES512, PS256/384/512, HS256/384/512.
     #[staticmethod]
-    #[pyo3(signature = (alg="EdDSA", *, kid=None))]
-    fn generate(py: Python<'_>, alg: &str, kid: Option<String>) -> PyResult<Self> {
-        let alg = run(|| Alg::parse(alg))?;
+    #[pyo3(signature = (alg=None, *, kid=None))]
+    fn generate(py: Python<'_>, alg: Option<&str>, kid: Option<String>) -> PyResult<Self> {
+        let alg = alg_arg(alg)?.unwrap_or(polyauth_core::keys::DEFAULT_ALG);
         // RSA generation takes long enough to matter: let other threads run.
         let inner = crate::errors::run_detached(py, || CoreKeySet::generate(alg, kid))?;
         Ok(KeySet { inner })
@@ -87,14 +89,18 @@ impl KeySet {
     /// A set with one HMAC key; the secret must be at least the hash size (32 bytes for HS256)
     /// and must not be key text (PEM, OpenSSH, JWK). The kid defaults to 128 random bits.
     #[staticmethod]
-    #[pyo3(signature = (secret, *, alg="HS256", kid=None))]
-    fn from_secret(secret: &Bound<'_, PyAny>, alg: &str, kid: Option<String>) -> PyResult<Self> {
+    #[pyo3(signature = (secret, *, alg=None, kid=None))]
+    fn from_secret(
+        secret: &Bound<'_, PyAny>,
+        alg: Option<&str>,
+        kid: Option<String>,
+    ) -> PyResult<Self> {
         let bytes = if let Ok(b) = secret.cast::<PyBytes>() {
             Zeroizing::new(b.as_bytes().to_vec())
         } else {
             Zeroizing::new(text_arg(secret, "secret")?.as_bytes().to_vec())
         };
-        let alg = run(|| Alg::parse(alg))?;
+        let alg = alg_arg(alg)?.unwrap_or(polyauth_core::keys::DEFAULT_SECRET_ALG);
         Ok(KeySet {
             inner: run(|| CoreKeySet::from_secret(&bytes, alg, kid))?,
         })
@@ -147,14 +153,17 @@ impl KeySet {
     /// Verifies a compact JWS against the set; returns `(header, payload)`: the protected header
     /// as a dict (check its `typ` when more than one kind of JWS is signed with these keys) and
     /// the payload bytes. No claim is checked.
-    #[pyo3(signature = (token, *, max_size=8192))]
+    #[pyo3(signature = (token, *, max_size=None))]
     fn verify_jws<'py>(
         &self,
         py: Python<'py>,
         token: &str,
-        #[pyo3(from_py_with = arg::<usize, {1 << 20}>)] max_size: usize,
+        #[pyo3(from_py_with = opt_arg::<usize, { jws::MAX_SIZE_LIMIT as u64 }>)] max_size: Option<
+            usize,
+        >,
     ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyBytes>)> {
-        let (header, payload) = run(|| polyauth_core::jws::verify(token, &self.inner, max_size))?;
+        let max_size = max_size.unwrap_or(jws::DEFAULT_MAX_SIZE);
+        let (header, payload) = run(|| jws::verify(token, &self.inner, max_size))?;
         Ok((
             crate::convert::object(py, &header.protected)?,
             PyBytes::new(py, &payload),
@@ -193,9 +202,6 @@ impl KeySet {
     }
 }
 
-// The signature spells the default out (a path would show as `...` in the text signature).
-const _: () = assert!(polyauth_core::remote::DEFAULT_MAX_STALE == 86_400);
-
 /// A JWKS URL with caching (see `polyauth.RemoteKeySet` for fetching). The policy (https only,
 /// cooldown floor, max_stale, size cap) is the core's; the Python layer only does the HTTP.
 #[pyclass(module = "polyauth._native", subclass, frozen)]
@@ -206,34 +212,19 @@ pub struct RemoteKeySet {
 #[pymethods]
 impl RemoteKeySet {
     #[new]
-    #[pyo3(signature = (url, *, cache_ttl=300, cooldown=30, timeout=5.0, max_stale=86_400, allow_insecure_http=false))]
+    #[pyo3(signature = (url, *, cache_ttl=None, cooldown=None, timeout=None, max_stale=None, allow_insecure_http=None))]
     fn new(
         url: String,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cache_ttl: u64,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] cooldown: u64,
-        #[pyo3(from_py_with = seconds_setting)] timeout: f64,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] max_stale: u64,
-        allow_insecure_http: bool,
+        cache_ttl: Option<&Bound<'_, PyAny>>,
+        cooldown: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_stale: Option<&Bound<'_, PyAny>>,
+        allow_insecure_http: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        // Positive, and within Node's bound for `timeout` in milliseconds (the core: at most 60 s).
-        if !(timeout > 0.0 && (timeout * 1000.0).ceil() <= MAX_SECONDS as f64) {
-            return Err(Python::attach(|py| {
-                to_py(
-                    py,
-                    polyauth_core::Error::InvalidConfig("timeout must be positive".into()),
-                )
-            }));
-        }
-        let config = RemoteConfig {
-            url,
-            cache_ttl,
-            cooldown,
-            timeout_ms: (timeout * 1000.0).ceil().min(u64::MAX as f64) as u64,
-            max_stale,
-            allow_insecure_http,
-        };
+        let o =
+            options!("RemoteKeySet"; cache_ttl, cooldown, timeout, max_stale, allow_insecure_http);
         Ok(RemoteKeySet {
-            inner: run(|| CoreRemote::new(config))?,
+            inner: run(|| CoreRemote::new(RemoteConfig::from_options(url, o)?))?,
         })
     }
 
@@ -307,11 +298,6 @@ fn audience_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         .map_err(|_| PyTypeError::new_err("audience must be a str or a sequence of str"))
 }
 
-const AT_JWT: &str = token::ACCESS_TOKEN_TYP;
-const MAX_CACHE: u64 = polyauth_core::verify_cache::MAX_CAPACITY as u64;
-// The signature spells the default out.
-const _: () = assert!(polyauth_core::verify_cache::DEFAULT_CAPACITY == 10_000);
-
 /// Issues and verifies access tokens (compact JWS, RFC 9068 claims, `typ: at+jwt`).
 #[pyclass(module = "polyauth._native", subclass, frozen)]
 pub struct Tokens {
@@ -322,18 +308,18 @@ pub struct Tokens {
 #[pymethods]
 impl Tokens {
     #[new]
-    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=900, leeway=30, max_token_size=8192, allow_rsa_pkcs1_signing=false, verify_cache=10_000, require_typ=true))]
+    #[pyo3(signature = (keys, *, issuer, audience, access_ttl=None, leeway=None, max_token_size=None, allow_rsa_pkcs1_signing=None, verify_cache=None, require_typ=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         keys: &Bound<'_, PyAny>,
-        issuer: String,
+        issuer: &Bound<'_, PyAny>,
         audience: &Bound<'_, PyAny>,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] access_ttl: u64,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] leeway: u64,
-        #[pyo3(from_py_with = setting::<usize, MAX_SECONDS>)] max_token_size: usize,
-        allow_rsa_pkcs1_signing: bool,
-        #[pyo3(from_py_with = setting::<usize, {MAX_CACHE}>)] verify_cache: usize,
-        require_typ: bool,
+        access_ttl: Option<&Bound<'_, PyAny>>,
+        leeway: Option<&Bound<'_, PyAny>>,
+        max_token_size: Option<&Bound<'_, PyAny>>,
+        allow_rsa_pkcs1_signing: Option<&Bound<'_, PyAny>>,
+        verify_cache: Option<&Bound<'_, PyAny>>,
+        require_typ: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let source = if let Ok(k) = keys.cast::<KeySet>() {
             KeySource::Local(k.get().inner.clone())
@@ -344,16 +330,9 @@ impl Tokens {
                 "keys must be a KeySet or a RemoteKeySet",
             ));
         };
-        let config = TokensConfig {
-            issuer,
-            audience: audience_arg(audience)?,
-            access_ttl,
-            leeway,
-            max_token_size,
-            allow_rsa_pkcs1_signing,
-            require_typ,
-        };
-        let inner = run(|| CoreTokens::new(source, config))?.with_verify_cache(verify_cache);
+        let (issuer, audience) = (Some(issuer), Some(audience));
+        let o = options!("Tokens"; issuer, audience, access_ttl, leeway, max_token_size, allow_rsa_pkcs1_signing, verify_cache, require_typ);
+        let inner = run(|| CoreTokens::new(source, TokensConfig::from_options(o)?))?;
         Ok(Tokens {
             inner,
             keys: keys.clone().unbind(),
@@ -382,7 +361,7 @@ impl Tokens {
 
     /// Verifies `token` and returns its claims. `typ=None` relaxes the `typ` check (tokens from
     /// other issuers); `now` injects the clock (seconds since the epoch).
-    #[pyo3(signature = (token, *, audience=None, typ=Some(AT_JWT.to_owned()), required=vec!["sub".to_owned()], now=None))]
+    #[pyo3(signature = (token, *, audience=None, typ=VerifyOptions::default().typ, required=VerifyOptions::default().required, now=None))]
     fn verify<'py>(
         &self,
         py: Python<'py>,

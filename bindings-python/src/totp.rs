@@ -1,10 +1,11 @@
 //! `Totp` for Python: stateless TOTP primitives (codes, verification, otpauth URIs, QR codes).
 
-use polyauth_core::totp::{self, Totp as CoreTotp, TotpAlgorithm, TotpConfig};
+use polyauth_core::totp::{self, Totp as CoreTotp, TotpConfig};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{opt_arg, setting, str_arg, MAX_SECONDS, MAX_TIME};
+use crate::convert::options;
+use crate::convert::{opt_arg, str_arg, MAX_TIME};
 use crate::errors::run;
 use zeroize::Zeroizing;
 
@@ -21,24 +22,17 @@ pub struct Totp {
 #[pymethods]
 impl Totp {
     #[new]
-    #[pyo3(signature = (issuer="", digits=6, period=30, algorithm="SHA1", window=1))]
+    #[pyo3(signature = (issuer=None, digits=None, period=None, algorithm=None, window=None))]
     fn new(
-        issuer: &str,
-        #[pyo3(from_py_with = setting::<u8, 255>)] digits: u8,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] period: u64,
-        algorithm: &str,
-        #[pyo3(from_py_with = setting::<u64, MAX_SECONDS>)] window: u64,
+        issuer: Option<&Bound<'_, PyAny>>,
+        digits: Option<&Bound<'_, PyAny>>,
+        period: Option<&Bound<'_, PyAny>>,
+        algorithm: Option<&Bound<'_, PyAny>>,
+        window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let algorithm = run(|| TotpAlgorithm::parse(algorithm))?;
-        let config = TotpConfig {
-            issuer: issuer.to_owned(),
-            digits,
-            period,
-            algorithm,
-            window,
-        };
+        let o = options!("Totp"; issuer, digits, period, algorithm, window);
         Ok(Totp {
-            inner: run(|| CoreTotp::new(config))?,
+            inner: run(|| CoreTotp::new(TotpConfig::from_options(o)?))?,
         })
     }
 

@@ -169,6 +169,11 @@ impl Parts<'_> {
 /// Verifies a compact JWS against a key set; returns the protected header (with every member in
 /// [`Header::protected`]) and the payload bytes. No claim is checked: a caller that accepts more
 /// than one kind of JWS must check `typ` itself (JWT-13).
+/// The `max_size` of [`verify`] when the caller gives none: the default `max_token_size`.
+pub const DEFAULT_MAX_SIZE: usize = 8192;
+/// The largest `max_size` [`verify`] takes from a caller (1 MiB).
+pub const MAX_SIZE_LIMIT: usize = 1 << 20;
+
 pub fn verify(token: &str, keys: &KeySet, max_size: usize) -> Result<(Header, Vec<u8>)> {
     parse(token, max_size)?.verify_with(keys)
 }

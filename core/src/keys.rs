@@ -25,6 +25,11 @@ use crate::error::{Error, Result};
 
 pub use jwk::{import as import_jwk, thumbprint};
 
+/// The algorithm of `KeySet::generate` when the caller names none.
+pub const DEFAULT_ALG: Alg = Alg::EdDSA;
+/// The algorithm of `KeySet::from_secret` when the caller names none.
+pub const DEFAULT_SECRET_ALG: Alg = Alg::HS256;
+
 /// Signature algorithms. RS* verify always; signing with them needs explicit opt-in on `Tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod mfa;
 pub mod onetime;
 pub(crate) mod opaque;
+pub mod options;
 pub mod password;
 pub mod remote;
 pub mod session;

@@ -55,6 +55,21 @@ impl Default for MfaConfig {
     }
 }
 
+impl MfaConfig {
+    /// Reads `enrollment_ttl` (whole seconds, 60 to 86400).
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let c = MfaConfig {
+            enrollment_ttl: o.whole(
+                "enrollment_ttl",
+                Self::default().enrollment_ttl,
+                60..=86_400,
+            )?,
+        };
+        o.finish()?;
+        Ok(c)
+    }
+}
+
 /// What `begin_enrollment` returns: show the QR code (or the secret, for typing) once.
 pub struct Enrollment {
     pub secret: Zeroizing<String>,
@@ -176,6 +191,19 @@ impl Mfa {
             throttle,
             config,
         })
+    }
+
+    /// [`Mfa::new`] from what a binding received: the key materials (the encrypting one first)
+    /// and the options (`enrollment_ttl`).
+    pub fn from_options(
+        store: Store,
+        totp: Totp,
+        keys: &[KeyMaterial],
+        throttle: Option<Throttle>,
+        options: crate::options::Options,
+    ) -> Result<Mfa> {
+        let config = MfaConfig::from_options(options)?;
+        Mfa::new(store, totp, EncryptionKeys::new(keys)?, throttle, config)
     }
 
     /// The TOTP settings codes are checked with.

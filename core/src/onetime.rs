@@ -11,6 +11,8 @@ use crate::opaque::{check_format, token_hash};
 use crate::store::{Consumption, Store};
 
 pub const ONE_TIME_PREFIX: &str = "pot_";
+/// Lifetime of a one-time token when the caller gives none, seconds (1 hour).
+pub const DEFAULT_TTL: u64 = 3600;
 
 #[derive(Clone, Debug)]
 pub struct OneTimeTokens {

@@ -83,6 +83,25 @@ impl Default for HasherConfig {
     }
 }
 
+impl HasherConfig {
+    /// Reads `time_cost`, `memory_kib`, `parallelism`, `max_memory_kib` (whole numbers up to
+    /// `u32::MAX`; [`PasswordHasher::new`] narrows them) and `pepper` (bytes, or a string as its
+    /// UTF-8 bytes).
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let d = Self::default();
+        let range = 0..=crate::options::MAX_U32 as i128;
+        let c = HasherConfig {
+            time_cost: o.whole("time_cost", d.time_cost, range.clone())?,
+            memory_kib: o.whole("memory_kib", d.memory_kib, range.clone())?,
+            parallelism: o.whole("parallelism", d.parallelism, range.clone())?,
+            max_memory_kib: o.whole("max_memory_kib", d.max_memory_kib, range)?,
+            pepper: o.bytes_or_text("pepper")?,
+        };
+        o.finish()?;
+        Ok(c)
+    }
+}
+
 impl std::fmt::Debug for HasherConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HasherConfig")

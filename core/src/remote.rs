@@ -57,6 +57,31 @@ impl RemoteConfig {
             allow_insecure_http: false,
         }
     }
+
+    /// A configuration for `url` reading `cache_ttl`, `cooldown`, `max_stale` (whole seconds up
+    /// to [`MAX_SECONDS`](crate::options::MAX_SECONDS); [`RemoteKeySet::new`] narrows them),
+    /// `timeout` (seconds, fractions allowed, more than 0) and `allow_insecure_http`.
+    pub fn from_options(url: impl Into<String>, mut o: crate::options::Options) -> Result<Self> {
+        let d = Self::new(url);
+        let max = crate::options::MAX_SECONDS;
+        let range = 0..=max as i128;
+        let timeout = o.seconds("timeout", d.timeout_ms as f64 / 1000.0, max as f64 / 1000.0)?;
+        if timeout <= 0.0 {
+            return Err(Error::InvalidConfig(
+                "RemoteKeySet: timeout must be more than 0 seconds".into(),
+            ));
+        }
+        let c = RemoteConfig {
+            cache_ttl: o.whole("cache_ttl", d.cache_ttl, range.clone())?,
+            cooldown: o.whole("cooldown", d.cooldown, range.clone())?,
+            timeout_ms: (timeout * 1000.0).ceil() as u64,
+            max_stale: o.whole("max_stale", d.max_stale, range)?,
+            allow_insecure_http: o.flag("allow_insecure_http", d.allow_insecure_http)?,
+            ..d
+        };
+        o.finish()?;
+        Ok(c)
+    }
 }
 
 #[derive(Default)]

@@ -13,6 +13,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::input::{check_claims, check_text, json_len, MAX_JSON_BYTES};
 use crate::opaque::{check_format, random_b64, token_hash};
+use crate::options::{Options, MAX_SECONDS};
 use crate::store::{Binding, Rotation, SessionRecord, Store};
 use crate::token::Tokens;
 
@@ -37,6 +38,22 @@ impl Default for SessionsConfig {
             idle_ttl: 7 * 86_400,
             reuse_grace: 0,
         }
+    }
+}
+
+impl SessionsConfig {
+    /// Reads `refresh_ttl`, `idle_ttl` and `reuse_grace` (whole seconds up to [`MAX_SECONDS`]);
+    /// [`Sessions::new`] narrows them further.
+    pub fn from_options(mut o: Options) -> Result<Self> {
+        let d = Self::default();
+        let range = 0..=MAX_SECONDS as i128;
+        let c = SessionsConfig {
+            refresh_ttl: o.whole("refresh_ttl", d.refresh_ttl, range.clone())?,
+            idle_ttl: o.whole("idle_ttl", d.idle_ttl, range.clone())?,
+            reuse_grace: o.whole("reuse_grace", d.reuse_grace, range)?,
+        };
+        o.finish()?;
+        Ok(c)
     }
 }
 

@@ -333,6 +333,20 @@ impl Default for OpenOptions {
     }
 }
 
+impl OpenOptions {
+    /// Reads `migrate` (a bool).
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let c = OpenOptions {
+            migrate: o.flag("migrate", Self::default().migrate)?,
+        };
+        o.finish()?;
+        Ok(c)
+    }
+}
+
+/// The store `Store.open()` opens without a URL: a SQLite file in the working directory.
+pub const DEFAULT_URL: &str = "sqlite://polyauth.db";
+
 /// A store handle; clones share the connection pool.
 #[derive(Clone, Debug)]
 pub enum Store {

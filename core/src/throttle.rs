@@ -5,6 +5,7 @@ use sha2::Digest;
 
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::options::{Options, MAX_SECONDS};
 use crate::store::{Attempt, Counter, Decay, Store, THROTTLE_RETENTION};
 pub use crate::store::{LOCKED_FOREVER, MAX_FAILURES_CEILING};
 
@@ -49,6 +50,24 @@ impl Default for ThrottleConfig {
             max_failures: 100,
             reset_after: 86_400,
         }
+    }
+}
+
+impl ThrottleConfig {
+    /// Reads `free_attempts`, `base_delay`, `max_delay`, `max_failures` and `reset_after` (whole
+    /// seconds or counts up to [`MAX_SECONDS`]); [`Throttle::new`] narrows them further.
+    pub fn from_options(mut o: Options) -> Result<Self> {
+        let d = Self::default();
+        let range = 0..=MAX_SECONDS as i128;
+        let c = ThrottleConfig {
+            free_attempts: o.whole("free_attempts", d.free_attempts, range.clone())?,
+            base_delay: o.whole("base_delay", d.base_delay, range.clone())?,
+            max_delay: o.whole("max_delay", d.max_delay, range.clone())?,
+            max_failures: o.whole("max_failures", d.max_failures, range.clone())?,
+            reset_after: o.whole("reset_after", d.reset_after, range)?,
+        };
+        o.finish()?;
+        Ok(c)
     }
 }
 

@@ -58,6 +58,9 @@ pub struct TokensConfig {
     /// `false` accepts a token that has none, for issuers that set none (Better Auth's JWT
     /// plugin); a `typ` that is present must still match, and issued tokens still carry `at+jwt`.
     pub require_typ: bool,
+    /// Entries of the verified-token cache (0 turns it off; default
+    /// [`verify_cache::DEFAULT_CAPACITY`], at most [`verify_cache::MAX_CAPACITY`]).
+    pub verify_cache: usize,
 }
 
 impl TokensConfig {
@@ -70,7 +73,41 @@ impl TokensConfig {
             max_token_size: 8192,
             allow_rsa_pkcs1_signing: false,
             require_typ: true,
+            verify_cache: verify_cache::DEFAULT_CAPACITY,
         }
+    }
+
+    /// Reads `issuer` (a string) and `audience` (a string or a list of strings), both required,
+    /// then `access_ttl`, `leeway`, `max_token_size` (whole numbers up to
+    /// [`MAX_SECONDS`](crate::options::MAX_SECONDS); [`Tokens::new`] narrows them),
+    /// `verify_cache` (up to [`verify_cache::MAX_CAPACITY`]), `allow_rsa_pkcs1_signing` and
+    /// `require_typ`.
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let issuer = o.text("issuer")?;
+        let audience = o.texts("audience")?;
+        let (Some(issuer), Some(audience)) = (issuer, audience) else {
+            return Err(Error::InvalidConfig(
+                "Tokens: issuer and audience are required".into(),
+            ));
+        };
+        let d = Self::new(issuer, audience);
+        let range = 0..=crate::options::MAX_SECONDS as i128;
+        let c = TokensConfig {
+            access_ttl: o.whole("access_ttl", d.access_ttl, range.clone())?,
+            leeway: o.whole("leeway", d.leeway, range.clone())?,
+            max_token_size: o.whole("max_token_size", d.max_token_size, range)?,
+            allow_rsa_pkcs1_signing: o
+                .flag("allow_rsa_pkcs1_signing", d.allow_rsa_pkcs1_signing)?,
+            verify_cache: o.whole(
+                "verify_cache",
+                d.verify_cache,
+                0..=verify_cache::MAX_CAPACITY as i128,
+            )?,
+            require_typ: o.flag("require_typ", d.require_typ)?,
+            ..d
+        };
+        o.finish()?;
+        Ok(c)
     }
 }
 
@@ -201,8 +238,8 @@ impl Tokens {
         }
         Ok(Tokens {
             keys,
+            cache: Arc::new(VerifyCache::new(config.verify_cache)),
             config,
-            cache: Arc::new(VerifyCache::new(verify_cache::DEFAULT_CAPACITY)),
         })
     }
 

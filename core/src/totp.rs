@@ -87,6 +87,28 @@ impl Default for TotpConfig {
     }
 }
 
+impl TotpConfig {
+    /// Reads `issuer`, `digits` (up to 255), `period`, `window` (whole numbers up to
+    /// [`MAX_SECONDS`](crate::options::MAX_SECONDS); [`Totp::new`] narrows them) and `algorithm`
+    /// (`SHA1`, `SHA256`, `SHA512`).
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let d = Self::default();
+        let range = 0..=crate::options::MAX_SECONDS as i128;
+        let c = TotpConfig {
+            issuer: o.text("issuer")?.unwrap_or(d.issuer),
+            digits: o.whole("digits", d.digits, 0..=255)?,
+            period: o.whole("period", d.period, range.clone())?,
+            algorithm: match o.text("algorithm")? {
+                Some(name) => TotpAlgorithm::parse(&name)?,
+                None => d.algorithm,
+            },
+            window: o.whole("window", d.window, range)?,
+        };
+        o.finish()?;
+        Ok(c)
+    }
+}
+
 /// A validated configuration; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Totp {

@@ -15,6 +15,10 @@ BUILTIN_BLOCKLIST_SIZE: int
 def error_codes() -> list[str]:
     """The stable error codes, in the order of the core enum."""
 
+def option_defaults() -> dict[str, dict[str, Any]]:
+    """Every option default of the core, by type (or ``Type.method``) and option name: the
+    defaults this stub shows, checked against it by the test suite."""
+
 def _debug_panic() -> None:
     """Panics inside Rust; raises ``InternalError`` (used by tests)."""
 
@@ -222,8 +226,8 @@ class Tokens:
         token: str,
         *,
         audience: str | Sequence[str] | None = None,
-        typ: str | None = ...,
-        required: Sequence[str] = ...,
+        typ: str | None = "at+jwt",
+        required: Sequence[str] = ("sub",),
         now: int | None = None,
     ) -> dict[str, Any]:
         """Verifies ``token`` and returns its claims. ``typ`` defaults to ``"at+jwt"`` and ``None``
@@ -260,7 +264,7 @@ class Store:
     isolates a tenant or a test run on a shared server. Migrations are applied on open."""
 
     @staticmethod
-    def open(url: str = ..., *, migrate: bool = True) -> Awaitable[Store]:
+    def open(url: str = "sqlite://polyauth.db", *, migrate: bool = True) -> Awaitable[Store]:
         """Opens (and migrates) the store at ``url`` (default ``sqlite://polyauth.db``); awaitable.
         Raises ``InvalidConfigError`` for a malformed URL and ``StoreUnavailableError`` when the
         server cannot be reached. With ``migrate=False`` nothing is created: the schema must be
@@ -310,8 +314,8 @@ class Sessions:
         store: Store,
         tokens: Tokens,
         *,
-        refresh_ttl: int = ...,
-        idle_ttl: int = ...,
+        refresh_ttl: int = 2592000,
+        idle_ttl: int = 604800,
         reuse_grace: int = 0,
     ) -> Self:
         """Sessions issuing access tokens with ``tokens``. ``refresh_ttl`` is the absolute lifetime

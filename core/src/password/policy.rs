@@ -86,6 +86,25 @@ impl Default for PolicyConfig {
     }
 }
 
+impl PolicyConfig {
+    /// Reads `min_length`, `max_length`, `min_length_mfa` (whole numbers up to 4096;
+    /// [`PasswordPolicy::new`] narrows them), `use_builtin_blocklist`, and the lists of strings
+    /// `blocklist` and `context_words`.
+    pub fn from_options(mut o: crate::options::Options) -> Result<Self> {
+        let d = Self::default();
+        let c = PolicyConfig {
+            min_length: o.whole("min_length", d.min_length, 0..=4096)?,
+            max_length: o.whole("max_length", d.max_length, 0..=4096)?,
+            min_length_mfa: o.whole("min_length_mfa", d.min_length_mfa, 0..=4096)?,
+            use_builtin_blocklist: o.flag("use_builtin_blocklist", d.use_builtin_blocklist)?,
+            blocklist: o.texts("blocklist")?.unwrap_or(d.blocklist),
+            context_words: o.texts("context_words")?.unwrap_or(d.context_words),
+        };
+        o.finish()?;
+        Ok(c)
+    }
+}
+
 /// A checked, ready-to-use policy.
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
@@ -183,7 +202,7 @@ impl PasswordPolicy {
     /// Checks `password`; an empty result means it is acceptable. `context` holds per-user values
     /// (user name, email, display name); `mfa` selects the lower minimum for accounts with a
     /// second factor.
-    pub fn check(&self, password: &str, context: &[&str], mfa: bool) -> Vec<Violation> {
+    pub fn check<S: AsRef<str>>(&self, password: &str, context: &[S], mfa: bool) -> Vec<Violation> {
         let normalized: zeroize::Zeroizing<String> =
             zeroize::Zeroizing::new(password.nfkc().collect());
         let len = normalized.chars().count();
@@ -207,7 +226,7 @@ impl PasswordPolicy {
         {
             out.push(Violation::Common);
         }
-        let per_user = context.iter().flat_map(|c| context_terms(c));
+        let per_user = context.iter().flat_map(|c| context_terms(c.as_ref()));
         if self
             .context_words
             .iter()
@@ -229,7 +248,20 @@ impl PasswordPolicy {
 
 impl PasswordPolicy {
     /// [`check`](Self::check) as a `Result`: `password_policy` with the reason codes on failure.
-    pub fn validate(&self, password: &str, context: &[&str], mfa: bool) -> Result<()> {
+    /// [`check`](Self::check) as the stable codes of the violations (`too_short`, ...).
+    pub fn check_codes<S: AsRef<str>>(
+        &self,
+        password: &str,
+        context: &[S],
+        mfa: bool,
+    ) -> Vec<&'static str> {
+        self.check(password, context, mfa)
+            .iter()
+            .map(Violation::code)
+            .collect()
+    }
+
+    pub fn validate<S: AsRef<str>>(&self, password: &str, context: &[S], mfa: bool) -> Result<()> {
         let reasons = self.check(password, context, mfa);
         if reasons.is_empty() {
             Ok(())
