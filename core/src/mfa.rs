@@ -55,6 +55,8 @@ impl Default for MfaConfig {
     }
 }
 
+crate::options::deserialize_with_options!(MfaConfig, "Mfa");
+
 impl MfaConfig {
     /// Reads `enrollment_ttl` (whole seconds, 60 to 86400).
     pub fn from_options(mut o: crate::options::Options) -> Result<Self> {

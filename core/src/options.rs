@@ -310,6 +310,66 @@ impl Options {
     }
 }
 
+impl Arg {
+    /// A JSON value as an option value (`null` is absent: `None`).
+    pub fn from_json(value: Value) -> Option<Arg> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(b) => Arg::Bool(b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Arg::Int(i.into()),
+                (_, Some(u), _) => Arg::Int(u.into()),
+                (_, _, Some(f)) => Arg::Float(f),
+                _ => Arg::Other("number".into()),
+            },
+            Value::String(s) => Arg::Text(s),
+            Value::Array(items) => Arg::List(
+                items
+                    .into_iter()
+                    .map(|i| Arg::from_json(i).unwrap_or(Arg::Other("null".into())))
+                    .collect(),
+            ),
+            Value::Object(_) => Arg::Other("object".into()),
+        })
+    }
+}
+
+impl Options {
+    /// The options in a JSON object with snake_case names (a configuration file).
+    pub fn from_json(what: &'static str, value: Value) -> Result<Self> {
+        let Value::Object(map) = value else {
+            return Err(Error::InvalidConfig(format!(
+                "{what}: options must be an object"
+            )));
+        };
+        let mut o = Options::new(what, Case::Snake);
+        for (name, v) in map {
+            if let Some(arg) = Arg::from_json(v) {
+                o.push(name, arg);
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// `serde::Deserialize` for a configuration through its `from_options`, so a configuration read
+/// from a file obeys the same defaults, bounds and unknown-name rule as the bindings' options.
+macro_rules! deserialize_with_options {
+    ($ty:ty, $what:literal) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+                crate::options::Options::from_json($what, value)
+                    .and_then(<$ty>::from_options)
+                    .map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+    };
+}
+pub(crate) use deserialize_with_options;
+
 /// Every default of every option, by type and snake_case name: what the bindings' documentation
 /// (`_native.pyi`, the TypeScript option types) states, checked by a test in each suite.
 pub fn defaults() -> Value {
@@ -435,6 +495,38 @@ mod tests {
             o.push("timeout", bad);
             assert!(o.seconds("timeout", 5.0, 60.0).is_err());
         }
+    }
+
+    #[test]
+    fn configurations_deserialise_with_the_same_rules() {
+        use crate::{
+            password::HasherConfig, remote::RemoteConfig, session::SessionsConfig,
+            throttle::ThrottleConfig, token::TokensConfig,
+        };
+        let t: ThrottleConfig = serde_json::from_str(r#"{"free_attempts": 3}"#).unwrap();
+        assert_eq!((t.free_attempts, t.max_delay), (3, 900));
+        for bad in [
+            r#"{"free_attempts": -1}"#,
+            r#"{"free_atempts": 3}"#,
+            r#"{"base_delay": 1.5}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ThrottleConfig>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let s: SessionsConfig = serde_json::from_str(r#"{"reuse_grace": null}"#).unwrap();
+        assert_eq!(s.reuse_grace, 0);
+        let k: TokensConfig =
+            serde_json::from_str(r#"{"issuer": "https://i", "audience": ["a", "b"], "leeway": 5}"#)
+                .unwrap();
+        assert_eq!((k.audience.len(), k.leeway, k.access_ttl), (2, 5, 900));
+        assert!(serde_json::from_str::<TokensConfig>(r#"{"audience": "a"}"#).is_err());
+        let r: RemoteConfig =
+            serde_json::from_str(r#"{"url": "https://i/jwks", "timeout": 0.5}"#).unwrap();
+        assert_eq!((r.url.as_str(), r.timeout_ms), ("https://i/jwks", 500));
+        let h: HasherConfig = serde_json::from_str(r#"{"pepper": "p"}"#).unwrap();
+        assert_eq!(h.pepper.as_deref().map(Vec::as_slice), Some(&b"p"[..]));
     }
 
     #[test]

@@ -83,6 +83,8 @@ impl Default for HasherConfig {
     }
 }
 
+crate::options::deserialize_with_options!(HasherConfig, "PasswordHasher");
+
 impl HasherConfig {
     /// Reads `time_cost`, `memory_kib`, `parallelism`, `max_memory_kib` (whole numbers up to
     /// `u32::MAX`; [`PasswordHasher::new`] narrows them) and `pepper` (bytes, or a string as its

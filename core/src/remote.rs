@@ -44,6 +44,21 @@ pub struct RemoteConfig {
     pub allow_insecure_http: bool,
 }
 
+/// `url` and the options of [`RemoteConfig::from_options`] in one object.
+impl<'de> serde::Deserialize<'de> for RemoteConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut value = serde_json::Value::deserialize(d)?;
+        let url = match value.as_object_mut().and_then(|m| m.remove("url")) {
+            Some(serde_json::Value::String(url)) => url,
+            _ => return Err(D::Error::custom("RemoteKeySet: url must be a string")),
+        };
+        crate::options::Options::from_json("RemoteKeySet", value)
+            .and_then(|o| RemoteConfig::from_options(url, o))
+            .map_err(D::Error::custom)
+    }
+}
+
 impl RemoteConfig {
     /// A configuration for `url` with the defaults: cache 300 s, cooldown 30 s, timeout 5 s,
     /// max_stale 24 h, https only.

@@ -41,6 +41,8 @@ impl Default for SessionsConfig {
     }
 }
 
+crate::options::deserialize_with_options!(SessionsConfig, "Sessions");
+
 impl SessionsConfig {
     /// Reads `refresh_ttl`, `idle_ttl` and `reuse_grace` (whole seconds up to [`MAX_SECONDS`]);
     /// [`Sessions::new`] narrows them further.

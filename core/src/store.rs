@@ -98,6 +98,29 @@ pub enum Rotation {
     Unknown,
 }
 
+impl Rotation {
+    /// The rotation a one-step backend reported (the PostgreSQL statement, the Redis script):
+    /// `rotated`, `graced`, `reused`, `revoked`, `expired`, `wrong_issuer`, `wrong_audience` or
+    /// `unknown`; `session` reads the session returned with `rotated` and `graced`. `Ok(None)`
+    /// for anything else, which only a broken script or statement reports.
+    pub(crate) fn from_outcome<E>(
+        outcome: &str,
+        session: impl FnOnce() -> std::result::Result<SessionRecord, E>,
+    ) -> std::result::Result<Option<Rotation>, E> {
+        Ok(Some(match outcome {
+            "rotated" => Rotation::Rotated(session()?),
+            "graced" => Rotation::Graced(session()?),
+            "reused" => Rotation::Reused,
+            "revoked" => Rotation::Inactive(Error::SessionRevoked),
+            "expired" => Rotation::Inactive(Error::SessionExpired),
+            "wrong_issuer" => Rotation::Mismatch(Error::InvalidIssuer),
+            "wrong_audience" => Rotation::Mismatch(Error::InvalidAudience),
+            "unknown" => Rotation::Unknown,
+            _ => return Ok(None),
+        }))
+    }
+}
+
 /// What presenting a known refresh token of an active, correctly bound session does (RT-2..RT-5);
 /// the one rule every backend applies (Redis reproduces it in its rotation script).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,6 +355,8 @@ impl Default for OpenOptions {
         OpenOptions { migrate: true }
     }
 }
+
+crate::options::deserialize_with_options!(OpenOptions, "Store.open");
 
 impl OpenOptions {
     /// Reads `migrate` (a bool).

@@ -53,6 +53,8 @@ impl Default for ThrottleConfig {
     }
 }
 
+crate::options::deserialize_with_options!(ThrottleConfig, "Throttle");
+
 impl ThrottleConfig {
     /// Reads `free_attempts`, `base_delay`, `max_delay`, `max_failures` and `reset_after` (whole
     /// seconds or counts up to [`MAX_SECONDS`]); [`Throttle::new`] narrows them further.

@@ -111,6 +111,8 @@ impl TokensConfig {
     }
 }
 
+crate::options::deserialize_with_options!(TokensConfig, "Tokens");
+
 /// Per-call verification options.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {

@@ -87,6 +87,8 @@ impl Default for TotpConfig {
     }
 }
 
+crate::options::deserialize_with_options!(TotpConfig, "Totp");
+
 impl TotpConfig {
     /// Reads `issuer`, `digits` (up to 255), `period`, `window` (whole numbers up to
     /// [`MAX_SECONDS`](crate::options::MAX_SECONDS); [`Totp::new`] narrows them) and `algorithm`

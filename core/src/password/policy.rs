@@ -86,6 +86,8 @@ impl Default for PolicyConfig {
     }
 }
 
+crate::options::deserialize_with_options!(PolicyConfig, "PasswordPolicy");
+
 impl PolicyConfig {
     /// Reads `min_length`, `max_length`, `min_length_mfa` (whole numbers up to 4096;
     /// [`PasswordPolicy::new`] narrows them), `use_builtin_blocklist`, and the lists of strings

@@ -560,17 +560,8 @@ impl RedisStore {
             .arg(binding.issuer)
             .arg(binding.audience);
         let (status, flat): (String, Vec<String>) = self.script(&inv).await?;
-        Ok(match status.as_str() {
-            "rotated" => Rotation::Rotated(session_from(pairs(flat))?),
-            "graced" => Rotation::Graced(session_from(pairs(flat))?),
-            "reused" => Rotation::Reused,
-            "revoked" => Rotation::Inactive(Error::SessionRevoked),
-            "expired" => Rotation::Inactive(Error::SessionExpired),
-            "wrong_issuer" => Rotation::Mismatch(Error::InvalidIssuer),
-            "wrong_audience" => Rotation::Mismatch(Error::InvalidAudience),
-            "unknown" => Rotation::Unknown,
-            _ => return Err(malformed("rotation")),
-        })
+        Rotation::from_outcome(&status, || session_from(pairs(flat)))?
+            .ok_or_else(|| malformed("rotation"))
     }
 
     pub async fn revoke_by_token(
