@@ -101,7 +101,9 @@ test-dist: dist
 test: build test-rust test-python test-fastapi-oldest test-node test-dist
 
 # The full-stack app: examples/next (Next.js) and examples/fullstack/api.py (FastAPI) sharing one
-# key set and one store, through a scripted Chromium journey (examples/fullstack/demo.mjs).
+# key set and one store, through a scripted Chromium journey (examples/fullstack/demo.mjs). It
+# reuses the Node tests' `next build` of examples/next when the sources are the same (one build per
+# CI run).
 demo: build example-next
 	node examples/fullstack/demo.mjs
 

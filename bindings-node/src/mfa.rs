@@ -63,15 +63,9 @@ impl Mfa {
             })
             .collect();
         let o = read(options, "Mfa");
-        let inner = run(|| {
-            CoreMfa::from_options(
-                store.inner.clone(),
-                totp.inner.clone(),
-                &materials,
-                throttle.map(|t| t.inner.clone()),
-                o,
-            )
-        })?;
+        let (store, totp) = (store.inner.clone(), totp.inner.clone());
+        let throttle = throttle.map(|t| t.inner.clone());
+        let inner = run(|| CoreMfa::from_options(store, totp, &materials, throttle, o))?;
         Ok(Mfa { inner })
     }
 

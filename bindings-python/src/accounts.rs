@@ -19,23 +19,14 @@ use crate::store::Store;
 #[pyclass(module = "polyauth._native", frozen, eq)]
 #[derive(PartialEq)]
 pub struct Account {
-    subject: String,
-    login: String,
-    verified: bool,
-    disabled: bool,
-    claims: Map<String, Value>,
-    created_at: i64,
+    inner: CoreAccount,
 }
 
 impl From<CoreAccount> for Account {
     fn from(a: CoreAccount) -> Self {
+        // The hash stays in the store: not in this object.
         Account {
-            subject: a.subject,
-            login: a.login,
-            verified: a.verified,
-            disabled: a.disabled,
-            claims: a.claims,
-            created_at: a.created_at,
+            inner: a.into_view(),
         }
     }
 }
@@ -45,46 +36,46 @@ impl Account {
     /// The account's stable identifier (the `sub` of its tokens).
     #[getter]
     fn subject(&self) -> &str {
-        &self.subject
+        &self.inner.subject
     }
 
     /// The normalised login.
     #[getter]
     fn login(&self) -> &str {
-        &self.login
+        &self.inner.login
     }
 
     /// Whether the account was marked verified.
     #[getter]
     fn verified(&self) -> bool {
-        self.verified
+        self.inner.verified
     }
 
     /// Whether the account was disabled.
     #[getter]
     fn disabled(&self) -> bool {
-        self.disabled
+        self.inner.disabled
     }
 
     /// Application claims (a new dict on every access).
     #[getter]
     fn claims<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        crate::convert::object(py, &self.claims)
+        crate::convert::object(py, &self.inner.claims)
     }
 
     /// When the account was created (seconds since the epoch).
     #[getter]
     fn created_at(&self) -> i64 {
-        self.created_at
+        self.inner.created_at
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Account(subject={:?}, login={:?}, verified={}, disabled={})",
-            self.subject,
-            self.login,
-            py_bool(self.verified),
-            py_bool(self.disabled)
+            self.inner.subject,
+            self.inner.login,
+            py_bool(self.inner.verified),
+            py_bool(self.inner.disabled)
         )
     }
 }

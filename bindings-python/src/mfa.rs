@@ -103,15 +103,9 @@ impl Mfa {
     ) -> PyResult<Self> {
         let materials = key_materials(encryption_key)?;
         let o = options!("Mfa"; enrollment_ttl);
-        let inner = run(|| {
-            CoreMfa::from_options(
-                store.inner.clone(),
-                totp.inner.clone(),
-                &materials,
-                throttle.map(|t| t.inner.clone()),
-                o,
-            )
-        })?;
+        let (store, totp) = (store.inner.clone(), totp.inner.clone());
+        let throttle = throttle.map(|t| t.inner.clone());
+        let inner = run(|| CoreMfa::from_options(store, totp, &materials, throttle, o))?;
         Ok(Mfa { inner })
     }
 

@@ -16,34 +16,54 @@ pub(crate) fn pair<'py>(py: Python<'py>, p: CorePair) -> PyResult<Bound<'py, PyA
 }
 
 /// Access token, refresh token, session id and lifetimes returned by `start` and `refresh`.
-#[pyclass(module = "polyauth._native", frozen, get_all)]
+#[pyclass(module = "polyauth._native", frozen)]
 pub struct TokenPair {
-    access_token: String,
-    refresh_token: String,
-    session_id: String,
-    expires_in: u64,
-    refresh_expires_at: i64,
+    inner: CorePair,
 }
 
 impl From<CorePair> for TokenPair {
-    fn from(p: CorePair) -> Self {
-        TokenPair {
-            access_token: p.access_token,
-            refresh_token: p.refresh_token,
-            session_id: p.session_id,
-            expires_in: p.expires_in,
-            refresh_expires_at: p.refresh_expires_at,
-        }
+    fn from(inner: CorePair) -> Self {
+        TokenPair { inner }
     }
 }
 
 #[pymethods]
 impl TokenPair {
+    /// The access token (a JWS).
+    #[getter]
+    fn access_token(&self) -> &str {
+        &self.inner.access_token
+    }
+
+    /// The refresh token (`prt_...`): store it as an HttpOnly cookie, never in page script.
+    #[getter]
+    fn refresh_token(&self) -> &str {
+        &self.inner.refresh_token
+    }
+
+    /// The session's id (`sid`).
+    #[getter]
+    fn session_id(&self) -> &str {
+        &self.inner.session_id
+    }
+
+    /// Seconds until the access token expires.
+    #[getter]
+    fn expires_in(&self) -> u64 {
+        self.inner.expires_in
+    }
+
+    /// When the session ends at the latest (seconds since the epoch).
+    #[getter]
+    fn refresh_expires_at(&self) -> i64 {
+        self.inner.refresh_expires_at
+    }
+
     fn __repr__(&self) -> String {
         // Tokens are secrets: never in repr.
         format!(
             "TokenPair(session_id={:?}, expires_in={}, access_token=<redacted>, refresh_token=<redacted>)",
-            self.session_id, self.expires_in
+            self.inner.session_id, self.inner.expires_in
         )
     }
 }

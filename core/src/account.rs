@@ -133,6 +133,13 @@ pub struct Account {
 }
 
 impl Account {
+    /// The account without its stored hash: what a binding hands to the application (two views
+    /// of one account compare equal whatever its password).
+    pub fn into_view(mut self) -> Account {
+        self.password_hash = None;
+        self
+    }
+
     /// Whether the account has a password (an account created without one cannot sign in with a
     /// password).
     pub fn has_password(&self) -> bool {

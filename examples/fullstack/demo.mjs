@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { KeySet, Mfa, Totp } from 'polyauth'
+import { buildExample } from '../../tests-node/next-app.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const HERE = join(ROOT, 'examples', 'fullstack')
@@ -120,11 +121,11 @@ async function main() {
   }
   try {
     say(`store: ${store.replace(/\/\/[^@/]*@/, '//***@')}`)
-    if (!existsSync(join(WEB, '.next', 'BUILD_ID')) || !serve) {
-      say('building the front end (next build) ...')
-      const built = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: WEB, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }, encoding: 'utf8' })
-      check(built.status === 0, `next build failed:\n${built.stdout}\n${built.stderr}`)
-    }
+    // The Node tests' build of examples/next when its sources are unchanged (one `next build` per
+    // CI run); otherwise a new one.
+    say('building the front end (next build, unless .next is of the same sources) ...')
+    const { built } = await buildExample()
+    say(built ? 'front end built' : 'front end: reused .next (same sources)')
     await start('FastAPI (uvicorn)', PYTHON, ['-m', 'uvicorn', 'examples.fullstack.api:app', '--host', '127.0.0.1', '--port', String(apiPort), '--log-level', 'warning'], {
       cwd: ROOT,
       env: { ...shared, POLYAUTH_JWKS_FILE: jwksFile, DATABASE_URL: store },
