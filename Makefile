@@ -72,8 +72,10 @@ test-fastapi-oldest: build-python $(STAMP_FASTAPI_OLDEST)
 	$(VENV_FASTAPI_OLDEST)/bin/python -m pytest -q tests-python/test_fastapi_http.py \
 	  tests-python/test_fastapi_flows.py tests-python/test_fastapi_example.py tests-python/test_readme.py
 
+# Two files at a time: most of them wait on servers, Next.js builds and a browser, and node's
+# default (cores - 1) runs them one by one on two cores.
 test-node: build-node example-next
-	node --test tests-node/
+	node --test --test-concurrency=2 tests-node/
 
 # What people install (the `dist` cargo profile: fat LTO, one codegen unit), in $(DIST):
 # - an abi3 wheel for CPython >= 3.9, checked for manylinux compliance (maturin, then auditwheel
@@ -139,7 +141,7 @@ MACHETE_VERSION := 0.9.2
 lint: $(STAMP) build-node
 	cargo fmt --all -- --check
 	cargo clippy --release --workspace -- -D warnings
-	cargo clippy --release -p polyauth-core --all-targets -- -D warnings
+	cargo clippy --release -p polyauth-core --all-targets --features engine-bench -- -D warnings
 	command -v cargo-machete >/dev/null || cargo install --locked cargo-machete@$(MACHETE_VERSION)
 	cargo machete
 	$(VENV)/bin/ruff check bindings-python tests-python bench examples

@@ -11,8 +11,8 @@
 //! Every tag is checked against RustCrypto's. Rounds are interleaved (one computation per engine
 //! per round, order rotated) so machine noise hits every engine alike; medians in ms.
 //!
-//!     cargo run --release -p polyauth-core --example argon2_engines [-- ROUNDS]
-//!     cargo run --profile dist -p polyauth-core --example argon2_engines [-- ROUNDS]
+//!     cargo run --release -p polyauth-core --features engine-bench --example argon2_engines [-- ROUNDS]
+//!     cargo run --profile dist -p polyauth-core --features engine-bench --example argon2_engines [-- ROUNDS]
 
 use std::time::Instant;
 
