@@ -62,7 +62,7 @@ pub fn to_arg(obj: &Bound<'_, PyAny>) -> Arg {
     if obj.is_instance_of::<PyInt>() || obj.hasattr("__index__").ok() == Some(true) {
         return match obj.extract::<i128>() {
             Ok(i) => Arg::Int(i),
-            Err(_) => Arg::Other("int out of range".into()),
+            Err(_) => Arg::Other("huge int".into()),
         };
     }
     if let Ok(s) = obj.cast::<PyString>() {

@@ -179,12 +179,6 @@ impl Options {
         self.entries.push((name.into(), value));
     }
 
-    /// Whether the caller gave `name`.
-    pub fn has(&self, name: &str) -> bool {
-        let spelled = self.case.spell(name);
-        self.entries.iter().any(|(k, _)| *k == spelled)
-    }
-
     fn take(&mut self, name: &str) -> Option<(String, Arg)> {
         let spelled = self.case.spell(name);
         let at = self.entries.iter().position(|(k, _)| *k == spelled)?;
