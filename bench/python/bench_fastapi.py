@@ -2,9 +2,13 @@
 bench/RESULTS-fastapi.md from its JSON).
 
 Requests/s of one endpoint (bench/python/fastapi_bench_app.py) served by uvicorn on 127.0.0.1,
-one worker, driven by ``wrk`` with keep-alive connections, in four cells:
+one worker, driven by ``wrk`` with keep-alive connections, in six cells:
 
 - ``open``: unprotected;
+- ``open_bearer``: unprotected, sent the bearer cell's request (its ``Authorization`` header): what
+  parsing the client's header costs the server without any check (a contrast, not a target);
+- ``empty_dependency``: the route behind an async dependency that does nothing: the floor of any
+  dependency-based check (a contrast);
 - ``polyauth_bearer``: ``Security(auth.principal)`` with ``Authorization: Bearer``;
 - ``polyauth_cookie``: the same dependency with the access cookie of a session (``session_check``
   5 s);
@@ -14,7 +18,9 @@ one worker, driven by ``wrk`` with keep-alive connections, in four cells:
 The machine has few cores and the load generator competes with the server, so (when ``taskset``
 exists) uvicorn is pinned to CPU 0 and wrk to CPU 1: each cell then measures what one server core
 serves. Cells alternate (rotating the order every round) so every cell sees the same machine; the
-report takes the medians. Every response must be a 200: wrk's non-2xx count fails the run.
+report takes, for each cell, the median over the rounds of its ratio to the unprotected cell of the
+same round (a shared machine's speed drifts by 10 % within seconds: short paired cells cancel it).
+Every response must be a 200: wrk's non-2xx count fails the run.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
-CELLS = ("open", "polyauth_bearer", "polyauth_cookie", "pyjwt")
+CELLS = ("open", "open_bearer", "empty_dependency", "polyauth_bearer", "polyauth_cookie", "pyjwt")
 
 
 def log(msg: str) -> None:
@@ -61,6 +67,8 @@ def requests_for(tokens: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]
     cookie = {"Cookie": f"{tokens['cookie_name']}={tokens['cookie']}"}
     return {
         "open": ("/open", {}),
+        "open_bearer": ("/open", bearer),
+        "empty_dependency": ("/empty-dependency", bearer),
         "polyauth_bearer": ("/polyauth", bearer),
         "polyauth_cookie": ("/polyauth", cookie),
         "pyjwt": ("/pyjwt", bearer),
@@ -105,8 +113,8 @@ def wrk(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--seconds", type=float, default=5.0, help="length of one cell")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=2.0, help="length of one cell")
+    ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-pin", action="store_true", help="do not pin uvicorn and wrk to CPUs")
     args = ap.parse_args()

@@ -1,7 +1,9 @@
 """The app of the FastAPI benchmark (bench/python/bench_fastapi.py starts it with uvicorn): one
-endpoint served four ways.
+endpoint served five ways.
 
 - ``/open``: unprotected.
+- ``/empty-dependency``: an async dependency that does nothing (what FastAPI's dependency machinery
+  alone costs; a contrast).
 - ``/polyauth``: ``Security(auth.principal)``; the bench calls it with a bearer token and with the
   access cookie of a session (``session_check`` = 5 s: the session's state is cached that long).
 - ``/pyjwt``: FastAPI's tutorial dependency (``OAuth2PasswordBearer`` + ``jwt.decode`` with the
@@ -83,6 +85,15 @@ auth.install(app)
 
 @app.get("/open")
 async def open_endpoint() -> dict[str, Any]:
+    return {"subject": "user-1", "items": []}
+
+
+async def nothing() -> None:
+    """The cheapest dependency FastAPI can solve: the floor of any dependency-based check."""
+
+
+@app.get("/empty-dependency")
+async def empty_dependency_endpoint(_: Annotated[None, Depends(nothing)]) -> dict[str, Any]:
     return {"subject": "user-1", "items": []}
 
 
