@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import Request
+from fastapi.routing import APIRoute
 from fastapi_app import SPEC, AppUnderTest, running, unique_login
 from private_redis import private_redis
 from test_fastapi_http import parse_set_cookies
@@ -443,6 +444,11 @@ async def test_openapi_declares_the_password_flow_and_the_cookie(tmp_path: Path)
         assert security == [{"OAuth2Password": ["items:write"]}, {"PolyauthCookie": ["items:write"]}]
         # Routes without the dependency list no scheme; the public ones of the router neither.
         assert "security" not in schema["paths"]["/auth/login"]["post"]
+        # The cookie is declared in the document, not solved per request: auth.principal is one
+        # dependency without sub-dependencies (FastAPI solves each one on every request).
+        route = next(r for r in t.app.routes if isinstance(r, APIRoute) and r.path == "/api/items")
+        (principal,) = [d for d in route.dependant.dependencies if d.call is t.auth.principal]
+        assert principal.dependencies == []
     async with running(f"sqlite://{tmp_path / 'nocookie.db'}", cookies=False) as t:
         schema = (await t.client.get("/openapi.json")).json()
         assert set(schema["components"]["securitySchemes"]) == {"OAuth2Password"}
