@@ -329,6 +329,17 @@ def test_panic_becomes_internal_error(hasher: PasswordHasher) -> None:
     assert hasher.verify(hasher.hash("still alive"), "still alive")
 
 
+async def test_panic_in_async_work_becomes_internal_error(hasher: PasswordHasher) -> None:
+    # The panic happens on the runtime, inside the awaited work: the call raises, the runtime
+    # keeps serving the calls made before and after it.
+    before = asyncio.ensure_future(hasher.hash_async("still alive"))
+    with pytest.raises(polyauth.InternalError) as info:
+        await asyncio.wait_for(polyauth._native._debug_panic_async(), 30)
+    assert info.value.code == "internal_error"
+    assert await hasher.verify_async(await before, "still alive")
+    assert await hasher.verify_async(await hasher.hash_async("after"), "after")
+
+
 def test_gil_released_during_hash(hasher: PasswordHasher) -> None:
     # While one thread hashes, another thread must make progress (it would not under the GIL).
     progress = 0

@@ -31,6 +31,20 @@ fn _debug_panic() -> PyResult<()> {
     errors::run(|| -> polyauth_core::Result<()> { panic!("deliberate panic for tests") })
 }
 
+/// An awaitable whose work panics on the polyauth runtime: it raises `InternalError`, and the
+/// runtime goes on serving other calls.
+#[pyfunction]
+fn _debug_panic_async(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    asyncio::spawn(
+        py,
+        async {
+            tokio::task::yield_now().await;
+            panic!("deliberate panic for tests")
+        },
+        |py, ()| Ok(py.None().into_bound(py)),
+    )
+}
+
 /// The stable error codes, in the order of the core enum.
 #[pyfunction]
 fn error_codes() -> Vec<&'static str> {
@@ -41,6 +55,7 @@ fn error_codes() -> Vec<&'static str> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_panic_async, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(convert::option_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(asyncio::_drain, m)?)?;

@@ -22,6 +22,10 @@ def option_defaults() -> dict[str, dict[str, Any]]:
 def _debug_panic() -> None:
     """Panics inside Rust; raises ``InternalError`` (used by tests)."""
 
+def _debug_panic_async() -> Awaitable[None]:
+    """Work that panics on the polyauth runtime; awaiting it raises ``InternalError`` (used by
+    tests)."""
+
 @final
 class PasswordPolicy:
     """NIST SP 800-63B password policy."""
