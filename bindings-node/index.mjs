@@ -21,5 +21,6 @@ export const {
   SignIn,
   runCli,
   _debugPanic,
+  _debugPanicAsync,
 } = cjs
 export default cjs

@@ -364,6 +364,12 @@ export declare class Totp {
 export declare function _debugPanic(): void
 
 /**
+ * A promise whose work panics on the runtime; it rejects with `internal_error` and the runtime
+ * goes on serving other calls (used by tests).
+ */
+export declare function _debugPanicAsync(): Promise<void>
+
+/**
  * A built-in account: a plain object (it can be sent to a client as is). The password hash never
  * leaves the core.
  */

@@ -849,6 +849,7 @@ module.exports.Throttle = nativeBinding.Throttle
 module.exports.Tokens = nativeBinding.Tokens
 module.exports.Totp = nativeBinding.Totp
 module.exports._debugPanic = nativeBinding._debugPanic
+module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.builtinBlocklistSize = nativeBinding.builtinBlocklistSize
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.hashConcurrency = nativeBinding.hashConcurrency

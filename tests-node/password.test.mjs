@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import util from 'node:util'
 import { Algorithm, hash as nodeRsHash, verify as nodeRsVerify } from '@node-rs/argon2'
-import { ERROR_CODES, PasswordHasher, PasswordPolicy, PolyauthError, _debugPanic } from 'polyauth'
+import { ERROR_CODES, PasswordHasher, PasswordPolicy, PolyauthError, Store, _debugPanic, _debugPanicAsync } from 'polyauth'
 import {
   SKIP_SLOW,
   expectCode,
@@ -612,6 +612,17 @@ describe('concurrency, dummy verify, panics, error codes', () => {
     const h = await hasher.hash('after panic')
     assert.equal(await hasher.verify(h, 'after panic'), true)
     assert.equal(hasher.verifySync(hasher.hashSync('after panic'), 'after panic'), true)
+  })
+
+  test('a panic in awaited work rejects with internal_error and the runtime keeps serving', async () => {
+    // The panic happens on the runtime, inside the work: the promise rejects (it does not hang),
+    // calls made before and after it still settle.
+    const store = await Store.open('memory://')
+    const before = store.ping()
+    const err = await expectCode(PolyauthError, () => _debugPanicAsync(), 'internal_error')
+    assert.equal(err.name, 'PolyauthError')
+    await before
+    await store.ping()
   })
 
   test('ERROR_CODES lists every DESIGN.md §5 code plus internal_error and invalid_input', () => {

@@ -30,6 +30,18 @@ pub fn debug_panic() -> napi::Result<()> {
     errors::run(|| -> polyauth_core::Result<()> { panic!("deliberate panic for tests") })
 }
 
+/// A promise whose work panics on the runtime; it rejects with `internal_error` and the runtime
+/// goes on serving other calls (used by tests).
+#[napi(js_name = "_debugPanicAsync", ts_return_type = "Promise<void>")]
+pub fn debug_panic_async(
+    env: &napi::Env,
+) -> napi::Result<napi::bindgen_prelude::PromiseRaw<'_, ()>> {
+    promise::promise(env, async {
+        tokio::task::yield_now().await;
+        panic!("deliberate panic for tests")
+    })
+}
+
 /// The stable error codes, in the order of the core enum.
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {

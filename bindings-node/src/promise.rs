@@ -87,13 +87,10 @@ where
     napi::check_status!(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
     let deferred = Deferred(deferred);
     napi::bindgen_prelude::spawn(async move {
-        // A panic inside `fut` ends only the inner task; it surfaces as internal_error.
-        let outcome = match tokio::spawn(fut).await {
-            Ok(r) => r,
-            Err(_) => Err(to_napi(polyauth_core::Error::Internal(
-                "internal error (a bug in polyauth; please report it)".into(),
-            ))),
-        };
+        // A panic inside `fut` surfaces as internal_error (caught around each poll of this task).
+        let outcome = polyauth_core::catch_unwind_async(fut)
+            .await
+            .unwrap_or_else(|p| Err(to_napi(polyauth_core::Error::from_panic(p))));
         completions.push(Box::new(move |env| settle(env, deferred, outcome)));
     });
     Ok(PromiseRaw::new(raw_env, promise))

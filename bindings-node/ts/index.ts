@@ -3,7 +3,7 @@
  * `polyauth` Python package (same formats, same error codes).
  */
 import * as native from '../native'
-import { call } from './errors'
+import { call, callAsync } from './errors'
 
 export { PolyauthError, ERROR_CODES } from './errors'
 export type { ErrorCode } from './errors'
@@ -32,4 +32,9 @@ export type { Algorithm, Claims, Jwks, KeyOptions, RemoteKeySetOptions, TokensOp
 /** @internal Panics inside Rust; throws `PolyauthError` `internal_error` (used by tests). */
 export function _debugPanic(): void {
   call(() => native._debugPanic())
+}
+
+/** @internal Work that panics on the Rust runtime; rejects with `PolyauthError` `internal_error` (used by tests). */
+export function _debugPanicAsync(): Promise<void> {
+  return callAsync(() => native._debugPanicAsync())
 }

@@ -131,10 +131,11 @@ where
         // A panic inside `fut` surfaces as internal_error. It is caught around each poll of this
         // one task (not by awaiting a second, spawned task: that costs a task, a wake-up and
         // often a hop between runtime threads per call).
-        let outcome = match &context {
-            Some(c) => catching_panics(CALL.scope(Arc::clone(c), fut)).await,
-            None => catching_panics(fut).await,
+        let caught = match &context {
+            Some(c) => polyauth_core::catch_unwind_async(CALL.scope(Arc::clone(c), fut)).await,
+            None => polyauth_core::catch_unwind_async(fut).await,
         };
+        let outcome = caught.unwrap_or_else(|p| Err(polyauth_core::Error::from_panic(p)));
         // Converted and resolved on the loop's thread, which holds the GIL already: this
         // thread never waits for the GIL (see `Completions`).
         completions.push(Box::new(move |py: Python<'_>| {
@@ -164,20 +165,6 @@ where
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     });
     Ok(py_future)
-}
-
-/// Polls `fut` with panics caught: a panic ends the future with [`polyauth_core::Error::from_panic`].
-async fn catching_panics<T>(
-    fut: impl Future<Output = polyauth_core::Result<T>>,
-) -> polyauth_core::Result<T> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(move |cx| {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => std::task::Poll::Ready(Err(polyauth_core::Error::from_panic(payload))),
-        }
-    })
-    .await
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

@@ -205,6 +205,22 @@ pub fn catch_panic<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
+/// Awaits `fut` with a panic in any of its polls caught: `Err` with the panic's payload instead
+/// of unwinding into the runtime thread. The bindings' bridges wrap each call's task in it (one
+/// task per call, where awaiting a second, spawned task would cost a wake-up and often a hop
+/// between runtime threads).
+pub async fn catch_unwind_async<F: std::future::Future>(fut: F) -> std::thread::Result<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

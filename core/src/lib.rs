@@ -24,7 +24,7 @@ pub mod totp;
 pub mod verify_cache;
 
 pub use account::{normalize_login, Account, Accounts};
-pub use error::{catch_panic, Error, Result};
+pub use error::{catch_panic, catch_unwind_async, Error, Result};
 pub use keys::{Alg, Key, KeySet};
 pub use password::{HasherConfig, PasswordHasher, PasswordPolicy, PolicyConfig};
 pub use remote::{RemoteConfig, RemoteKeySet};
