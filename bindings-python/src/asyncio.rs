@@ -117,7 +117,7 @@ where
     C: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
     let event_loop = get_running_loop(py)?.call0()?;
-    let py_future = event_loop.call_method0("create_future")?;
+    let py_future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
     let completions = completions_of(&event_loop)?;
     let context = with_context.then(|| {
         Arc::new(CallContext {
@@ -151,15 +151,17 @@ where
             let future = future.bind(py);
             // The awaiting task may have been cancelled while the work ran.
             if future
-                .call_method0("done")
+                .call_method0(pyo3::intern!(py, "done"))
                 .and_then(|d| d.is_truthy())
                 .unwrap_or(true)
             {
                 return;
             }
             let _ = match result {
-                Ok(v) => future.call_method1("set_result", (v,)),
-                Err(e) => future.call_method1("set_exception", (e.into_value(py),)),
+                Ok(v) => future.call_method1(pyo3::intern!(py, "set_result"), (v,)),
+                Err(e) => {
+                    future.call_method1(pyo3::intern!(py, "set_exception"), (e.into_value(py),))
+                }
             };
         }));
         IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
