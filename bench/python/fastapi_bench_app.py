@@ -1,5 +1,5 @@
 """The app of the FastAPI benchmark (bench/python/bench_fastapi.py starts it with uvicorn): one
-endpoint served five ways.
+endpoint served four ways (the bench sends it six kinds of request).
 
 - ``/open``: unprotected.
 - ``/empty-dependency``: an async dependency that does nothing (what FastAPI's dependency machinery

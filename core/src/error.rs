@@ -226,6 +226,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn catch_unwind_async_returns_the_output_or_the_panic_after_a_pending_poll() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let done = rt.block_on(catch_unwind_async(async {
+            tokio::task::yield_now().await;
+            7
+        }));
+        assert_eq!(done.ok(), Some(7));
+        // The panic happens in a later poll than the first one: it is caught there too.
+        let panicked = rt.block_on(catch_unwind_async(async {
+            tokio::task::yield_now().await;
+            panic!("deliberate panic for tests")
+        }));
+        let payload = panicked.expect_err("the panic is caught");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"deliberate panic for tests")
+        );
+        // The runtime thread is still usable afterwards.
+        assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    }
+
+    #[test]
     fn codes_table_matches_variants() {
         let all = [
             Error::InvalidToken(String::new()),
