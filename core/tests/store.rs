@@ -776,3 +776,55 @@ async fn store_futures_are_send() {
     });
     task.await.unwrap();
 }
+
+/// Every connection of this process to the Redis server has TCP_NODELAY set: the store pipelines
+/// all callers' commands over one connection, where Nagle's algorithm would hold a command back
+/// until the reply to the one before it is acknowledged.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_connections_send_without_nagle_delay() {
+    use redis::io::tcp::socket2::SockRef;
+    use std::os::fd::BorrowedFd;
+
+    let url = std::env::var("POLYAUTH_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let store = match Store::open(&common::isolated(&url)).await {
+        Ok(s) => s,
+        Err(e) if !common::require_services() => return eprintln!("skipping redis: {e}"),
+        Err(e) => panic!("redis unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
+    };
+    store.ping().await.unwrap();
+    let port: u16 = url
+        .trim_start_matches("redis://")
+        .split(['/', '?'])
+        .next()
+        .and_then(|hostport| hostport.rsplit_once(':'))
+        .map_or(Ok(6379), |(_, p)| p.parse())
+        .unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if !std::fs::read_link(entry.path())
+            .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"))
+        {
+            continue;
+        }
+        // SAFETY: only read through getsockopt/getpeername; a descriptor another test closes
+        // meanwhile makes those calls fail, which skips it.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = SockRef::from(&fd);
+        let Some(peer) = socket.peer_addr().ok().and_then(|a| a.as_socket()) else {
+            continue;
+        };
+        if peer.port() != port {
+            continue;
+        }
+        if let Ok(nodelay) = socket.tcp_nodelay() {
+            assert!(nodelay, "a connection to {peer} has Nagle's algorithm on");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no connection to the Redis server found");
+}

@@ -452,7 +452,11 @@ impl RedisStore {
             .set_response_timeout(RESPONSE_TIMEOUT)
             // One attempt per reconnection: a call never waits through a backoff series (the
             // next call starts a new attempt, see `call`).
-            .set_number_of_retries(0);
+            .set_number_of_retries(0)
+            // Callers' commands share one pipelined connection: with Nagle's algorithm a command
+            // written while another's reply is outstanding waits for that reply's ACK (redis-rs
+            // leaves TCP_NODELAY off unless told; redis-py, node-redis and ioredis turn it on).
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
         let conn = match tokio::time::timeout(
             CALL_DEADLINE,
             ConnectionManager::new_with_config(client, config),
