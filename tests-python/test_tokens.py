@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -204,6 +205,19 @@ def test_issue_format(ed_keys: KeySet, ed_tokens: Tokens, kid: str) -> None:
     assert len(claims["jti"]) == 22
     assert len(b64url_decode(claims["jti"])) == 16
     assert ed_tokens.verify(token) == claims
+
+
+def test_verified_claim_names_are_interned_strings(ed_tokens: Tokens) -> None:
+    # Every verification builds a new dict: the registered names are the interpreter's interned
+    # str objects (no new str and no rehashing per claim); other names are ordinary strings.
+    token = ed_tokens.issue("user-1", claims={"scope": "a b", "amr": ["pwd"], "tenant_x": 1})
+    for claims in (ed_tokens.verify(token), ed_tokens.verify(token)):
+        names = [k for k in claims if k != "tenant_x"]
+        assert set(names) == {"iss", "sub", "aud", "exp", "iat", "jti", "scope", "amr"}
+        assert all(k is sys.intern(k) for k in names), names
+        assert claims["tenant_x"] == 1
+    headers, _ = ed_tokens.keys.verify_jws(token)
+    assert all(k is sys.intern(k) for k in headers), headers
 
 
 def test_jti_unique(ed_tokens: Tokens) -> None:

@@ -41,9 +41,44 @@ pub fn value<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 pub fn object<'py>(py: Python<'py>, m: &Map<String, Value>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (k, v) in m {
-        dict.set_item(k.as_str(), value(py, v)?)?;
+        dict.set_item(key(py, k), value(py, v)?)?;
     }
     Ok(dict)
+}
+
+/// A dict key: the registered JWT claim names, the JOSE header names and the claims polyauth
+/// issues are interned once (no new str, and its hash already computed, on every verification).
+fn key<'py>(py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+    macro_rules! interned {
+        ($($name:literal),* $(,)?) => {
+            match k {
+                $($name => pyo3::intern!(py, $name).clone(),)*
+                _ => PyString::new(py, k),
+            }
+        };
+    }
+    interned!(
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        "scope",
+        "sid",
+        "amr",
+        "roles",
+        "auth_time",
+        "acr",
+        "azp",
+        "client_id",
+        "permissions",
+        "alg",
+        "kid",
+        "typ",
+        "crit",
+    )
 }
 
 // The bounds are the core's (`polyauth_core::options`), shared with the Node binding.
