@@ -207,7 +207,7 @@ def test_issue_format(ed_keys: KeySet, ed_tokens: Tokens, kid: str) -> None:
     assert ed_tokens.verify(token) == claims
 
 
-def test_verified_claim_names_are_interned_strings(ed_tokens: Tokens) -> None:
+def test_verified_claim_names_are_interned_strings(ed_keys: KeySet, ed_tokens: Tokens) -> None:
     # Every verification builds a new dict: the registered names are the interpreter's interned
     # str objects (no new str and no rehashing per claim); other names are ordinary strings.
     token = ed_tokens.issue("user-1", claims={"scope": "a b", "amr": ["pwd"], "tenant_x": 1})
@@ -216,7 +216,7 @@ def test_verified_claim_names_are_interned_strings(ed_tokens: Tokens) -> None:
         assert set(names) == {"iss", "sub", "aud", "exp", "iat", "jti", "scope", "amr"}
         assert all(k is sys.intern(k) for k in names), names
         assert claims["tenant_x"] == 1
-    headers, _ = ed_tokens.keys.verify_jws(token)
+    headers, _ = ed_keys.verify_jws(token)
     assert all(k is sys.intern(k) for k in headers), headers
 
 
