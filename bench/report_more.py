@@ -468,7 +468,7 @@ def notes(tp: dict[str, Any], tn: dict[str, Any], sp: dict[str, Any], sn: dict[s
         target = next(t for b, k, t in SAME_WORK_TARGETS if b == "redis")
         rate = target * sw["per_s"]
         server = per_op(c, "server_cores")
-        budget = (cores - rate * server / 1e6) / rate * 1e6
+        budget = max(cores - rate * server / 1e6, 0.0) / rate * 1e6  # 0: Redis alone would need every core
         used = c["cpu"]["own_cores"] + c["cpu"]["server_cores"]
         return (
             f"{lang}: {fx(target)} of the same-work rate is {rate:.0f} rotations/s; at "

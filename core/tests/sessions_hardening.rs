@@ -453,8 +453,7 @@ async fn purge_forgets_throttle_counters_only_after_the_retention() {
 /// Redis: a namespace named like a key kind cannot reach the default namespace's keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_namespaces_are_disjoint() {
-    let url = std::env::var("POLYAUTH_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let url = common::redis_url();
     let tenant = match Store::open(&format!("{url}?polyauth_namespace=throttle")).await {
         Ok(s) => s,
         Err(e) if !require_services() => return eprintln!("skipping redis: {e}"),

@@ -786,21 +786,14 @@ async fn redis_connections_send_without_nagle_delay() {
     use redis::io::tcp::socket2::SockRef;
     use std::os::fd::BorrowedFd;
 
-    let url = std::env::var("POLYAUTH_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let url = common::redis_url();
     let store = match Store::open(&common::isolated(&url)).await {
         Ok(s) => s,
         Err(e) if !common::require_services() => return eprintln!("skipping redis: {e}"),
         Err(e) => panic!("redis unreachable with POLYAUTH_REQUIRE_SERVICES=1: {e}"),
     };
     store.ping().await.unwrap();
-    let port: u16 = url
-        .trim_start_matches("redis://")
-        .split(['/', '?'])
-        .next()
-        .and_then(|hostport| hostport.rsplit_once(':'))
-        .map_or(Ok(6379), |(_, p)| p.parse())
-        .unwrap();
+    let (_, port) = common::redis_host_port(&url);
     let mut checked = 0;
     for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
         let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {

@@ -97,6 +97,24 @@ pub async fn stores() -> Vec<Store> {
     out
 }
 
+/// The Redis server of the tests (POLYAUTH_TEST_REDIS_URL, default 127.0.0.1:6379).
+pub fn redis_url() -> String {
+    std::env::var("POLYAUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The host and port of a `redis://[user:password@]host[:port][/db][?...]` URL.
+pub fn redis_host_port(url: &str) -> (String, u16) {
+    let hostport = url
+        .trim_start_matches("redis://")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("");
+    let hostport = hostport.rsplit('@').next().unwrap_or("");
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "6379"));
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    (host.to_owned(), port.parse().unwrap_or(6379))
+}
+
 pub fn rand_suffix() -> String {
     let mut b = [0u8; 6];
     aws_lc_rs::rand::fill(&mut b).unwrap();
@@ -159,16 +177,9 @@ extern "C" fn drop_namespaces() {
         }
         let _ = child.wait();
     }
-    let redis = std::env::var("POLYAUTH_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let hostport = redis
-        .trim_start_matches("redis://")
-        .split(['/', '?'])
-        .next()
-        .unwrap_or("");
-    let hostport = hostport.rsplit('@').next().unwrap_or("");
-    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "6379"));
-    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    let (host, port) = redis_host_port(&redis_url());
+    let port = port.to_string();
+    let (host, port) = (host.as_str(), port.as_str());
     let Ok(scan) = Command::new("redis-cli")
         .args([
             "-h",
